@@ -1,0 +1,89 @@
+/**
+ * Bearer tokens, tenants and scopes. A token maps to one tenant (every key is
+ * namespaced by it) and a set of scopes: `lock` (acquire, release, extend),
+ * `read` (owns, lookup), `admin` (everything, and raw lockIds in lookup).
+ */
+import { LockError } from "../errors.ts";
+
+export type Scope = "lock" | "read" | "admin";
+
+export interface Principal {
+  tenant: string;
+  scopes: readonly Scope[];
+}
+
+export type Authenticator = (token: string) => Promise<Principal | null>;
+
+export interface TokenEntry extends Principal {
+  token: string;
+}
+
+const encoder = new TextEncoder();
+
+async function digest(value: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+}
+
+/** Compares digests so that neither the length nor the content leaks through timing. */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
+}
+
+/** An authenticator over a fixed list of tokens (from configuration or secrets). */
+export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
+  const digests = Promise.all(entries.map(async (entry) => ({ entry, digest: await digest(entry.token) })));
+  return async (token) => {
+    const presented = await digest(token);
+    let match: Principal | null = null;
+    for (const candidate of await digests) {
+      if (equalBytes(candidate.digest, presented)) match = candidate.entry;
+    }
+    return match && { tenant: match.tenant, scopes: match.scopes };
+  };
+}
+
+/**
+ * Parses `HOLDFAST_TOKENS` (JSON: `[{"token","tenant","scopes"}]`) or, failing that,
+ * one `HOLDFAST_TOKEN` for tenant "default" with every scope.
+ */
+export function tokensFromEnv(env: {
+  HOLDFAST_TOKENS?: string | undefined;
+  HOLDFAST_TOKEN?: string | undefined;
+}): TokenEntry[] {
+  if (env.HOLDFAST_TOKENS) {
+    const parsed: unknown = JSON.parse(env.HOLDFAST_TOKENS);
+    if (!Array.isArray(parsed)) throw new Error("HOLDFAST_TOKENS must be a JSON array");
+    return parsed.map((raw: Partial<TokenEntry>, index) => {
+      if (typeof raw.token !== "string" || raw.token.length < 1 || typeof raw.tenant !== "string") {
+        throw new Error(`HOLDFAST_TOKENS[${index}] needs a token and a tenant`);
+      }
+      const scopes = raw.scopes ?? ["lock", "read"];
+      if (!scopes.every((s) => s === "lock" || s === "read" || s === "admin")) {
+        throw new Error(`HOLDFAST_TOKENS[${index}].scopes: use lock, read, admin`);
+      }
+      return { token: raw.token, tenant: raw.tenant, scopes };
+    });
+  }
+  if (env.HOLDFAST_TOKEN) return [{ token: env.HOLDFAST_TOKEN, tenant: "default", scopes: ["lock", "read", "admin"] }];
+  throw new Error("set HOLDFAST_TOKEN or HOLDFAST_TOKENS");
+}
+
+export function hasScope(principal: Principal, needed: Scope): boolean {
+  return principal.scopes.includes("admin") || principal.scopes.includes(needed);
+}
+
+export async function authenticate(header: string | undefined, auth: Authenticator): Promise<Principal> {
+  const match = header?.match(/^Bearer ([\x21-\x7e]{1,4096})$/i);
+  if (!match?.[1]) throw new LockError("AuthFailed", "missing or malformed Authorization: Bearer <token>");
+  const principal = await auth(match[1]);
+  if (!principal) throw new LockError("AuthFailed", "unknown token");
+  return principal;
+}
+
+export function requireScope(principal: Principal, ...anyOf: Scope[]): void {
+  if (!anyOf.some((scope) => hasScope(principal, scope))) {
+    throw new LockError("AuthFailed", `this token lacks the ${anyOf.join(" or ")} scope`, { status: 403 });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The Hono app factory: every route of SPEC §3 over any Backend. Runtime entries
+ * (Node, Workers, Firebase) only build a backend and an authenticator and call this.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { Backend } from "../backend.ts";
+import { LockError } from "../errors.ts";
+import { type Authenticator, authenticate } from "./auth.ts";
+import type { HoldfastEnv, RouteDeps } from "./context.ts";
+import { describeIssues, errorBody, errorResponse } from "./envelope.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import { registerAcquire } from "./routes/acquire.ts";
+import { registerExtend } from "./routes/extend.ts";
+import { registerLookup } from "./routes/lookup.ts";
+import { registerMeta } from "./routes/meta.ts";
+import { registerOwns } from "./routes/owns.ts";
+import { registerRelease } from "./routes/release.ts";
+
+export interface AppOptions {
+  backend: Backend;
+  auth: Authenticator;
+  /** Origins allowed to call from browsers; `["*"]` allows any. Default: none. */
+  corsOrigins?: readonly string[];
+  /** Longest a single request may wait server-side for a grant (default 25 s). */
+  waitCapMs?: number;
+  /** Deadline for one store operation before NetworkTimeout (default 10 s). */
+  storeTimeoutMs?: number;
+  rateLimit?: RateLimiter;
+  /** Where unexpected errors are reported (default console.error). */
+  logError?: (error: unknown) => void;
+}
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export function createApp(options: AppOptions) {
+  const logError = options.logError ?? ((error: unknown) => console.error("holdfast: internal error", error));
+  const deps: RouteDeps = {
+    backend: options.backend,
+    storeTimeoutMs: options.storeTimeoutMs ?? 10_000,
+    waitCapMs: options.waitCapMs ?? 25_000,
+  };
+  const app = new OpenAPIHono<HoldfastEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(errorBody("InvalidArgument", describeIssues(result.error.issues)), 400);
+    },
+  });
+
+  const origins = options.corsOrigins ?? [];
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (origins.includes("*") || origins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+      exposeHeaders: ["Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "/v1/locks/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody("InvalidArgument", `body larger than ${MAX_BODY_BYTES} bytes`), 413),
+    }),
+  );
+  app.use("/v1/locks/*", async (c, next) => {
+    const principal = await authenticate(c.req.header("authorization"), options.auth);
+    if (options.rateLimit) {
+      const verdict = await options.rateLimit(principal.tenant);
+      if (!verdict.ok) {
+        throw new LockError("RateLimited", "tenant over its request quota", { retryAfterMs: verdict.retryAfterMs });
+      }
+    }
+    c.set("principal", principal);
+    await next();
+  });
+
+  registerAcquire(app, deps);
+  registerRelease(app, deps);
+  registerExtend(app, deps);
+  registerOwns(app, deps);
+  registerLookup(app, deps);
+  registerMeta(app, deps);
+
+  app.notFound((c) => c.json(errorBody("InvalidArgument", `no route ${c.req.method} ${c.req.path}`), 404));
+  app.onError((error, c) => errorResponse(c, error, logError));
+  return app;
+}

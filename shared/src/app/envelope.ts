@@ -1,0 +1,31 @@
+/** The one error envelope, `{ok:false, error:{code, message}}`, for every failure. */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { httpStatusOf, isLockError, type LockErrorCode } from "../errors.ts";
+
+export function errorBody(code: LockErrorCode, message: string) {
+  return { ok: false as const, error: { code, message } };
+}
+
+export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {
+  if (isLockError(error)) {
+    if (error.retryAfterMs !== undefined)
+      c.header("Retry-After", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    return c.json(errorBody(error.code, error.message), httpStatusOf(error) as ContentfulStatusCode);
+  }
+  // Hono raises these for malformed JSON, wrong content types and oversized bodies: client errors.
+  if (error instanceof HTTPException && error.status >= 400 && error.status < 500) {
+    return c.json(errorBody("InvalidArgument", error.message || "bad request"), error.status as ContentfulStatusCode);
+  }
+  log(error);
+  return c.json(errorBody("Internal", "internal error"), 500);
+}
+
+/** Turns zod issues into one readable message. */
+export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`)
+    .join("; ");
+}

@@ -1,0 +1,83 @@
+/** Response shapes, for the OpenAPI document. */
+import { z } from "@hono/zod-openapi";
+
+const ServerTime = z.number().int().openapi({ description: "The store's clock, ms since the epoch." });
+const Fence = z
+  .string()
+  .regex(/^\d{15}$/)
+  .openapi({ example: "000000000000042" });
+
+export const ErrorEnvelope = z
+  .object({
+    ok: z.literal(false),
+    error: z.object({
+      code: z.enum([
+        "InvalidArgument",
+        "AuthFailed",
+        "RateLimited",
+        "ServiceUnavailable",
+        "NetworkTimeout",
+        "Internal",
+      ]),
+      message: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+export const Granted = z
+  .object({
+    ok: z.literal(true),
+    lockId: z.string(),
+    fence: Fence,
+    expiresAtMs: z.number().int(),
+    serverTimeMs: ServerTime,
+  })
+  .openapi("Granted");
+
+export const Locked = z
+  .object({ ok: z.literal(false), reason: z.literal("locked"), serverTimeMs: ServerTime })
+  .openapi("Locked");
+
+export const Released = z.object({ ok: z.literal(true), serverTimeMs: ServerTime }).openapi("Released");
+export const NotHeld = z.object({ ok: z.literal(false), serverTimeMs: ServerTime }).openapi("NotHeld");
+export const Extended = z
+  .object({ ok: z.literal(true), expiresAtMs: z.number().int(), serverTimeMs: ServerTime })
+  .openapi("Extended");
+
+const HolderSchema = z
+  .object({
+    mode: z.enum(["exclusive", "shared"]),
+    permits: z.number().int(),
+    fence: Fence,
+    acquiredAtMs: z.number().int(),
+    expiresAtMs: z.number().int(),
+    lockId: z.string().optional().openapi({ description: "Only for tokens with the admin scope." }),
+  })
+  .openapi("Holder");
+
+export const Owns = z
+  .object({
+    ok: z.literal(true),
+    owned: z.boolean(),
+    key: z.string().optional(),
+    mode: z.enum(["exclusive", "shared"]).optional(),
+    permits: z.number().int().optional(),
+    fence: Fence.optional(),
+    expiresAtMs: z.number().int().optional(),
+    serverTimeMs: ServerTime,
+  })
+  .openapi("Owns");
+
+export const Lookup = z
+  .object({
+    ok: z.literal(true),
+    locked: z.boolean(),
+    holders: z.array(HolderSchema),
+    fence: Fence.nullable().openapi({ description: "The last fence issued on the key; null if never granted." }),
+    expiresAtMs: z.number().int().nullable().openapi({ description: "When the last live holder expires." }),
+    limit: z.number().int().nullable(),
+    serverTimeMs: ServerTime,
+  })
+  .openapi("Lookup");
+
+export const Time = z.object({ serverTimeMs: ServerTime }).openapi("Time");

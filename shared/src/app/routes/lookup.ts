@@ -1,0 +1,56 @@
+import { createRoute } from "@hono/zod-openapi";
+import { formatFence } from "../../fence.ts";
+import { formatLockId, keyIdOf } from "../../keys.ts";
+import { LookupBody } from "../../validation.ts";
+import { requireScope } from "../auth.ts";
+import { bearerSecurity, type HoldfastApp, jsonBody, jsonResponse, type RouteDeps } from "../context.ts";
+import { ErrorEnvelope, Lookup } from "../responses.ts";
+import { callStore } from "../store-call.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/locks/lookup",
+  summary: "Who holds a key (lockIds only for the admin scope)",
+  security: bearerSecurity,
+  request: { body: jsonBody(LookupBody) },
+  responses: {
+    200: jsonResponse(Lookup, "The key's live holders"),
+    400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+  },
+});
+
+export function registerLookup(app: HoldfastApp, deps: RouteDeps): void {
+  app.openapi(route, async (c) => {
+    const principal = c.get("principal");
+    requireScope(principal, "lock", "read");
+    const key = c.req.valid("json").key.normalize("NFC");
+    const keyId = await keyIdOf(principal.tenant, key);
+    const result = await callStore(
+      () => deps.backend.lookup({ tenant: principal.tenant, key, keyId }),
+      deps.storeTimeoutMs,
+    );
+    // lockIds are capabilities: only admins may see them.
+    const admin = principal.scopes.includes("admin");
+    const holders = result.holders.map((h) => ({
+      mode: h.mode,
+      permits: h.permits,
+      fence: formatFence(h.fence),
+      acquiredAtMs: h.acquiredAtMs,
+      expiresAtMs: h.expiresAtMs,
+      ...(admin ? { lockId: formatLockId(keyId, h.token) } : {}),
+    }));
+    const locked = holders.length > 0;
+    return c.json(
+      {
+        ok: true as const,
+        locked,
+        holders,
+        fence: result.fence > 0 ? formatFence(result.fence) : null,
+        expiresAtMs: locked ? Math.max(...holders.map((h) => h.expiresAtMs)) : null,
+        limit: result.limit,
+        serverTimeMs: result.serverTimeMs,
+      },
+      200,
+    );
+  });
+}

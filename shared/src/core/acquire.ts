@@ -1,0 +1,101 @@
+import { LockError } from "../errors.ts";
+import { MAX_FENCE } from "../fence.ts";
+import type { AcquireRequest, AcquireResult, Holder, KeyState } from "../model.ts";
+import { assertSameKey, emptyState, pruneExpired } from "./state.ts";
+
+export interface Outcome<R> {
+  result: R;
+  /** Whether the store must write the (mutated) state back. */
+  changed: boolean;
+}
+
+export interface Transition<R> extends Outcome<R> {
+  state: KeyState;
+}
+
+function sameRequest(holder: Holder, request: AcquireRequest, limit: number | null): boolean {
+  return (
+    holder.mode === request.mode &&
+    holder.permits === request.permits &&
+    (request.mode === "exclusive" || limit === request.limit)
+  );
+}
+
+/** Decides an acquire against the current record, in the store's clock. Mutates `state`. */
+export function acquireTransition(
+  current: KeyState | null,
+  request: AcquireRequest,
+  nowMs: number,
+): Transition<AcquireResult> {
+  const state = current ?? emptyState(request.tenant, request.key);
+  assertSameKey(state, request.tenant, request.key);
+  let changed = pruneExpired(state, nowMs);
+  const serverTimeMs = nowMs;
+
+  if (request.idempotencyKey !== undefined) {
+    const earlier = state.holders.find((h) => h.idempotencyKey === request.idempotencyKey);
+    if (earlier) {
+      const result: AcquireResult = sameRequest(earlier, request, state.limit)
+        ? {
+            ok: true,
+            token: earlier.token,
+            fence: earlier.fence,
+            acquiredAtMs: earlier.acquiredAtMs,
+            expiresAtMs: earlier.expiresAtMs,
+            serverTimeMs,
+          }
+        : { ok: false, reason: "idempotency-mismatch", serverTimeMs };
+      return { state, result, changed };
+    }
+  }
+
+  const blockers = blockingHolders(state, request);
+  if (blockers === "limit-mismatch") {
+    return { state, result: { ok: false, reason: "limit-mismatch", limit: state.limit, serverTimeMs }, changed };
+  }
+  if (blockers.length > 0) {
+    const retryAtMs = Math.min(...blockers.map((h) => h.expiresAtMs));
+    return { state, result: { ok: false, reason: "locked", serverTimeMs, retryAtMs }, changed };
+  }
+
+  if (state.fence >= MAX_FENCE) throw new LockError("Internal", "fence counter exhausted for this key");
+  const holder: Holder = {
+    token: request.token,
+    mode: request.mode,
+    permits: request.permits,
+    fence: state.fence + 1,
+    acquiredAtMs: nowMs,
+    expiresAtMs: nowMs + request.ttlMs,
+    ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+  };
+  if (state.holders.length === 0) state.limit = request.mode === "shared" ? request.limit : null;
+  state.fence = holder.fence;
+  state.holders.push(holder);
+  changed = true;
+  const result: AcquireResult = {
+    ok: true,
+    token: holder.token,
+    fence: holder.fence,
+    acquiredAtMs: holder.acquiredAtMs,
+    expiresAtMs: holder.expiresAtMs,
+    serverTimeMs,
+  };
+  return { state, result, changed };
+}
+
+/**
+ * The live holders that stand in the way of `request` (empty when it can be granted).
+ * Only the holders whose expiry could make room are returned, so the earliest of
+ * their expiries is a sound time to retry.
+ */
+function blockingHolders(state: KeyState, request: AcquireRequest): Holder[] | "limit-mismatch" {
+  const { holders } = state;
+  if (holders.length === 0) return [];
+  if (request.mode === "exclusive") return holders;
+  const exclusive = holders.filter((h) => h.mode === "exclusive");
+  if (exclusive.length > 0) return exclusive;
+  if (state.limit !== request.limit) return "limit-mismatch";
+  const used = holders.reduce((sum, h) => sum + h.permits, 0);
+  if (request.limit === null || used + request.permits <= request.limit) return [];
+  return holders;
+}

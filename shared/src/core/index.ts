@@ -1,0 +1,5 @@
+export { acquireTransition, type Outcome, type Transition } from "./acquire.ts";
+export { extendTransition } from "./extend.ts";
+export { lookupOf, ownsOf } from "./read.ts";
+export { releaseTransition } from "./release.ts";
+export { assertSameKey, cloneState, emptyState, isLive, pruneExpired, viewOf } from "./state.ts";

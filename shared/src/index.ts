@@ -1,0 +1,18 @@
+export {
+  type Authenticator,
+  type Principal,
+  type Scope,
+  staticTokens,
+  type TokenEntry,
+  tokensFromEnv,
+} from "./app/auth.ts";
+export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
+export { memoryRateLimiter, type RateLimiter } from "./app/rate-limit.ts";
+export type { Backend, KeyRef } from "./backend.ts";
+export * from "./core/index.ts";
+export * from "./errors.ts";
+export { FENCE_DIGITS, formatFence, MAX_FENCE, parseFence } from "./fence.ts";
+export { formatLockId, keyIdOf, LOCK_ID_PATTERN, MAX_KEY_BYTES, newToken, parseLockId } from "./keys.ts";
+export { createMemoryBackend, type MemoryBackendOptions, type MemoryPersistence } from "./memory/index.ts";
+export type * from "./model.ts";
+export * from "./validation.ts";

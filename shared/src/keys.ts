@@ -1,0 +1,60 @@
+/**
+ * Keys, key ids and lockIds. A lockId is `<keyId>.<token>`: the keyId names the
+ * store record (so release/extend/owns reach the key in one round trip without a
+ * secondary index) and the token is 128 random bits, the capability itself.
+ */
+import type { LockRef } from "./model.ts";
+
+export const MAX_KEY_BYTES = 512;
+const ID_CHARS = 22; // 128 bits in unpadded base64url
+export const LOCK_ID_PATTERN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/;
+
+const encoder = new TextEncoder();
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** True when the string has no lone surrogate (those would alias after UTF-8 encoding). */
+export function isWellFormedString(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function utf8Length(value: string): number {
+  return encoder.encode(value).byteLength;
+}
+
+/** A new grant secret: 128 bits from the platform's CSPRNG. */
+export function newToken(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/**
+ * The store id of (tenant, key): 128 bits of SHA-256 over both, so that tenants never
+ * share a record. Stores keep tenant and key beside it and check them on acquire.
+ */
+export async function keyIdOf(tenant: string, key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${tenant}\u0000${key}`));
+  return base64url(new Uint8Array(digest)).slice(0, ID_CHARS);
+}
+
+export function formatLockId(keyId: string, token: string): string {
+  return `${keyId}.${token}`;
+}
+
+export function parseLockId(tenant: string, lockId: string): LockRef {
+  if (!LOCK_ID_PATTERN.test(lockId)) throw new RangeError("malformed lockId");
+  return { tenant, keyId: lockId.slice(0, ID_CHARS), token: lockId.slice(ID_CHARS + 1) };
+}

@@ -1,0 +1,98 @@
+/** The lock model of SPEC §2, as stored per key by every backend. */
+
+export type Mode = "exclusive" | "shared";
+
+/** One live grant on a key. `token` is the secret half of the lockId. */
+export interface Holder {
+  token: string;
+  mode: Mode;
+  permits: number;
+  fence: number;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+  idempotencyKey?: string;
+}
+
+/**
+ * Everything a store keeps for one (tenant, key): the fence counter, which is never
+ * reset, the limit agreed by the current shared holders, and the holders.
+ */
+export interface KeyState {
+  tenant: string;
+  key: string;
+  /** The last fence issued on this key; 0 before the first grant. */
+  fence: number;
+  /** The semaphore limit while the key has shared holders; null for an unlimited read lock. */
+  limit: number | null;
+  holders: Holder[];
+}
+
+/** A validated acquire, namespaced and ready for the store. */
+export interface AcquireRequest {
+  tenant: string;
+  key: string;
+  keyId: string;
+  /** The fresh secret for this grant; a retried idempotent request gets the original one back. */
+  token: string;
+  ttlMs: number;
+  mode: Mode;
+  permits: number;
+  /** Only for shared mode: null means an unlimited read lock. */
+  limit: number | null;
+  idempotencyKey?: string;
+}
+
+/** A lockId, parsed: the key's id and the grant's secret. */
+export interface LockRef {
+  tenant: string;
+  keyId: string;
+  token: string;
+}
+
+export interface Grant {
+  ok: true;
+  token: string;
+  fence: number;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+  serverTimeMs: number;
+}
+
+export type AcquireResult =
+  | Grant
+  | {
+      ok: false;
+      reason: "locked";
+      serverTimeMs: number;
+      /** Store time at which a blocking holder expires: the earliest moment worth retrying. */
+      retryAtMs: number;
+    }
+  | { ok: false; reason: "limit-mismatch"; limit: number | null; serverTimeMs: number }
+  | { ok: false; reason: "idempotency-mismatch"; serverTimeMs: number };
+
+export type ReleaseResult = { ok: boolean; serverTimeMs: number };
+
+export type ExtendResult =
+  | { ok: true; expiresAtMs: number; serverTimeMs: number }
+  | { ok: false; serverTimeMs: number };
+
+export interface HolderView {
+  token: string;
+  mode: Mode;
+  permits: number;
+  fence: number;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+}
+
+export type OwnsResult =
+  | { owned: true; key: string; holder: HolderView; serverTimeMs: number }
+  | { owned: false; serverTimeMs: number };
+
+export interface LookupResult {
+  /** The last fence issued on the key (0 if never granted). */
+  fence: number;
+  limit: number | null;
+  holders: HolderView[];
+  serverTimeMs: number;
+}
