@@ -29,6 +29,8 @@ export async function acquireWithWait(
       const untilExpiry = Math.max(1, result.retryAtMs - result.serverTimeMs + 1);
       const sleepMs = Math.min(remaining, untilExpiry, wake ? Number.POSITIVE_INFINITY : pollMs);
       await sleep(sleepMs, signal, wake?.promise);
+      // A client that went away gets no further attempts (and so no orphaned grant).
+      if (signal.aborted) return result;
       pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     } finally {
       wake?.stop();
