@@ -71,7 +71,9 @@ describe("server-side waiting", () => {
     const app = createApp({ backend, auth });
     const holder = (await (await acquire(app, { key: "w" })).json()) as { lockId: string };
     const client = new AbortController();
-    const waiting = acquire(app, { key: "w", waitMs: 5_000 }, { signal: client.signal }).catch(() => null);
+    const waiting = Promise.resolve(acquire(app, { key: "w", waitMs: 5_000 }, { signal: client.signal })).catch(
+      () => null,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     client.abort();
     await waiting;

@@ -1,0 +1,2 @@
+// The Cloudflare Worker entry and its backends arrive with the edge issue.
+export {};

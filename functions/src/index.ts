@@ -1,0 +1,2 @@
+// The Firebase Functions entry and the Firestore backend arrive with their issue.
+export {};

@@ -1,0 +1,2 @@
+// The fetch SDK arrives with the SDK issue.
+export {};
