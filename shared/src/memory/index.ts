@@ -53,7 +53,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
         preview: (request) => acquireTransition(snapshot(request.keyId), request, now()).result,
         now,
         wakeAt: (timeMs) => {
-          clearTimeout(entry.timer);
+          if (entry.timer !== undefined) clearTimeout(entry.timer);
           entry.timer = setTimeout(() => entry.queue.dispatch(), Math.max(0, timeMs - now()) + 1);
         },
       }),
@@ -65,7 +65,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
   function forgetIdleQueue(keyId: string): void {
     const entry = queues.get(keyId);
     if (entry && entry.queue.size === 0) {
-      clearTimeout(entry.timer);
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
       queues.delete(keyId);
     }
   }

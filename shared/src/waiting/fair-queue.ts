@@ -110,7 +110,7 @@ export class FairQueue {
   }
 
   private remove(waiter: Waiter): void {
-    clearTimeout(waiter.timer);
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
     this.waiters = this.waiters.filter((w) => w !== waiter);
   }
 
