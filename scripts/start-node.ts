@@ -3,7 +3,14 @@
  * persisted to .holdfast/ so that fences survive restarts. No external service needed.
  */
 import { resolve } from "node:path";
-import { createApp, createMemoryBackend, staticTokens, tokensFromEnv } from "@holdfast/shared";
+import {
+  createApp,
+  createMemoryBackend,
+  parseCorsOrigins,
+  parsePositiveInt,
+  staticTokens,
+  tokensFromEnv,
+} from "@holdfast/shared";
 import { serve } from "@hono/node-server";
 import { filePersistence } from "./file-persistence.ts";
 
@@ -11,16 +18,26 @@ const port = Number(process.env.PORT ?? 8787);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const token = process.env.HOLDFAST_TOKEN ?? "dev";
 const dataFile = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast", "memory-state.json");
-const corsOrigins = (process.env.HOLDFAST_CORS_ORIGINS ?? "").split(",").filter(Boolean);
+const corsOrigins = parseCorsOrigins(process.env.HOLDFAST_CORS_ORIGINS);
+const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", process.env.HOLDFAST_WAIT_CAP_MS);
 
 const backend = createMemoryBackend({ name: "memory (persisted)", persist: filePersistence(dataFile) });
 const tokens = tokensFromEnv({ HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS, HOLDFAST_TOKEN: token });
-const app = createApp({ backend, auth: staticTokens(tokens), corsOrigins });
+const app = createApp({
+  backend,
+  auth: staticTokens(tokens),
+  corsOrigins,
+  ...(waitCapMs === undefined ? {} : { waitCapMs }),
+});
 
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-  console.log(`Holdfast listening on http://${hostname}:${info.port}`);
-  console.log(`backend: ${backend.name}, state in ${dataFile}`);
-  console.log(process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`);
+  console.log(
+    [
+      `Holdfast listening on http://${hostname}:${info.port}`,
+      `backend: ${backend.name}, state in ${dataFile}`,
+      process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
+    ].join("\n"),
+  );
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -33,6 +33,7 @@ const miniflare = new Miniflare({
     HOLDFAST_TOKEN: token,
     HOLDFAST_CORS_ORIGINS: process.env.HOLDFAST_CORS_ORIGINS ?? "",
     ...(process.env.HOLDFAST_TOKENS ? { HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS } : {}),
+    ...(process.env.HOLDFAST_WAIT_CAP_MS ? { HOLDFAST_WAIT_CAP_MS: process.env.HOLDFAST_WAIT_CAP_MS } : {}),
   },
   durableObjectsPersist: join(stateDir, "durable-objects"),
   // Miniflare's own entry (its dispatch and tooling) stays on a private port.
@@ -44,9 +45,13 @@ await miniflare.ready;
 const url = await miniflare.unsafeGetDirectURL();
 const health = (await (await fetch(new URL("/health", url))).json()) as { backend?: string };
 const origin = url.origin;
-console.log(`Holdfast listening on ${origin}`);
-console.log(`backend: ${health.backend} (workerd via Miniflare), state in ${stateDir}`);
-console.log(process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`);
+console.log(
+  [
+    `Holdfast listening on ${origin}`,
+    `backend: ${health.backend} (workerd via Miniflare), state in ${stateDir}`,
+    process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
+  ].join("\n"),
+);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {

@@ -33,7 +33,8 @@ export async function startServer(env: Record<string, string>, script = "scripts
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     const poll = setInterval(() => {
-      const match = output.match(/listening on (http:\/\/\S+)/);
+      // The whole banner: URL, backend and token lines.
+      const match = output.match(/listening on (http:\/\/\S+)\n.*backend: .*\ntokens?: .*\n/);
       if (match?.[1]) {
         clearInterval(poll);
         clearTimeout(timer);

@@ -1,5 +1,12 @@
 /** The Cloudflare Worker: the shared Hono app over the backend chosen by HOLDFAST_BACKEND. */
-import { type Backend, createApp, LockError, staticTokens, tokensFromEnv } from "@holdfast/shared";
+import {
+  type Backend,
+  createApp,
+  parseCorsOrigins,
+  parsePositiveInt,
+  staticTokens,
+  tokensFromEnv,
+} from "@holdfast/shared";
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
 
@@ -8,24 +15,39 @@ export { LockObject } from "./durable-object/lock-object.ts";
 function backendFor(env: Env): Backend {
   const choice = env.HOLDFAST_BACKEND ?? "durable-object";
   if (choice === "durable-object") return createDurableObjectBackend(env.LOCKS);
-  throw new LockError("ServiceUnavailable", `HOLDFAST_BACKEND=${choice} is not available in this build`);
+  throw new Error(`HOLDFAST_BACKEND=${choice} is not available in this build (use durable-object)`);
 }
 
 function buildApp(env: Env) {
+  const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   return createApp({
     backend: backendFor(env),
     auth: staticTokens(tokensFromEnv(env)),
-    corsOrigins: (env.HOLDFAST_CORS_ORIGINS ?? "").split(",").filter(Boolean),
-    ...(env.HOLDFAST_WAIT_CAP_MS ? { waitCapMs: Number(env.HOLDFAST_WAIT_CAP_MS) } : {}),
+    corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
+    ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });
 }
 
+/** A misconfigured deployment answers every request with a clear 503, not a bare runtime error. */
+function misconfigured(error: unknown): Response {
+  const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
+  return Response.json({ ok: false, error: { code: "ServiceUnavailable", message } }, { status: 503 });
+}
+
 // Built once per isolate: bindings do not change while it lives.
-let built: { env: Env; app: ReturnType<typeof createApp> } | undefined;
+let built: { env: Env; app: ReturnType<typeof createApp> | Error } | undefined;
 
 export default {
   fetch(request, env, ctx) {
-    if (built?.env !== env) built = { env, app: buildApp(env) };
-    return built.app.fetch(request, env, ctx);
+    if (built?.env !== env) {
+      let app: ReturnType<typeof createApp> | Error;
+      try {
+        app = buildApp(env);
+      } catch (error) {
+        app = error instanceof Error ? error : new Error(String(error));
+      }
+      built = { env, app };
+    }
+    return built.app instanceof Error ? misconfigured(built.app) : built.app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -28,8 +28,11 @@ it("drops a waiter whose request was aborted, and serves the one behind it", asy
   await new Promise((resolve) => setTimeout(resolve, 50));
   const staying = post({ key, waitMs: 20_000 });
   await new Promise((resolve) => setTimeout(resolve, 50));
+  const abortedAt = Date.now();
   client.abort();
   expect((await leaving).status).toBe(409);
+  // Left at once, not when its 20 s ran out.
+  expect(Date.now() - abortedAt).toBeLessThan(5_000);
   await app.request("/v1/locks/release", {
     method: "POST",
     headers: { authorization: "Bearer t", "content-type": "application/json" },

@@ -75,8 +75,11 @@ describe("server-side waiting", () => {
       () => null,
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
+    const abortedAt = Date.now();
     client.abort();
     await waiting;
+    // It left the queue at once, not when its 5 s ran out.
+    expect(Date.now() - abortedAt).toBeLessThan(2_500);
     await app.request("/v1/locks/release", {
       method: "POST",
       headers,

@@ -76,6 +76,13 @@ const badWait = fc.oneof(
   fc.string(),
   wrongType,
 );
+const badPriority = fc.oneof(
+  fc.integer({ min: 1_000_001 }),
+  fc.integer({ max: -1_000_001 }),
+  fc.constant(0.5),
+  fc.string(),
+  wrongType,
+);
 const badMode = fc.oneof(
   fc.string().filter((s) => s !== "exclusive" && s !== "shared"),
   fc.integer(),
@@ -97,7 +104,9 @@ const badLockId = fc.oneof(
 );
 const unknownField = fc
   .string({ minLength: 1, maxLength: 12 })
-  .filter((s) => !["key", "ttlMs", "mode", "permits", "limit", "waitMs", "idempotencyKey", "lockId"].includes(s));
+  .filter(
+    (s) => !["key", "ttlMs", "mode", "permits", "limit", "waitMs", "idempotencyKey", "priority", "lockId"].includes(s),
+  );
 
 const goodKey = fc.string({ minLength: 1, maxLength: 30 });
 
@@ -127,6 +136,7 @@ function badBodyFor(route: Route): fc.Arbitrary<Record<string, unknown>> {
         ),
         fc.record({ key: goodKey, waitMs: badWait }),
         fc.record({ key: goodKey, idempotencyKey: badIdempotency }),
+        fc.record({ key: goodKey, waitMs: fc.constant(1_000), priority: badPriority }),
         fc.record({ ttlMs: fc.integer({ min: 100, max: 1000 }) }),
         withUnknown(fc.record({ key: goodKey })),
       );

@@ -19,7 +19,10 @@ export function createDurableObjectBackend(namespace: DurableObjectNamespace<Loc
       };
       signal.addEventListener("abort", leaveQueue, { once: true });
       try {
-        return await rpc<AcquireResult>(() => object.acquire(request, waitMs));
+        const result = rpc<AcquireResult>(() => object.acquire(request, waitMs));
+        // A client that left before we listened is still gone (calls on one stub arrive in order).
+        if (signal.aborted) leaveQueue();
+        return await result;
       } finally {
         signal.removeEventListener("abort", leaveQueue);
       }

@@ -66,6 +66,8 @@ export class LockObject extends DurableObject<Env> {
     const state = this.copy();
     const { result, changed } = extendTransition(state, ref, ttlMs, Date.now());
     if (state && changed) this.save(state);
+    // A shortened lease frees the key sooner: let the queue re-time its wake-up.
+    if (result.ok) this.queue.dispatch();
     return result;
   }
 

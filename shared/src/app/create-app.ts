@@ -8,6 +8,7 @@ import { cors } from "hono/cors";
 import type { Backend } from "../backend.ts";
 import { LockError } from "../errors.ts";
 import { type Authenticator, authenticate } from "./auth.ts";
+import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
 import { describeIssues, errorBody, errorResponse } from "./envelope.ts";
 import type { RateLimiter } from "./rate-limit.ts";
@@ -38,8 +39,8 @@ export function createApp(options: AppOptions) {
   const logError = options.logError ?? ((error: unknown) => console.error("holdfast: internal error", error));
   const deps: RouteDeps = {
     backend: options.backend,
-    storeTimeoutMs: options.storeTimeoutMs ?? 10_000,
-    waitCapMs: options.waitCapMs ?? 25_000,
+    storeTimeoutMs: assertPositiveInt("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
+    waitCapMs: assertPositiveInt("waitCapMs", options.waitCapMs ?? 25_000),
   };
   const app = new OpenAPIHono<HoldfastEnv>({
     defaultHook: (result, c) => {

@@ -68,9 +68,9 @@ export function runBackendContract(name: string, make: MakeBackend): void {
 
       it("lets an expired grant be neither extended nor released, and grants the key anew", async () => {
         const k = await keyHandle("t1", uniqueKey("expiry"));
-        const old = await granted(backend.acquire(k.request({ ttlMs: 100 })));
+        const old = await granted(backend.acquire(k.request({ ttlMs: 500 })));
         expect(await backend.owns(k.ref(old.token))).toMatchObject({ owned: true });
-        await sleep(180);
+        await sleep(600);
         expect(await backend.owns(k.ref(old.token))).toMatchObject({ owned: false });
         expect(await backend.extend(k.ref(old.token), 5_000)).toMatchObject({ ok: false });
         expect(await backend.release(k.ref(old.token))).toMatchObject({ ok: false });
@@ -83,11 +83,11 @@ export function runBackendContract(name: string, make: MakeBackend): void {
 
       it("extends a live grant to now + ttl in the store's clock", async () => {
         const k = await keyHandle("t1", uniqueKey("extend"));
-        const grant = await granted(backend.acquire(k.request({ ttlMs: 300 })));
+        const grant = await granted(backend.acquire(k.request({ ttlMs: 800 })));
         const extended = await backend.extend(k.ref(grant.token), 20_000);
         expect(extended.ok).toBe(true);
         if (extended.ok) expect(extended.expiresAtMs).toBe(extended.serverTimeMs + 20_000);
-        await sleep(400);
+        await sleep(1_000);
         const owns = await backend.owns(k.ref(grant.token));
         expect(owns).toMatchObject({ owned: true, key: k.key });
         if (owns.owned) expect(owns.holder.fence).toBe(grant.fence);
@@ -193,7 +193,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         const k = await keyHandle("t1", uniqueKey("lookup"));
         const empty = await backend.lookup(k.lookupRef);
         expect(empty).toMatchObject({ fence: 0, holders: [], limit: null });
-        const grant = await granted(backend.acquire(k.request({ ttlMs: 100 })));
+        const grant = await granted(backend.acquire(k.request({ ttlMs: 500 })));
         const view = await backend.lookup(k.lookupRef);
         expect(view.holders).toEqual([
           {
@@ -205,7 +205,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
             expiresAtMs: grant.expiresAtMs,
           },
         ]);
-        await sleep(180);
+        await sleep(600);
         expect(await backend.lookup(k.lookupRef)).toMatchObject({ holders: [], fence: grant.fence });
       });
 

@@ -22,6 +22,8 @@ export interface ContentionOptions {
   permits?: number;
   ttlMs?: number;
   tenant?: string;
+  /** Wait in the backend's queue (Backend.acquireQueued) instead of trying once. */
+  waitMs?: number;
 }
 
 export interface Section {
@@ -78,7 +80,7 @@ export async function runContention(backend: Backend, options: ContentionOptions
       const target = keys[(index + attempt) % keys.length];
       if (!target) throw new Error("no keys");
       report.attempts++;
-      const result = await backend.acquire({
+      const request = {
         tenant,
         key: target.key,
         keyId: target.keyId,
@@ -87,7 +89,11 @@ export async function runContention(backend: Backend, options: ContentionOptions
         mode,
         permits,
         limit: mode === "shared" ? (options.limit ?? null) : null,
-      });
+      };
+      const queued = options.waitMs !== undefined && backend.acquireQueued;
+      const result = queued
+        ? await queued.call(backend, request, { waitMs: options.waitMs ?? 0, signal: new AbortController().signal })
+        : await backend.acquire(request);
       if (!result.ok) {
         await sleep(Math.random() * 2);
         continue;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../backend.ts";
 import type { AcquireRequest, AcquireResult, Grant } from "../model.ts";
 import { keyHandle, type MakeBackend, openFixture, sleep, uniqueKey } from "./helpers.ts";
+import { runContention } from "./ledger.ts";
 
 export function runWaitingContract(name: string, make: MakeBackend): void {
   describe(`waiting contract: ${name}`, () => {
@@ -51,7 +52,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
             await backend.release(k.ref(grant.token));
           }),
         );
-        await sleep(30);
+        await sleep(60);
       }
       return { order, done: Promise.all(done) };
     }
@@ -99,9 +100,9 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const holder = await granted(backend.acquire(k.request()));
       const client = new AbortController();
       const leaving = wait(k.request(), 20_000, client.signal);
-      await sleep(30);
+      await sleep(60);
       const staying = wait(k.request(), 20_000);
-      await sleep(30);
+      await sleep(60);
       client.abort();
       expect(await leaving).toMatchObject({ ok: false, reason: "locked" });
       await backend.release(k.ref(holder.token));
@@ -122,11 +123,11 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("writer"));
       const reader = await granted(backend.acquire(k.request({ mode: "shared" })));
       const writer = wait(k.request(), 20_000);
-      await sleep(30);
+      await sleep(60);
       // A new reader fits with the current one, but must not pass the waiting writer.
       expect(await backend.acquire(k.request({ mode: "shared" }))).toMatchObject({ ok: false, reason: "locked" });
       const lateReader = wait(k.request({ mode: "shared" }), 20_000);
-      await sleep(30);
+      await sleep(60);
       await backend.release(k.ref(reader.token));
       const write = await granted(writer);
       await backend.release(k.ref(write.token));
@@ -138,19 +139,100 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("handoff"));
       const holder = await granted(backend.acquire(k.request()));
       const waiter = wait(k.request(), 20_000);
-      await sleep(30);
+      await sleep(60);
       await backend.release(k.ref(holder.token));
       expect(await backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
       await granted(waiter);
     });
 
+    /** Resolves to the outcome, or to "pending" if it has not settled within `ms`. */
+    const within = <T>(promise: Promise<T>, ms: number) =>
+      Promise.race([promise, sleep(ms).then(() => "pending" as const)]);
+
+    it("serves the head on the release itself, with no other request to stir the queue", async () => {
+      const k = await keyHandle("t1", uniqueKey("release-dispatch"));
+      const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
+      const waiter = wait(k.request(), 30_000);
+      await sleep(60);
+      await backend.release(k.ref(holder.token));
+      expect(await within(waiter, 3_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
+    });
+
+    it("wakes the waiter when the holder shortens its lease", async () => {
+      const k = await keyHandle("t1", uniqueKey("shorten"));
+      const holder = await granted(backend.acquire(k.request({ ttlMs: 60_000 })));
+      const waiter = wait(k.request(), 30_000);
+      await sleep(60);
+      expect(await backend.extend(k.ref(holder.token), 200)).toMatchObject({ ok: true });
+      expect(await within(waiter, 5_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
+    });
+
+    it("lets the waiters behind a departing head through at once", async () => {
+      const k = await keyHandle("t1", uniqueKey("head-leaves"));
+      await granted(backend.acquire(k.request({ mode: "shared", ttlMs: 20_000 })));
+      const writerClient = new AbortController();
+      const writer = wait(k.request(), 30_000, writerClient.signal);
+      await sleep(60);
+      const reader = wait(k.request({ mode: "shared" }), 30_000);
+      await sleep(60);
+      expect(await within(reader, 100)).toBe("pending"); // behind the writer, though it would fit
+      writerClient.abort();
+      expect(await writer).toMatchObject({ ok: false, reason: "locked" });
+      expect(await within(reader, 3_000)).toMatchObject({ ok: true });
+    });
+
+    it("answers a try-once retry of a queued request at once, and checks its parameters", async () => {
+      const k = await keyHandle("t1", uniqueKey("idem-join"));
+      const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
+      const original = wait(k.request({ idempotencyKey: "q" }), 30_000);
+      await sleep(60);
+      expect(await within(backend.acquire(k.request({ idempotencyKey: "q" })), 3_000)).toMatchObject({
+        ok: false,
+        reason: "locked",
+      });
+      expect(await wait(k.request({ mode: "shared", idempotencyKey: "q" }), 5_000)).toMatchObject({
+        ok: false,
+        reason: "idempotency-mismatch",
+      });
+      await backend.release(k.ref(holder.token));
+      expect(await original).toMatchObject({ ok: true });
+    });
+
+    it("keeps a joined retry waiting when the original's client leaves", async () => {
+      const k = await keyHandle("t1", uniqueKey("idem-leave"));
+      const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
+      const originalClient = new AbortController();
+      const original = wait(k.request({ idempotencyKey: "r" }), 30_000, originalClient.signal);
+      await sleep(60);
+      const retry = wait(k.request({ idempotencyKey: "r" }), 30_000);
+      await sleep(60);
+      originalClient.abort();
+      expect(await original).toMatchObject({ ok: false, reason: "locked" });
+      expect(await within(retry, 200)).toBe("pending");
+      await backend.release(k.ref(holder.token));
+      const grant = await granted(retry);
+      expect((await backend.lookup(k.lookupRef)).holders.map((h) => h.token)).toEqual([grant.token]);
+    });
+
+    it("never overlaps sections or reorders fences when every grant is a handoff from the queue", async () => {
+      const report = await runContention(backend, {
+        workers: 12,
+        keys: 2,
+        grantsPerWorker: 6,
+        holdMs: 2,
+        waitMs: 20_000,
+      });
+      expect(report.grants).toBe(12 * 6);
+      expect(report).toMatchObject({ clientOverlaps: 0, storeOverlaps: 0, fenceViolations: 0, lostReleases: 0 });
+    }, 60_000);
+
     it("grants a retried waiting request once: the retry joins the original", async () => {
       const k = await keyHandle("t1", uniqueKey("idem-wait"));
       const holder = await granted(backend.acquire(k.request()));
       const original = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
-      await sleep(30);
+      await sleep(60);
       const retry = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
-      await sleep(30);
+      await sleep(60);
       await backend.release(k.ref(holder.token));
       const [a, b] = await Promise.all([granted(original), granted(retry)]);
       expect(b.token).toBe(a.token);

@@ -82,7 +82,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
       const onAbort = () => queue.cancel(request.token);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        return await queue.acquire(request, waitMs);
+        const result = queue.acquire(request, waitMs);
+        // A client that left before we listened is still gone.
+        if (signal.aborted) onAbort();
+        return await result;
       } finally {
         signal.removeEventListener("abort", onAbort);
         forgetIdleQueue(request.keyId);
@@ -99,6 +102,8 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
       const state = snapshot(ref.keyId);
       const { result, changed } = extendTransition(state, ref, ttlMs, now());
       if (state) commit(ref.keyId, state, changed);
+      // A shortened lease frees the key sooner: let the queue re-time its wake-up.
+      if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
       return result;
     },
     async owns(ref) {

@@ -1,9 +1,15 @@
 /**
  * Fair server-side waiting for one key, for stores that run JavaScript next to their
  * state (memory, a Durable Object). Waiters are served in order — higher `priority`
- * first, FIFO within a priority — and a newcomer never passes a waiter: a release
- * hands the key to the head of the queue at once, and a stream of readers cannot
- * starve a waiting writer. The host supplies synchronous, atomic store steps.
+ * first, FIFO within a priority — and a newcomer never passes a waiter of equal or
+ * higher priority: a release hands the key to the head of the queue at once, and a
+ * stream of readers cannot starve a waiting writer. The host supplies synchronous,
+ * atomic store steps.
+ *
+ * A retry of a queued request (same idempotency key) joins its waiter instead of
+ * queueing twice, so one request never yields two grants. Each caller keeps its own
+ * deadline and can leave on its own; the waiter leaves the queue when its last caller
+ * has gone.
  */
 import type { AcquireRequest, AcquireResult } from "../model.ts";
 
@@ -17,18 +23,22 @@ export interface QueueHost {
   now(): number;
 }
 
+/** One caller waiting on a waiter: the original request or a retry that joined it. */
+interface Caller {
+  token: string;
+  resolve: (result: AcquireResult) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 interface Waiter {
   request: AcquireRequest;
   priority: number;
-  seq: number;
-  promise: Promise<AcquireResult>;
-  settle: (result: AcquireResult) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  callers: Caller[];
 }
 
 export class FairQueue {
   private waiters: Waiter[] = [];
-  private seq = 0;
 
   constructor(private readonly host: QueueHost) {}
 
@@ -44,8 +54,8 @@ export class FairQueue {
       this.host.wakeAt(result.retryAtMs);
       return this.enqueue(request, waitMs);
     }
-    const joined = this.findIdempotent(request);
-    if (joined) return joined.promise;
+    const original = this.findIdempotent(request);
+    if (original) return this.join(original, request, waitMs);
     // Someone is waiting: answer at once only what waiting cannot change (an earlier
     // grant for this idempotency key, a limit mismatch); everything else queues.
     const preview = this.host.preview(request);
@@ -53,55 +63,56 @@ export class FairQueue {
     if (answersNow) return Promise.resolve(preview);
     const promise = this.enqueue(request, waitMs);
     this.dispatch();
-    if (waitMs <= 0) this.giveUp(request.token);
+    if (waitMs <= 0) this.leave(request.token);
     return promise;
   }
 
-  /** Serves waiters from the head while the store grants them. Call after a release or expiry. */
+  /** Serves waiters from the head while the store grants them. Call after a release, an extend or an expiry. */
   dispatch(): void {
     while (this.waiters.length > 0) {
       const head = this.waiters[0] as Waiter;
-      const result = this.host.attempt(head.request);
+      let result: AcquireResult;
+      try {
+        result = this.host.attempt(head.request);
+      } catch (error) {
+        // A failing store step must not wedge the queue: this waiter gets the error.
+        this.remove(head);
+        for (const caller of head.callers) caller.reject(error);
+        continue;
+      }
       if (!result.ok && result.reason === "locked") {
         this.host.wakeAt(result.retryAtMs);
         return;
       }
       this.remove(head);
-      head.settle(result);
+      for (const caller of head.callers) caller.resolve(result);
     }
   }
 
-  /** Drops a waiter (its client went away). Returns false if it was not waiting. */
+  /** The caller with this token leaves (its client went away). Returns false if it was not waiting. */
   cancel(token: string): boolean {
-    return this.giveUp(token);
+    return this.leave(token);
   }
 
-  private giveUp(token: string): boolean {
-    const waiter = this.waiters.find((w) => w.request.token === token);
-    if (!waiter) return false;
-    const wasHead = this.waiters[0] === waiter;
-    this.remove(waiter);
-    const now = this.host.now();
-    waiter.settle({ ok: false, reason: "locked", serverTimeMs: now, retryAtMs: now });
-    // A blocked head that leaves may unblock the compatible waiters behind it.
-    if (wasHead) this.dispatch();
+  private leave(token: string): boolean {
+    const waiter = this.waiters.find((w) => w.callers.some((c) => c.token === token));
+    const caller = waiter?.callers.find((c) => c.token === token);
+    if (!waiter || !caller) return false;
+    if (caller.timer !== undefined) clearTimeout(caller.timer);
+    waiter.callers = waiter.callers.filter((c) => c !== caller);
+    caller.resolve(this.locked());
+    if (waiter.callers.length === 0) {
+      const wasHead = this.waiters[0] === waiter;
+      this.remove(waiter);
+      // A blocked head that leaves may unblock the compatible waiters behind it.
+      if (wasHead) this.dispatch();
+    }
     return true;
   }
 
   private enqueue(request: AcquireRequest, waitMs: number): Promise<AcquireResult> {
-    let settle!: (result: AcquireResult) => void;
-    const promise = new Promise<AcquireResult>((resolve) => {
-      settle = resolve;
-    });
-    const waiter: Waiter = {
-      request,
-      priority: request.priority ?? 0,
-      seq: this.seq++,
-      promise,
-      settle,
-      timer: undefined,
-    };
-    if (waitMs > 0) waiter.timer = setTimeout(() => this.giveUp(request.token), waitMs);
+    const waiter: Waiter = { request, priority: request.priority ?? 0, callers: [] };
+    const promise = this.addCaller(waiter, request.token, waitMs);
     // Higher priority first; FIFO within a priority.
     const index = this.waiters.findIndex((w) => w.priority < waiter.priority);
     if (index === -1) this.waiters.push(waiter);
@@ -109,9 +120,32 @@ export class FairQueue {
     return promise;
   }
 
+  /** A retry of a queued request shares its waiter, with its own deadline. */
+  private join(waiter: Waiter, retry: AcquireRequest, waitMs: number): Promise<AcquireResult> {
+    const original = waiter.request;
+    const same = original.mode === retry.mode && original.permits === retry.permits && original.limit === retry.limit;
+    if (!same) return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
+    // Still queued means not granted yet: a try-once retry is truthfully "locked".
+    if (waitMs <= 0) return Promise.resolve(this.locked());
+    return this.addCaller(waiter, retry.token, waitMs);
+  }
+
+  private addCaller(waiter: Waiter, token: string, waitMs: number): Promise<AcquireResult> {
+    return new Promise<AcquireResult>((resolve, reject) => {
+      const caller: Caller = { token, resolve, reject, timer: undefined };
+      if (waitMs > 0) caller.timer = setTimeout(() => this.leave(token), waitMs);
+      waiter.callers.push(caller);
+    });
+  }
+
   private remove(waiter: Waiter): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    for (const caller of waiter.callers) if (caller.timer !== undefined) clearTimeout(caller.timer);
     this.waiters = this.waiters.filter((w) => w !== waiter);
+  }
+
+  private locked(): AcquireResult {
+    const now = this.host.now();
+    return { ok: false, reason: "locked", serverTimeMs: now, retryAtMs: now };
   }
 
   private findIdempotent(request: AcquireRequest): Waiter | undefined {

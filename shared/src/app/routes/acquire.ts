@@ -28,7 +28,7 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     const principal = c.get("principal");
     requireScope(principal, "lock");
     const body = c.req.valid("json");
-    const idempotencyKey = body.idempotencyKey ?? idempotencyHeader(c.req.header("idempotency-key"));
+    const idempotencyKey = idempotencyKeyOf(body.idempotencyKey, c.req.header("idempotency-key"));
     const key = body.key.normalize("NFC");
     const request: AcquireRequest = {
       tenant: principal.tenant,
@@ -44,9 +44,16 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     };
     const waitMs = Math.min(body.waitMs, deps.waitCapMs);
     const signal = c.req.raw.signal;
-    const result = await decide(deps, request, waitMs, signal, waitUntilOf(c));
+    const waitUntil = waitUntilOf(c);
+    const result = await decide(deps, request, waitMs, signal, waitUntil);
     if (result.ok) {
-      if (waitMs > 0 && signal.aborted) await giveBack(deps, request, result.token);
+      // A waiter whose client left must not keep the key until its TTL runs out, unless
+      // the grant may also have gone to a retry with the same idempotency key.
+      if (waitMs > 0 && signal.aborted && request.idempotencyKey === undefined) {
+        const released = giveBack(deps, request, result.token);
+        waitUntil?.(released);
+        await released;
+      }
       return c.json(
         {
           ok: true as const,
@@ -92,15 +99,18 @@ function waitUntilOf(c: { executionCtx: { waitUntil(promise: Promise<unknown>): 
   }
 }
 
-function idempotencyHeader(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const parsed = IdempotencyKeySchema.safeParse(value);
+/** The body's idempotencyKey or the Idempotency-Key header; both at once must agree. */
+function idempotencyKeyOf(fromBody: string | undefined, header: string | undefined): string | undefined {
+  if (header === undefined) return fromBody;
+  const parsed = IdempotencyKeySchema.safeParse(header);
   if (!parsed.success)
     throw new LockError("InvalidArgument", "Idempotency-Key header: 1..128 printable ASCII characters");
+  if (fromBody !== undefined && fromBody !== parsed.data) {
+    throw new LockError("InvalidArgument", "idempotencyKey and the Idempotency-Key header disagree");
+  }
   return parsed.data;
 }
 
-/** A waiter whose client went away must not keep the key until its TTL runs out. */
 async function giveBack(deps: RouteDeps, request: AcquireRequest, token: string): Promise<void> {
   await callStore(
     () => deps.backend.release({ tenant: request.tenant, keyId: request.keyId, token }),

@@ -1,0 +1,23 @@
+/** Parsing of runtime configuration (env vars, Worker bindings): fail loudly, never half-work. */
+
+/** Comma-separated origins, trimmed; empty entries dropped. */
+export function parseCorsOrigins(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+}
+
+/** A positive integer setting, or undefined when unset. Anything else is a configuration error. */
+export function parsePositiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return parsed;
+}
+
+export function assertPositiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
