@@ -1,0 +1,48 @@
+/** Clocks, timers and abort helpers shared by the SDK. Web-standard APIs only. */
+import { LockError } from "./errors.ts";
+
+/** Elapsed-time clock: immune to wall-clock jumps, used for every deadline. */
+export const monotonic = (): number => performance.now();
+
+/** The caller's wall clock, used only to report times and estimate the offset. */
+export const wall = (): number => Date.now();
+
+/** The error every cancelled operation rejects with; the signal's reason is its cause. */
+export const abortedBy = (signal: AbortSignal): LockError =>
+  new LockError("Aborted", "operation aborted", { cause: signal.reason });
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedBy(signal);
+}
+
+/**
+ * A timer that does not keep a Node/Bun/Deno process alive on its own: a lease is
+ * background bookkeeping, never a reason for a finished program to hang.
+ */
+export function backgroundTimer(run: () => void, ms: number): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(run, Math.max(0, ms));
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
+/** Resolves after `ms`; rejects with Aborted the moment `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    throwIfAborted(signal);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortedBy(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `signals` that are present, combined: aborts when any of them does. */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length < 2 ? present[0] : AbortSignal.any(present);
+}
