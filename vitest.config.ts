@@ -2,8 +2,17 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["shared/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["shared/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // The edge suites run inside workerd (Cloudflare's runtime), via the Workers pool.
+      "edge/vitest.config.ts",
+    ],
   },
 });

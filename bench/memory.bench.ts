@@ -9,7 +9,7 @@ export default async function memoryBench(): Promise<BenchRow[]> {
   });
   const headers = { authorization: "Bearer bench", "content-type": "application/json" };
   const post = (path: string, body: object) =>
-    app.request(path, { method: "POST", headers, body: JSON.stringify(body) }).then((r) => r.json());
+    Promise.resolve(app.request(path, { method: "POST", headers, body: JSON.stringify(body) })).then((r) => r.json());
   const pairs = 5_000;
   for (let i = 0; i < 500; i++) {
     const grant = (await post("/v1/locks/acquire", { key: `warm:${i}` })) as { lockId: string };

@@ -1,2 +1,3 @@
-// The Cloudflare Worker entry and its backends arrive with the edge issue.
-export {};
+export { createDurableObjectBackend } from "./durable-object/backend.ts";
+export { LockObject } from "./durable-object/lock-object.ts";
+export type { Env } from "./env.ts";

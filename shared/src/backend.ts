@@ -20,6 +20,14 @@ export interface KeyRef {
   keyId: string;
 }
 
+export interface QueuedWaitOptions {
+  waitMs: number;
+  /** Aborts when the client goes away: the waiter must leave the queue. */
+  signal: AbortSignal;
+  /** Keeps the runtime alive for clean-up after the client left (Workers' ctx.waitUntil). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
 export interface Backend {
   /** Shown by `npm start` and in /health. */
   readonly name: string;
@@ -31,9 +39,9 @@ export interface Backend {
   /** The store's authoritative clock, in ms since the epoch. */
   time(): Promise<number>;
   /**
-   * Optional push notification: `listener` runs when the key may have room (a release).
-   * Lets server-side waiting wake at once instead of polling. Returns an unsubscribe.
+   * Optional fair server-side waiting in the store itself (FIFO by priority; a release
+   * hands the key straight to the next waiter). Backends without it are polled.
    */
-  watch?(keyId: string, listener: () => void): () => void;
+  acquireQueued?(request: AcquireRequest, options: QueuedWaitOptions): Promise<AcquireResult>;
   close?(): Promise<void>;
 }

@@ -8,7 +8,7 @@ export {
 } from "./app/auth.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
 export { memoryRateLimiter, type RateLimiter } from "./app/rate-limit.ts";
-export type { Backend, KeyRef } from "./backend.ts";
+export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
 export * from "./core/index.ts";
 export * from "./errors.ts";
 export { FENCE_DIGITS, formatFence, MAX_FENCE, parseFence } from "./fence.ts";
@@ -16,3 +16,5 @@ export { formatLockId, keyIdOf, LOCK_ID_PATTERN, MAX_KEY_BYTES, newToken, parseL
 export { createMemoryBackend, type MemoryBackendOptions, type MemoryPersistence } from "./memory/index.ts";
 export type * from "./model.ts";
 export * from "./validation.ts";
+export { FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
+export { acquireWithWait } from "./waiting/poll.ts";

@@ -40,6 +40,8 @@ export interface AcquireRequest {
   /** Only for shared mode: null means an unlimited read lock. */
   limit: number | null;
   idempotencyKey?: string;
+  /** Queued waiting: higher first, FIFO within a priority (default 0). */
+  priority?: number;
 }
 
 /** A lockId, parsed: the key's id and the grant's secret. */

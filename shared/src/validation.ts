@@ -10,6 +10,7 @@ export const MAX_TTL_MS = 86_400_000; // 24 h
 export const DEFAULT_TTL_MS = 30_000;
 export const MAX_PERMITS = 1_000_000;
 export const MAX_WAIT_MS = 3_600_000;
+export const MAX_PRIORITY = 1_000_000;
 
 export const KeySchema = z
   .string()
@@ -58,6 +59,13 @@ export const AcquireBody = z
       .default(0)
       .openapi({ description: "0 tries once; otherwise the server waits (up to its cap) for a grant." }),
     idempotencyKey: IdempotencyKeySchema.optional(),
+    priority: z
+      .number()
+      .int()
+      .min(-MAX_PRIORITY)
+      .max(MAX_PRIORITY)
+      .optional()
+      .openapi({ description: "Waiting order: higher first, FIFO within a priority (default 0)." }),
   })
   .superRefine((body, ctx) => {
     if (body.mode === "exclusive" && (body.permits !== undefined || body.limit !== undefined)) {

@@ -1,5 +1,6 @@
-import { runBackendContract, runHttpContract } from "@holdfast/shared/contract";
+import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { createMemoryBackend } from "../src/index.ts";
 
 runBackendContract("memory", () => createMemoryBackend());
+runWaitingContract("memory", () => createMemoryBackend());
 runHttpContract("memory", () => createMemoryBackend());

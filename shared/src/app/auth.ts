@@ -31,16 +31,30 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-/** An authenticator over a fixed list of tokens (from configuration or secrets). */
+const VERIFIED_CACHE_SIZE = 256;
+
+/**
+ * An authenticator over a fixed list of tokens (from configuration or secrets).
+ * Tokens are compared by digest; a verified token is remembered (bounded) because
+ * WebCrypto digests cost a thread hop on some runtimes and this runs on every request.
+ */
 export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
   const digests = Promise.all(entries.map(async (entry) => ({ entry, digest: await digest(entry.token) })));
+  const verified = new Map<string, Principal>();
   return async (token) => {
+    const known = verified.get(token);
+    if (known) return known;
     const presented = await digest(token);
     let match: Principal | null = null;
     for (const candidate of await digests) {
-      if (equalBytes(candidate.digest, presented)) match = candidate.entry;
+      if (equalBytes(candidate.digest, presented))
+        match = { tenant: candidate.entry.tenant, scopes: candidate.entry.scopes };
     }
-    return match && { tenant: match.tenant, scopes: match.scopes };
+    if (match) {
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
+      verified.set(token, match);
+    }
+    return match;
   };
 }
 

@@ -16,6 +16,6 @@ export async function callStore<T>(operation: () => Promise<T>, timeoutMs: numbe
   try {
     return await Promise.race([operation(), timeout]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

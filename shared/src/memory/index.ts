@@ -1,11 +1,13 @@
 /**
  * The in-memory backend: the reference implementation of the lock model, with an
  * injectable clock for tests. JavaScript runs each operation to completion, so every
- * transition is atomic. `persist` lets a host keep fences across restarts.
+ * transition is atomic. `persist` lets a host keep fences across restarts. Waiting is
+ * fair (FairQueue), as in the Durable Object backend.
  */
 import type { Backend } from "../backend.ts";
 import { acquireTransition, cloneState, extendTransition, lookupOf, ownsOf, releaseTransition } from "../core/index.ts";
-import type { KeyState } from "../model.ts";
+import type { AcquireRequest, KeyState } from "../model.ts";
+import { FairQueue } from "../waiting/fair-queue.ts";
 
 export interface MemoryPersistence {
   load(): Iterable<[keyId: string, state: KeyState]>;
@@ -22,7 +24,13 @@ export interface MemoryBackendOptions {
 export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend {
   const now = options.now ?? (() => Date.now());
   const states = new Map<string, KeyState>(options.persist?.load() ?? []);
-  const listeners = new Map<string, Set<() => void>>();
+  const queues = new Map<string, { queue: FairQueue; timer?: ReturnType<typeof setTimeout> }>();
+
+  // Transitions run on a copy that replaces the stored state only when it changed.
+  const snapshot = (keyId: string) => {
+    const state = states.get(keyId);
+    return state ? cloneState(state) : null;
+  };
 
   function commit(keyId: string, state: KeyState, changed: boolean): void {
     if (!changed) return;
@@ -30,28 +38,61 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     options.persist?.save(states);
   }
 
-  function notify(keyId: string): void {
-    for (const listener of listeners.get(keyId) ?? []) listener();
+  function attempt(request: AcquireRequest) {
+    const { state, result, changed } = acquireTransition(snapshot(request.keyId), request, now());
+    commit(request.keyId, state, changed);
+    return result;
   }
 
-  // Results are copied out so that callers can never alias stored state.
-  const snapshot = (keyId: string) => {
-    const state = states.get(keyId);
-    return state ? cloneState(state) : null;
-  };
+  function queueFor(keyId: string): FairQueue {
+    const existing = queues.get(keyId);
+    if (existing) return existing.queue;
+    const entry: { queue: FairQueue; timer?: ReturnType<typeof setTimeout> } = {
+      queue: new FairQueue({
+        attempt,
+        preview: (request) => acquireTransition(snapshot(request.keyId), request, now()).result,
+        now,
+        wakeAt: (timeMs) => {
+          if (entry.timer !== undefined) clearTimeout(entry.timer);
+          entry.timer = setTimeout(() => entry.queue.dispatch(), Math.max(0, timeMs - now()) + 1);
+        },
+      }),
+    };
+    queues.set(keyId, entry);
+    return entry.queue;
+  }
+
+  function forgetIdleQueue(keyId: string): void {
+    const entry = queues.get(keyId);
+    if (entry && entry.queue.size === 0) {
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      queues.delete(keyId);
+    }
+  }
 
   return {
     name: options.name ?? "memory",
     async acquire(request) {
-      const { state, result, changed } = acquireTransition(snapshot(request.keyId), request, now());
-      commit(request.keyId, state, changed);
-      return result;
+      // While others wait, a try-once request must not pass them.
+      const entry = queues.get(request.keyId);
+      return entry ? entry.queue.acquire(request, 0) : attempt(request);
+    },
+    async acquireQueued(request, { waitMs, signal }) {
+      const queue = queueFor(request.keyId);
+      const onAbort = () => queue.cancel(request.token);
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        return await queue.acquire(request, waitMs);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        forgetIdleQueue(request.keyId);
+      }
     },
     async release(ref) {
       const state = snapshot(ref.keyId);
       const { result, changed } = releaseTransition(state, ref, now());
       if (state) commit(ref.keyId, state, changed);
-      if (result.ok) notify(ref.keyId);
+      if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
       return result;
     },
     async extend(ref, ttlMs) {
@@ -69,15 +110,6 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     },
     async time() {
       return now();
-    },
-    watch(keyId, listener) {
-      const set = listeners.get(keyId) ?? new Set();
-      set.add(listener);
-      listeners.set(keyId, set);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0) listeners.delete(keyId);
-      };
     },
   };
 }

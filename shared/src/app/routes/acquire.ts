@@ -4,11 +4,11 @@ import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
 import type { AcquireRequest, AcquireResult } from "../../model.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
+import { acquireWithWait } from "../../waiting/poll.ts";
 import { requireScope } from "../auth.ts";
 import { bearerSecurity, type HoldfastApp, jsonBody, jsonResponse, type RouteDeps } from "../context.ts";
 import { ErrorEnvelope, Granted, Locked } from "../responses.ts";
 import { callStore } from "../store-call.ts";
-import { acquireWithWait } from "../wait.ts";
 
 const route = createRoute({
   method: "post",
@@ -40,13 +40,11 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
       permits: body.permits ?? 1,
       limit: body.mode === "shared" ? (body.limit ?? null) : null,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(body.priority === undefined ? {} : { priority: body.priority }),
     };
     const waitMs = Math.min(body.waitMs, deps.waitCapMs);
     const signal = c.req.raw.signal;
-    const result =
-      waitMs > 0
-        ? await acquireWithWait(deps.backend, request, waitMs, signal, deps.storeTimeoutMs)
-        : await callStore(() => deps.backend.acquire(request), deps.storeTimeoutMs);
+    const result = await decide(deps, request, waitMs, signal, waitUntilOf(c));
     if (result.ok) {
       if (waitMs > 0 && signal.aborted) await giveBack(deps, request, result.token);
       return c.json(
@@ -65,6 +63,33 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     }
     throw rejection(result, request);
   });
+}
+
+/** Try once, wait in the store's own queue, or poll: whichever the backend offers. */
+function decide(
+  deps: RouteDeps,
+  request: AcquireRequest,
+  waitMs: number,
+  signal: AbortSignal,
+  waitUntil: ((promise: Promise<unknown>) => void) | undefined,
+): Promise<AcquireResult> {
+  const { backend, storeTimeoutMs } = deps;
+  if (waitMs <= 0) return callStore(() => backend.acquire(request), storeTimeoutMs);
+  if (!backend.acquireQueued) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
+  const options = { waitMs, signal, ...(waitUntil ? { waitUntil } : {}) };
+  const queued = backend.acquireQueued.bind(backend);
+  // The store answers by itself when waitMs runs out; the deadline only catches a silent store.
+  return callStore(() => queued(request, options), waitMs + storeTimeoutMs);
+}
+
+/** Workers' ctx.waitUntil, where the runtime has one (Node has none). */
+function waitUntilOf(c: { executionCtx: { waitUntil(promise: Promise<unknown>): void } }) {
+  try {
+    const context = c.executionCtx;
+    return (promise: Promise<unknown>) => context.waitUntil(promise);
+  } catch {
+    return undefined;
+  }
 }
 
 function idempotencyHeader(value: string | undefined): string | undefined {

@@ -1,0 +1,35 @@
+/**
+ * The Durable Object backend, as the Worker sees it: each operation is one RPC to the
+ * object named by the key id, which release/extend/owns read from the lockId itself.
+ */
+import type { AcquireResult, Backend, ExtendResult, LookupResult, OwnsResult, ReleaseResult } from "@holdfast/shared";
+import { rpc } from "./errors.ts";
+import type { LockObject } from "./lock-object.ts";
+
+export function createDurableObjectBackend(namespace: DurableObjectNamespace<LockObject>): Backend {
+  const objectFor = (keyId: string) => namespace.get(namespace.idFromName(keyId));
+  return {
+    name: "durable-object",
+    acquire: (request) => rpc<AcquireResult>(() => objectFor(request.keyId).acquire(request, 0)),
+    async acquireQueued(request, { waitMs, signal, waitUntil }) {
+      const object = objectFor(request.keyId);
+      const leaveQueue = () => {
+        const left = object.cancelWait(request.token).catch(() => false);
+        waitUntil?.(left);
+      };
+      signal.addEventListener("abort", leaveQueue, { once: true });
+      try {
+        return await rpc<AcquireResult>(() => object.acquire(request, waitMs));
+      } finally {
+        signal.removeEventListener("abort", leaveQueue);
+      }
+    },
+    release: (ref) => rpc<ReleaseResult>(() => objectFor(ref.keyId).release(ref)),
+    extend: (ref, ttlMs) => rpc<ExtendResult>(() => objectFor(ref.keyId).extend(ref, ttlMs)),
+    owns: (ref) => rpc<OwnsResult>(() => objectFor(ref.keyId).owns(ref)),
+    lookup: (ref) => rpc<LookupResult>(() => objectFor(ref.keyId).lookup(ref)),
+    // Workers and Durable Objects share Cloudflare's synchronised clock; every lock
+    // answer carries the object's own time, this one only serves GET /v1/time.
+    time: async () => Date.now(),
+  };
+}

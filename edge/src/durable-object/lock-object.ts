@@ -1,0 +1,114 @@
+/**
+ * One Durable Object per (tenant, key): the store for that key. Every operation is one
+ * RPC and runs atomically in the object's single thread against its SQLite-backed
+ * storage, by the object's clock. The fence counter lives in durable storage and is
+ * never deleted — not by clean-up, idle eviction or redeploys — so fences never repeat.
+ */
+
+import { DurableObject } from "cloudflare:workers";
+import {
+  type AcquireRequest,
+  type AcquireResult,
+  acquireTransition,
+  cloneState,
+  type ExtendResult,
+  extendTransition,
+  FairQueue,
+  type KeyRef,
+  type KeyState,
+  type LockRef,
+  type LookupResult,
+  lookupOf,
+  type OwnsResult,
+  ownsOf,
+  pruneExpired,
+  type ReleaseResult,
+  releaseTransition,
+} from "@holdfast/shared";
+import type { Env } from "../env.ts";
+
+const STATE = "state";
+
+export class LockObject extends DurableObject<Env> {
+  private readonly queue: FairQueue;
+  private alarmAtMs: number | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.queue = new FairQueue({
+      attempt: (request) => this.attempt(request),
+      preview: (request) => acquireTransition(this.copy(), request, Date.now()).result,
+      wakeAt: (timeMs) => this.wakeAt(timeMs),
+      now: () => Date.now(),
+    });
+  }
+
+  /** Grants now, or parks the call in the object's fair queue for up to `waitMs`. */
+  acquire(request: AcquireRequest, waitMs: number): Promise<AcquireResult> {
+    return this.queue.acquire(request, waitMs);
+  }
+
+  /** The waiter's client went away: leave the queue. */
+  cancelWait(token: string): boolean {
+    return this.queue.cancel(token);
+  }
+
+  release(ref: LockRef): ReleaseResult {
+    const state = this.copy();
+    const { result, changed } = releaseTransition(state, ref, Date.now());
+    if (state && changed) this.save(state);
+    if (result.ok) this.queue.dispatch();
+    return result;
+  }
+
+  extend(ref: LockRef, ttlMs: number): ExtendResult {
+    const state = this.copy();
+    const { result, changed } = extendTransition(state, ref, ttlMs, Date.now());
+    if (state && changed) this.save(state);
+    return result;
+  }
+
+  owns(ref: LockRef): OwnsResult {
+    return ownsOf(this.load(), ref, Date.now());
+  }
+
+  lookup(ref: KeyRef): LookupResult {
+    const state = this.load();
+    return lookupOf(state?.tenant === ref.tenant ? state : null, Date.now());
+  }
+
+  /** Wakes waiters when a blocking holder expires and clears expired holders. Safety never depends on it. */
+  override async alarm(): Promise<void> {
+    this.alarmAtMs = undefined;
+    const state = this.copy();
+    if (state && pruneExpired(state, Date.now())) this.save(state);
+    this.queue.dispatch();
+  }
+
+  private attempt(request: AcquireRequest): AcquireResult {
+    const { state, result, changed } = acquireTransition(this.copy(), request, Date.now());
+    if (changed) this.save(state);
+    return result;
+  }
+
+  private load(): KeyState | null {
+    return this.ctx.storage.kv.get<KeyState>(STATE) ?? null;
+  }
+
+  // Transitions mutate a copy, so a transition that throws leaves the stored state untouched.
+  private copy(): KeyState | null {
+    const state = this.load();
+    return state ? cloneState(state) : null;
+  }
+
+  /** Synchronous write: committed with the event, and the reply waits for it (output gate). */
+  private save(state: KeyState): void {
+    this.ctx.storage.kv.put(STATE, state);
+  }
+
+  private wakeAt(timeMs: number): void {
+    if (this.alarmAtMs !== undefined && this.alarmAtMs <= timeMs) return;
+    this.alarmAtMs = timeMs;
+    void this.ctx.storage.setAlarm(timeMs);
+  }
+}

@@ -1,0 +1,17 @@
+import type { LockObject } from "./durable-object/lock-object.ts";
+
+/** The Worker's bindings: see wrangler.toml and the README's deploy section. */
+export interface Env {
+  /** Durable Object namespace: one object per (tenant, key). */
+  LOCKS: DurableObjectNamespace<LockObject>;
+  /** `durable-object` (default); `upstash` and `neon` arrive with their issues. */
+  HOLDFAST_BACKEND?: string;
+  /** Secret: one admin token for tenant "default". */
+  HOLDFAST_TOKEN?: string;
+  /** Secret: JSON `[{"token","tenant","scopes"}]`, instead of HOLDFAST_TOKEN. */
+  HOLDFAST_TOKENS?: string;
+  /** Comma-separated browser origins allowed by CORS (`*` for any). */
+  HOLDFAST_CORS_ORIGINS?: string;
+  /** Longest server-side wait per request, in ms (default 25000). */
+  HOLDFAST_WAIT_CAP_MS?: string;
+}

@@ -1,0 +1,18 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { CONTRACT_TOKENS } from "../shared/src/contract/http-contract.ts";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "../wrangler.toml" },
+      miniflare: { bindings: { HOLDFAST_TOKENS: JSON.stringify(CONTRACT_TOKENS) } },
+    }),
+  ],
+  test: {
+    name: "workerd",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

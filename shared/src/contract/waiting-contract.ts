@@ -1,0 +1,160 @@
+/**
+ * The waiting contract, for backends with their own queue (Backend.acquireQueued):
+ * FIFO within a priority, higher priority first, timeouts that answer "locked",
+ * waiters that leave when their client does, writers that readers cannot starve,
+ * and a releaser that cannot re-grab the key ahead of a waiter.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Backend } from "../backend.ts";
+import type { AcquireRequest, AcquireResult, Grant } from "../model.ts";
+import { keyHandle, type MakeBackend, openFixture, sleep, uniqueKey } from "./helpers.ts";
+
+export function runWaitingContract(name: string, make: MakeBackend): void {
+  describe(`waiting contract: ${name}`, () => {
+    let backend: Backend;
+    let close: (() => Promise<void>) | undefined;
+    beforeAll(async () => {
+      const fixture = await openFixture(make);
+      backend = fixture.backend;
+      close = fixture.close;
+      if (!backend.acquireQueued) throw new Error(`${name} has no acquireQueued`);
+    }, 60_000);
+    afterAll(async () => {
+      await close?.();
+    }, 60_000);
+
+    const wait = (request: AcquireRequest, waitMs: number, signal = new AbortController().signal) =>
+      (backend.acquireQueued as NonNullable<Backend["acquireQueued"]>).call(backend, request, { waitMs, signal });
+
+    const granted = async (promise: Promise<AcquireResult>): Promise<Grant> => {
+      const result = await promise;
+      expect(result).toMatchObject({ ok: true });
+      return result as Grant;
+    };
+
+    /**
+     * Queues waiters one after another, so that their arrival order is certain. Each
+     * writes its label down when served and releases shortly after, handing on the key.
+     */
+    async function queueInOrder(
+      k: Awaited<ReturnType<typeof keyHandle>>,
+      requests: AcquireRequest[],
+      labels: string[],
+    ) {
+      const order: string[] = [];
+      const done: Promise<void>[] = [];
+      for (const [i, request] of requests.entries()) {
+        done.push(
+          granted(wait(request, 20_000)).then(async (grant) => {
+            order.push(labels[i] ?? String(i));
+            await sleep(5);
+            await backend.release(k.ref(grant.token));
+          }),
+        );
+        await sleep(30);
+      }
+      return { order, done: Promise.all(done) };
+    }
+
+    it("serves waiters first come, first served, each on the previous one's release", async () => {
+      const k = await keyHandle("t1", uniqueKey("fifo"));
+      const holder = await granted(backend.acquire(k.request()));
+      const labels = ["a", "b", "c", "d", "e"];
+      const queued = await queueInOrder(
+        k,
+        labels.map(() => k.request()),
+        labels,
+      );
+      expect(queued.order).toEqual([]);
+      await backend.release(k.ref(holder.token));
+      await queued.done;
+      expect(queued.order).toEqual(labels);
+    });
+
+    it("serves higher priorities first, FIFO within a priority", async () => {
+      const k = await keyHandle("t1", uniqueKey("priority"));
+      const holder = await granted(backend.acquire(k.request()));
+      const priorities = [0, 5, 0, 10, 5];
+      const labels = ["p0-first", "p5-first", "p0-second", "p10", "p5-second"];
+      const queued = await queueInOrder(
+        k,
+        priorities.map((priority) => k.request({ priority })),
+        labels,
+      );
+      await backend.release(k.ref(holder.token));
+      await queued.done;
+      expect(queued.order).toEqual(["p10", "p5-first", "p5-second", "p0-first", "p0-second"]);
+    });
+
+    it("answers locked when waitMs runs out", async () => {
+      const k = await keyHandle("t1", uniqueKey("timeout"));
+      await granted(backend.acquire(k.request()));
+      const started = Date.now();
+      expect(await wait(k.request(), 150)).toMatchObject({ ok: false, reason: "locked" });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    });
+
+    it("drops a waiter whose client went away and serves the one behind it", async () => {
+      const k = await keyHandle("t1", uniqueKey("disconnect"));
+      const holder = await granted(backend.acquire(k.request()));
+      const client = new AbortController();
+      const leaving = wait(k.request(), 20_000, client.signal);
+      await sleep(30);
+      const staying = wait(k.request(), 20_000);
+      await sleep(30);
+      client.abort();
+      expect(await leaving).toMatchObject({ ok: false, reason: "locked" });
+      await backend.release(k.ref(holder.token));
+      const next = await granted(staying);
+      const view = await backend.lookup(k.lookupRef);
+      expect(view.holders.map((h) => h.token)).toEqual([next.token]);
+    });
+
+    it("wakes a waiter when the holder expires, without a release", async () => {
+      const k = await keyHandle("t1", uniqueKey("expiry-wake"));
+      const holder = await granted(backend.acquire(k.request({ ttlMs: 200 })));
+      const next = await granted(wait(k.request(), 10_000));
+      expect(next.fence).toBe(holder.fence + 1);
+      expect(next.acquiredAtMs).toBeGreaterThanOrEqual(holder.expiresAtMs);
+    });
+
+    it("does not let a stream of readers starve a waiting writer", async () => {
+      const k = await keyHandle("t1", uniqueKey("writer"));
+      const reader = await granted(backend.acquire(k.request({ mode: "shared" })));
+      const writer = wait(k.request(), 20_000);
+      await sleep(30);
+      // A new reader fits with the current one, but must not pass the waiting writer.
+      expect(await backend.acquire(k.request({ mode: "shared" }))).toMatchObject({ ok: false, reason: "locked" });
+      const lateReader = wait(k.request({ mode: "shared" }), 20_000);
+      await sleep(30);
+      await backend.release(k.ref(reader.token));
+      const write = await granted(writer);
+      await backend.release(k.ref(write.token));
+      const read = await granted(lateReader);
+      expect(read.fence).toBeGreaterThan(write.fence);
+    });
+
+    it("hands the key to a waiter before the releaser can take it back", async () => {
+      const k = await keyHandle("t1", uniqueKey("handoff"));
+      const holder = await granted(backend.acquire(k.request()));
+      const waiter = wait(k.request(), 20_000);
+      await sleep(30);
+      await backend.release(k.ref(holder.token));
+      expect(await backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
+      await granted(waiter);
+    });
+
+    it("grants a retried waiting request once: the retry joins the original", async () => {
+      const k = await keyHandle("t1", uniqueKey("idem-wait"));
+      const holder = await granted(backend.acquire(k.request()));
+      const original = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
+      await sleep(30);
+      const retry = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
+      await sleep(30);
+      await backend.release(k.ref(holder.token));
+      const [a, b] = await Promise.all([granted(original), granted(retry)]);
+      expect(b.token).toBe(a.token);
+      expect((await backend.lookup(k.lookupRef)).holders).toHaveLength(1);
+    });
+  });
+}
