@@ -50,7 +50,7 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
       }
     } catch (error) {
       const pause = isLockError(error) ? pauseBeforeRetry(error, ++failures, retry) : undefined;
-      if (pause === undefined || (error as LockError).code === "RateLimited" && started + pause > deadline) {
+      if (pause === undefined || ((error as LockError).code === "RateLimited" && started + pause > deadline)) {
         ctx.emit({ type: "acquire", ok: false, reason: (error as LockError).code }, key);
         throw error;
       }

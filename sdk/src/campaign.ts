@@ -10,44 +10,44 @@ import type { Campaign, CampaignOptions, Client, Lock } from "./types.ts";
 const FAILURE_PAUSE_MS = 1000;
 
 export function campaign(client: Client, key: string, options: CampaignOptions): Campaign {
+  const { ttlMs, onElected, onDemoted, onError = (error) => console.error("holdfast: campaign", error) } = options;
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
   let leader: Lock | undefined;
   // Callbacks are the caller's code: their failures are reported, never left unhandled.
-  const report = options.onError ?? ((error: unknown) => console.error("holdfast: campaign", error));
-  const call = async (callback: () => unknown) => {
+  const safely = async (callback: () => unknown) => {
     try {
       await callback();
     } catch (error) {
-      report(error);
+      onError(error);
     }
   };
+  const ended = (lock: Lock) =>
+    new Promise((resolve) => {
+      for (const s of [lock.signal, signal]) s.addEventListener("abort", resolve, { once: true });
+      if (lock.signal.aborted || signal.aborted) resolve(0);
+    });
 
   const run = async () => {
     while (!signal.aborted) {
       try {
         const lock = await client.acquire({
           key,
-          ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
+          ...(ttlMs && { ttlMs }),
           waitMs: Number.POSITIVE_INFINITY,
           autoExtend: true,
           signal,
         });
         if (!lock.ok) continue;
         leader = lock;
-        await call(() => options.onElected(lock.fence, lock));
-        if (!lock.signal.aborted && !signal.aborted) {
-          await new Promise((resolve) => {
-            lock.signal.addEventListener("abort", resolve, { once: true });
-            signal.addEventListener("abort", resolve, { once: true });
-          });
-        }
+        await safely(() => onElected(lock.fence, lock));
+        await ended(lock);
         leader = undefined;
         await lock.release().catch(() => {}); // resigned: free the key now; lost: nothing to free
-        await call(() => options.onDemoted?.(lock.signal.reason));
+        await safely(() => onDemoted?.(lock.signal.reason));
       } catch (error) {
         if (signal.aborted) break;
-        await call(() => report(error));
+        await safely(() => onError(error));
         await sleep(FAILURE_PAUSE_MS, signal).catch(() => {});
       }
     }

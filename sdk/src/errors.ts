@@ -14,17 +14,6 @@ export type LockErrorCode =
   | "AcquisitionTimeout"
   | "Aborted";
 
-const CODES = /* @__PURE__ */ new Set<string>([
-  "InvalidArgument",
-  "AuthFailed",
-  "RateLimited",
-  "ServiceUnavailable",
-  "NetworkTimeout",
-  "Internal",
-  "AcquisitionTimeout",
-  "Aborted",
-]);
-
 export interface LockErrorOptions {
   cause?: unknown;
   /** The HTTP status of the answer that carried the error, if any. */
@@ -40,26 +29,18 @@ export class LockError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(message, options);
     this.code = code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
 }
 
-export const isLockErrorCode = (value: unknown): value is LockErrorCode => CODES.has(value as string);
-
 /**
  * Structural check, so that it also recognises LockErrors from another realm (an
  * iframe, a worker, a second copy of this package) where `instanceof` fails.
  */
 export function isLockError(value: unknown, code?: LockErrorCode): value is LockError {
-  const candidate = value as { name?: unknown; code?: unknown } | null;
-  return (
-    typeof candidate === "object" &&
-    candidate !== null &&
-    candidate.name === "LockError" &&
-    isLockErrorCode(candidate.code) &&
-    (code === undefined || candidate.code === code)
-  );
+  const error = value as LockError | null;
+  return error?.name === "LockError" && typeof error.code === "string" && (code === undefined || error.code === code);
 }

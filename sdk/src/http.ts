@@ -3,7 +3,7 @@
  * error envelope, Retry-After, and a clock sample from every answer.
  */
 import type { ClockTracker } from "./clock.ts";
-import { isLockError, isLockErrorCode, LockError, type LockErrorCode } from "./errors.ts";
+import { isLockError, LockError, type LockErrorCode } from "./errors.ts";
 import { abortedBy, monotonic, throwIfAborted, wall } from "./timing.ts";
 import type { ClientOptions } from "./types.ts";
 
@@ -25,6 +25,8 @@ export interface RequestOptions {
 
 export type Request = <T>(path: string, body?: object, options?: RequestOptions) => Promise<Answer<T>>;
 
+type Envelope = { serverTimeMs?: unknown; error?: { code: LockErrorCode; message: string } };
+
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
   return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS, sample = true } = {}) => {
@@ -32,69 +34,59 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
     const token = options.getToken ? await options.getToken() : options.token;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    if (body) headers["content-type"] = "application/json";
     const sentAt = monotonic();
     try {
-      const doFetch = options.fetch ?? fetch;
-      const response = await doFetch(base + path, {
+      const response = await (options.fetch ?? fetch)(base + path, {
         method: body ? "POST" : "GET",
-        headers,
+        headers: {
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...(body && { "content-type": "application/json" }),
+        },
         body: body ? JSON.stringify(body) : null,
         signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
       });
-      const text = await response.text();
-      const json = parseJson(text);
+      // A body that is not JSON (a proxy's error page) is judged by its status alone;
+      // a body cut off by the deadline or the caller is thrown to the catch below.
+      const json: Envelope | null = await response.json().catch((error) => {
+        if (deadline.signal.aborted || signal?.aborted) throw error;
+        return null;
+      });
       if (sample && typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
       const { status } = response;
       // 409 "locked" and 404 "not held" are answers; an `error` object never is.
       if (json && !json.error && (response.ok || status === 404 || status === 409)) {
         return { status, body: json as never, sentAt };
       }
-      throw errorOf(status, json?.error, response.headers.get("retry-after"));
+      const retryAfter = response.headers.get("retry-after");
+      throw new LockError(json?.error?.code ?? codeOf(status), json?.error?.message ?? `HTTP ${status}`, {
+        status,
+        // Delay-seconds or an HTTP date.
+        ...(retryAfter && { retryAfterMs: Math.max(0, +retryAfter * 1000 || Date.parse(retryAfter) - wall() || 0) }),
+      });
     } catch (error) {
-      if (isLockError(error)) throw error;
-      if (signal?.aborted) throw abortedBy(signal);
-      if (deadline.signal.aborted) {
-        throw new LockError("NetworkTimeout", `no answer from ${path} within ${timeoutMs} ms`, { cause: error });
-      }
-      throw new LockError("ServiceUnavailable", `${path} failed: ${error}`, { cause: error });
+      throw isLockError(error)
+        ? error
+        : signal?.aborted
+          ? abortedBy(signal)
+          : deadline.signal.aborted
+            ? new LockError("NetworkTimeout", `${path}: no answer within ${timeoutMs} ms`, { cause: error })
+            : new LockError("ServiceUnavailable", `${path}: ${error}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
   };
 }
 
-type Json = { serverTimeMs?: unknown; error?: { code?: string; message?: string } } | undefined;
-
-function parseJson(text: string): Json {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The server's code when it sent one; otherwise the code its HTTP status stands for. */
-function errorOf(status: number, error: { code?: string; message?: string } | undefined, retryAfter: string | null) {
-  const code = isLockErrorCode(error?.code) ? error.code : codeOfStatus(status);
-  return new LockError(code, error?.message ?? `HTTP ${status}`, {
-    status,
-    ...(retryAfter === null ? {} : { retryAfterMs: retryAfterMs(retryAfter) }),
-  });
-}
-
-function codeOfStatus(status: number): LockErrorCode {
-  if (status === 401 || status === 403) return "AuthFailed";
-  if (status === 429) return "RateLimited";
-  if (status === 502 || status === 503) return "ServiceUnavailable";
-  if (status === 504) return "NetworkTimeout";
-  return status < 500 ? "InvalidArgument" : "Internal";
-}
-
-/** Retry-After is delay-seconds or an HTTP date. */
-function retryAfterMs(value: string): number {
-  const seconds = Number(value);
-  return Math.max(0, Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - wall()) || 0;
-}
+/** The code an answer without an error envelope (a proxy, a load balancer) stands for. */
+const codeOf = (status: number): LockErrorCode =>
+  status === 429
+    ? "RateLimited"
+    : status === 401 || status === 403
+      ? "AuthFailed"
+      : status === 504
+        ? "NetworkTimeout"
+        : status > 501
+          ? "ServiceUnavailable"
+          : status < 500
+            ? "InvalidArgument"
+            : "Internal";

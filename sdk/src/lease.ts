@@ -10,7 +10,7 @@ import type { Context } from "./context.ts";
 import { LockError } from "./errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http.ts";
 import { backgroundTimer, monotonic } from "./timing.ts";
-import type { ExtendResult, Lock, Mode, NotAcquired, ReleaseResult } from "./types.ts";
+import type { ExtendResult, Lock, LockEvent, Mode, NotAcquired, ReleaseResult } from "./types.ts";
 
 /** Runtimes without Symbol.asyncDispose get the well-known fallback that transpilers use. */
 export const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
@@ -32,20 +32,23 @@ export interface LeaseSpec {
   key: string;
   mode: Mode;
   ttlMs: number;
-  autoExtend: boolean;
+  autoExtend: boolean | undefined;
 }
 
-type ExtendAnswer = { ok: boolean; expiresAtMs: number; serverTimeMs: number };
+type Timer = ReturnType<typeof setTimeout> | undefined;
 
 export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: LeaseSpec): Lock {
-  const { key } = spec;
+  const { request, options, clock } = ctx;
+  const { key, autoExtend } = spec;
   const { lockId } = grant;
+  const emit = (event: LockEvent) => ctx.emit(event, key, lockId);
   const lease = new AbortController();
-  let ttlMs = spec.ttlMs;
+  const { signal } = lease;
+  let { ttlMs } = spec;
   let expiresAtMs = 0;
   let deadline = 0; // monotonic
-  let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  let extendTimer: ReturnType<typeof setTimeout> | undefined;
+  let deadlineTimer: Timer;
+  let extendTimer: Timer;
   let notHeld = false;
   let extending: Promise<unknown> = Promise.resolve();
   let releasing: Promise<ReleaseResult> | undefined;
@@ -58,19 +61,20 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
   };
 
   const lose = (why: "not-held" | "deadline") => {
-    if (lease.signal.aborted) return;
+    if (signal.aborted) return;
     notHeld = why === "not-held";
-    end(notHeld ? "lease lost: the server no longer holds it" : "lease unproven: no extend succeeded in time");
-    ctx.emit({ type: "lost", ok: false, reason: why }, key, lockId);
+    end(`lease lost (${why})`);
+    emit({ type: "lost", ok: false, reason: why });
   };
 
+  /** A request sent at `sentAt` proved the lease held until `serverExpiresAtMs`. */
   const proven = (sentAt: number, serverExpiresAtMs: number, serverTimeMs: number) => {
     const remaining = serverExpiresAtMs - serverTimeMs;
-    deadline = sentAt + remaining - (ctx.options.safetyMarginMs ?? Math.min(MAX_MARGIN_MS, remaining / 10));
-    expiresAtMs = ctx.clock.toLocal(serverExpiresAtMs);
+    deadline = sentAt + remaining - (options.safetyMarginMs ?? Math.min(MAX_MARGIN_MS, remaining / 10));
+    expiresAtMs = clock.toLocal(serverExpiresAtMs);
     clearTimeout(deadlineTimer);
     deadlineTimer = backgroundTimer(() => lose("deadline"), deadline - monotonic());
-    if (spec.autoExtend) keepAlive(sentAt + remaining / 3 - monotonic());
+    if (autoExtend) keepAlive(sentAt + remaining / 3 - monotonic());
   };
 
   const keepAlive = (ms: number) => {
@@ -78,33 +82,32 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
     extendTimer = backgroundTimer(
       () =>
         extend().catch((error: LockError) => {
-          ctx.emit({ type: "extend", ok: false, reason: error.code }, key, lockId);
+          emit({ type: "extend", ok: false, reason: error.code });
           // Try again while the lease is still proven, a third of the way to its deadline each time.
-          if (!lease.signal.aborted) keepAlive(Math.max(50, (deadline - monotonic()) / 3));
+          if (!signal.aborted) keepAlive(Math.max(50, (deadline - monotonic()) / 3));
         }),
       ms,
     );
   };
 
-  const extend = (newTtlMs = ttlMs, options: { signal?: AbortSignal } = {}): Promise<ExtendResult> => {
+  const extend = (newTtlMs = ttlMs, { signal: caller }: { signal?: AbortSignal } = {}): Promise<ExtendResult> => {
     const run = async (): Promise<ExtendResult> => {
-      if (lease.signal.aborted) return { ok: false };
+      if (signal.aborted) return { ok: false };
       // An answer after the deadline could not save the lease, so do not wait for one.
-      const timeoutMs = Math.max(1, Math.min(ctx.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, deadline - monotonic()));
-      const answer = await ctx.request<ExtendAnswer>(
+      const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, deadline - monotonic()));
+      const { body, sentAt } = await request<Grant & { ok: boolean }>(
         "/v1/locks/extend",
         { lockId, ttlMs: newTtlMs },
-        { signal: options.signal, timeoutMs },
+        { signal: caller, timeoutMs },
       );
-      if (lease.signal.aborted) return { ok: false };
-      if (!answer.body.ok) {
-        lose("not-held");
-        return { ok: false };
+      if (body.ok && !signal.aborted) {
+        ttlMs = newTtlMs;
+        proven(sentAt, body.expiresAtMs, body.serverTimeMs);
+        emit({ type: "extend", ok: true });
+        return { ok: true, expiresAtMs };
       }
-      ttlMs = newTtlMs;
-      proven(answer.sentAt, answer.body.expiresAtMs, answer.body.serverTimeMs);
-      ctx.emit({ type: "extend", ok: true }, key, lockId);
-      return { ok: true, expiresAtMs };
+      if (!body.ok) lose("not-held");
+      return { ok: false };
     };
     // One extend at a time, so that the newest answer is also the one the server applied last.
     const result = extending.then(run);
@@ -112,22 +115,20 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
     return result;
   };
 
-  const release = (options: { signal?: AbortSignal } = {}): Promise<ReleaseResult> => {
-    releasing ??= (async () => {
+  const release = ({ signal: caller }: { signal?: AbortSignal } = {}): Promise<ReleaseResult> =>
+    (releasing ??= (async () => {
       const gone = notHeld;
       end("released");
       if (gone) return { ok: false };
       // A fresh request with only the caller's explicit signal: never the acquisition's.
-      const answer = await ctx.request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal });
-      ctx.emit({ type: "release", ok: answer.body.ok }, key, lockId);
-      return { ok: answer.body.ok };
+      const { body } = await request<ReleaseResult>("/v1/locks/release", { lockId }, { signal: caller });
+      emit({ type: "release", ok: body.ok });
+      return { ok: body.ok };
     })().catch((error: LockError) => {
       releasing = undefined; // a failed release may be retried
-      ctx.emit({ type: "release", ok: false, reason: error.code }, key, lockId);
+      emit({ type: "release", ok: false, reason: error.code });
       throw error;
-    });
-    return releasing;
-  };
+    }));
 
   const lock: Lock = {
     ok: true,
@@ -138,7 +139,7 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
     get expiresAtMs() {
       return expiresAtMs;
     },
-    signal: lease.signal,
+    signal,
     extend,
     release,
     [asyncDispose]: () =>
