@@ -10,10 +10,12 @@ export const DEFAULT_CLOCK_TOLERANCE_MS = 1000;
 export async function checkClock(ctx: Context, signal: AbortSignal | undefined): Promise<void> {
   const { options, clock } = ctx;
   if (options.timeAuthority !== "client") return;
-  if (!clock.estimate()) await ctx.request("/v1/time", undefined, { signal });
-  const estimate = clock.estimate();
   const toleranceMs = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
-  if (!estimate || estimate.maxOffsetMs <= toleranceMs) {
+  const within = () => (clock.estimate()?.maxOffsetMs ?? Number.POSITIVE_INFINITY) <= toleranceMs;
+  // No estimate yet, or a poor one (a slow sample widens the bound): take a fresh sample.
+  if (!within()) await ctx.request("/v1/time", undefined, { signal });
+  const estimate = clock.estimate();
+  if (!estimate || within()) {
     ctx.skewWarned = false;
     return;
   }
