@@ -114,7 +114,7 @@ describe("withlock", () => {
     const key = freshKey();
     const holder = await client.acquire({ key });
     const run = withlock([key, "--wait", "20000", ...nodeCommand("")]);
-    setTimeout(() => void holder.release(), 300);
+    setTimeout(() => void holder[Symbol.asyncDispose](), 300);
     expect((await run.done).code).toBe(0);
   });
 
