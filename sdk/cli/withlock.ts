@@ -97,6 +97,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     say(`internal error: ${error?.stack ?? error}`);
-    process.exit(70);
+    process.exit(EXIT.internal);
   },
 );

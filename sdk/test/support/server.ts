@@ -26,6 +26,8 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
     backend: createMemoryBackend(),
     auth: staticTokens([
       { token: TOKEN, tenant: "sdk", scopes: ["lock", "read", "admin"] },
+      // The README's examples use npm start's default token.
+      { token: "dev", tenant: "readme", scopes: ["lock", "read", "admin"] },
       { token: READ_TOKEN, tenant: "sdk", scopes: ["read"] },
       { token: OTHER_TENANT_TOKEN, tenant: "other", scopes: ["lock", "read"] },
     ]),
