@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleSdk } from "../build.ts";
 import { createClient } from "../src/index.ts";
 import { ensureChromium } from "./support/chromium.ts";
-import { startTestServer, TOKEN, type TestServer } from "./support/server.ts";
+import { startTestServer, type TestServer, TOKEN } from "./support/server.ts";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -52,7 +52,11 @@ beforeAll(async () => {
   pages = await servePage(await bundleSdk());
   pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   lockServer = await startTestServer({ corsOrigins: [pageOrigin] });
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_ARGS });
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   page = await context.newPage();
   await page.goto(`${pageOrigin}/`);
   await page.waitForFunction(() => document.title === "ready");

@@ -54,6 +54,9 @@ function withlock(args: string[], env: Record<string, string> = {}, bin = BUNDLE
   child.stderr?.on("data", (chunk) => {
     stderr += chunk;
   });
+  child.once("exit", () => {
+    for (const wake of waiters.splice(0)) wake();
+  });
   const done = once(child, "exit").then(([code]) => ({ code: code as number | null, stdout, stderr }));
   const printed = async (text: string) => {
     while (!stdout.includes(text)) {
@@ -64,8 +67,11 @@ function withlock(args: string[], env: Record<string, string> = {}, bin = BUNDLE
   return { child, done, printed };
 }
 
-/** A node script as a command: prints "ready", then runs `body`. */
-const nodeCommand = (body: string) => ["--", process.execPath, "-e", `console.log("ready"); ${body}`];
+/**
+ * A node script as a command: runs `body`, then prints "ready" — after `body` has set
+ * its signal handlers, so that a test never signals a command that cannot handle it yet.
+ */
+const nodeCommand = (body: string) => ["--", process.execPath, "-e", `${body}; console.log("ready");`];
 
 let n = 0;
 const freshKey = () => `cli-test:${++n}`;
@@ -73,7 +79,7 @@ const freshKey = () => `cli-test:${++n}`;
 describe("withlock", () => {
   it("runs from the package's bin in a source checkout", async () => {
     const key = freshKey();
-    const { code, stdout } = await withlock([key, ...nodeCommand("process.exit(5)")], {}, SOURCE_BIN).done;
+    const { code, stdout } = await withlock([key, ...nodeCommand("process.exitCode = 5")], {}, SOURCE_BIN).done;
     expect(stdout).toContain("ready");
     expect(code).toBe(5);
     expect((await client.getByKey({ key })).locked).toBe(false);
@@ -81,7 +87,10 @@ describe("withlock", () => {
 
   it("runs the command under the lock, passes its exit code and the fence, and releases", async () => {
     const key = freshKey();
-    const run = withlock([key, ...nodeCommand(`console.log("fence=" + process.env.HOLDFAST_FENCE); process.exit(7)`)]);
+    const run = withlock([
+      key,
+      ...nodeCommand(`console.log("fence=" + process.env.HOLDFAST_FENCE); process.exitCode = 7`),
+    ]);
     await run.printed("ready");
     const { code, stdout } = await run.done;
     expect(code).toBe(7);
