@@ -43,7 +43,8 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
         await safely(() => onElected(lock.fence, lock));
         await ended(lock);
         leader = undefined;
-        await lock.release().catch(() => {}); // resigned: free the key now; lost: nothing to free
+        // Resigned: free the key now (lost: nothing to free).
+        await lock.release().catch((error) => safely(() => onError(error)));
         await safely(() => onDemoted?.(lock.signal.reason));
       } catch (error) {
         if (signal.aborted) break;

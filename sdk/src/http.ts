@@ -31,7 +31,12 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
   const base = options.url.replace(/\/+$/, "");
   return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS, sample = true } = {}) => {
     throwIfAborted(signal);
-    const token = options.getToken ? await options.getToken() : options.token;
+    let token = options.token;
+    try {
+      if (options.getToken) token = await options.getToken();
+    } catch (error) {
+      throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
+    }
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const sentAt = monotonic();
@@ -77,7 +82,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
   };
 }
 
-/** The code an answer without an error envelope (a proxy, a load balancer) stands for. */
+/** The code an answer without an error envelope (a proxy, a captive portal) stands for. */
 const codeOf = (status: number): LockErrorCode =>
   status === 429
     ? "RateLimited"
@@ -85,8 +90,8 @@ const codeOf = (status: number): LockErrorCode =>
       ? "AuthFailed"
       : status === 504
         ? "NetworkTimeout"
-        : status > 501
-          ? "ServiceUnavailable"
-          : status < 500
+        : status === 500
+          ? "Internal"
+          : status >= 400 && status < 500
             ? "InvalidArgument"
-            : "Internal";
+            : "ServiceUnavailable";

@@ -21,7 +21,8 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export function backgroundTimer(run: () => void, ms: number): ReturnType<typeof setTimeout> {
   const timer = setTimeout(run, Math.max(0, ms));
-  (timer as { unref?: () => void }).unref?.();
+  (timer as { unref?: () => void }).unref?.(); // Node, Bun
+  (globalThis as { Deno?: { unrefTimer?: (id: unknown) => void } }).Deno?.unrefTimer?.(timer);
   return timer;
 }
 

@@ -127,6 +127,22 @@ describe("withlock", () => {
     expect((await run.done).code).toBe(0);
   });
 
+  it("stops waiting for the key on SIGTERM, without running the command", async () => {
+    const key = freshKey();
+    const holder = await client.acquire({ key });
+    const acquires = () => server.requests.filter((r) => r === "POST /v1/locks/acquire").length;
+    const before = acquires();
+    const run = withlock([key, "--wait", "60000", ...nodeCommand("")]);
+    // Once its acquire is parked on the server, withlock is listening for signals.
+    while (acquires() === before) await new Promise((resolve) => setTimeout(resolve, 20));
+    run.child.kill("SIGTERM");
+    const { code, stdout } = await run.done;
+    expect(code).toBe(128 + 15);
+    expect(stdout).toBe("");
+    await holder[Symbol.asyncDispose]();
+    expect((await client.getByKey({ key })).locked).toBe(false);
+  });
+
   it("sends SIGTERM to the command when the lease is lost, and exits with the lease-lost code", async () => {
     const key = freshKey();
     const run = withlock([

@@ -1,4 +1,5 @@
 /** The SDK against the real app: every operation of the client, in the caller's clock. */
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, getByKey, isLockError, LockError, owns } from "../src/index.ts";
 import { OTHER_TENANT_TOKEN, READ_TOKEN, startTestServer, type TestServer, TOKEN } from "./support/server.ts";
@@ -172,6 +173,31 @@ describe("errors", () => {
     expect([mine.ok, theirs.ok]).toEqual([true, true]);
     await mine[Symbol.asyncDispose]();
     await theirs[Symbol.asyncDispose]();
+  });
+
+  it("recognises LockErrors from another realm by their shape", () => {
+    const foreign = runInNewContext(
+      'class LockError extends Error { name = "LockError"; code = "AuthFailed"; }; new LockError("x")',
+    );
+    expect(foreign instanceof LockError).toBe(false);
+    expect(isLockError(foreign)).toBe(true);
+    expect(isLockError(foreign, "AuthFailed")).toBe(true);
+    expect(isLockError(foreign, "Internal")).toBe(false);
+    for (const value of [null, undefined, "LockError", new Error("x"), { name: "LockError" }]) {
+      expect(isLockError(value)).toBe(false);
+    }
+  });
+
+  it("reports a failing getToken as AuthFailed with the cause", async () => {
+    const cause = new Error("vault sealed");
+    const c = createClient({
+      url: server.url,
+      getToken: () => {
+        throw cause;
+      },
+    });
+    const error = await c.acquire({ key: "k" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AuthFailed", cause });
   });
 
   it("reports an unreachable service as ServiceUnavailable", async () => {
