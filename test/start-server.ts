@@ -1,4 +1,8 @@
-/** Starts `npm start`'s entry as a child process on a free port, for tests. */
+/**
+ * Starts a server entry (`scripts/start.ts` for `npm start`, `scripts/start-node.ts`)
+ * as a child process on a free port, in its own process group so that stopping it
+ * also stops what it started (wrangler, workerd).
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -12,11 +16,12 @@ export interface StartedServer {
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-export async function startServer(env: Record<string, string>): Promise<StartedServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+export async function startServer(env: Record<string, string>, script = "scripts/start.ts"): Promise<StartedServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: root,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   let output = "";
   child.stdout?.on("data", (chunk) => {
@@ -26,7 +31,7 @@ export async function startServer(env: Record<string, string>): Promise<StartedS
     output += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     const poll = setInterval(() => {
       const match = output.match(/listening on (http:\/\/\S+)/);
       if (match?.[1]) {
@@ -48,8 +53,15 @@ export async function startServer(env: Record<string, string>): Promise<StartedS
     async stop(signal = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, "exit");
-      child.kill(signal);
+      process.kill(-(child.pid as number), signal);
       await exited;
+      // Give the group's other members (workerd) a moment to go, then make sure.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
     },
   };
 }

@@ -1,41 +1,53 @@
-/** `npm start`: serves the API, prints URL/backend/token, and keeps fences across restarts. */
+/**
+ * `npm start` (the Worker under workerd, Durable Object backend) and `npm run start:node`
+ * (plain Node, persisted memory backend): both serve the API, print URL, backend and
+ * token, and keep fences increasing and held locks held across a crash and restart.
+ */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type StartedServer, startServer } from "./start-server.ts";
 
-const dataDir = mkdtempSync(join(tmpdir(), "holdfast-start-"));
 const running: StartedServer[] = [];
+const dataDirs: string[] = [];
 afterAll(async () => {
   await Promise.all(running.map((server) => server.stop("SIGKILL")));
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function start() {
-  const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret" });
-  running.push(server);
-  const call = async (path: string, body: object) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method: "POST",
-      headers: { authorization: "Bearer secret", "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, string> };
-  };
-  return { server, call };
-}
+const entries = [
+  { command: "npm start", script: "scripts/start.ts", backend: "durable-object" },
+  { command: "npm run start:node", script: "scripts/start-node.ts", backend: "memory" },
+];
 
-describe("npm start", () => {
+describe.each(entries)("$command", ({ script, backend }) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-start-"));
+  dataDirs.push(dataDir);
+
+  async function start() {
+    const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret" }, script);
+    running.push(server);
+    const call = async (path: string, body: object) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer secret", "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    return { server, call };
+  }
+
   it("prints where it listens, the backend and the token", async () => {
     const { server } = await start();
     expect(server.output()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
-    expect(server.output()).toContain("backend: memory");
+    expect(server.output()).toContain(`backend: ${backend}`);
     expect(server.output()).toContain("token: secret");
     const health = await fetch(`${server.url}/health`);
-    expect(await health.json()).toMatchObject({ ok: true, backend: expect.stringContaining("memory") });
+    expect(await health.json()).toMatchObject({ ok: true, backend: expect.stringContaining(backend) });
     await server.stop();
-  });
+  }, 90_000);
 
   it("keeps fences increasing and held locks held across a crash and restart", async () => {
     const first = await start();
@@ -53,5 +65,5 @@ describe("npm start", () => {
       body: { owned: true, fence: "000000000000001" },
     });
     await second.server.stop();
-  });
+  }, 120_000);
 });

@@ -1,3 +1,6 @@
+// Types `env` from "cloudflare:workers" in the tests with the Worker's bindings.
+type HoldfastEnv = import("../src/env.ts").Env;
+
 declare namespace Cloudflare {
-  interface Env extends import("../src/env.ts").Env {}
+  interface Env extends HoldfastEnv {}
 }

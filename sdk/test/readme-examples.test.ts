@@ -41,30 +41,29 @@ describe("README SDK examples", () => {
     expect(examples.length).toBeGreaterThanOrEqual(5);
   });
 
-  it.concurrent.each(examples.map((code, i) => [i + 1, code] as const))(
-    "example %i runs as printed",
-    async (i, code) => {
-      // As printed, except: the package name points at the source and the URL at the test server.
-      const program = code
-        .replaceAll('from "holdfast"', `from ${JSON.stringify(sdkEntry)}`)
-        .replaceAll("http://127.0.0.1:8787", server.url);
-      const file = join(dir, `example-${i}.mts`);
-      writeFileSync(file, program);
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsx, file], { timeout: 30_000 });
-      expect(stderr).toBe("");
-      // Each `// → output` comment must match the next printed line (`…` matches anything).
-      const printed = stdout.trimEnd().split("\n");
-      for (const expected of code.matchAll(/\/\/ → (.*?)(?: \(.*\))?$/gm)) {
-        const pattern = (expected[1] ?? "")
-          .split("…")
-          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-          .join(".*");
-        const index = printed.findIndex((line) => new RegExp(`^${pattern}$`).test(line));
-        expect(index, `"${expected[1]}" in\n${stdout}`).toBeGreaterThanOrEqual(0);
-        printed.splice(0, index + 1);
-      }
-    },
-  );
+  it.concurrent.each(
+    examples.map((code, i) => [i + 1, code] as const),
+  )("example %i runs as printed", async (i, code) => {
+    // As printed, except: the package name points at the source and the URL at the test server.
+    const program = code
+      .replaceAll('from "holdfast"', `from ${JSON.stringify(sdkEntry)}`)
+      .replaceAll("http://127.0.0.1:8787", server.url);
+    const file = join(dir, `example-${i}.mts`);
+    writeFileSync(file, program);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsx, file], { timeout: 30_000 });
+    expect(stderr).toBe("");
+    // Each `// → output` comment must match the next printed line (`…` matches anything).
+    const printed = stdout.trimEnd().split("\n");
+    for (const expected of code.matchAll(/\/\/ → (.*?)(?: \(.*\))?$/gm)) {
+      const pattern = (expected[1] ?? "")
+        .split("…")
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*");
+      const index = printed.findIndex((line) => new RegExp(`^${pattern}$`).test(line));
+      expect(index, `"${expected[1]}" in\n${stdout}`).toBeGreaterThanOrEqual(0);
+      printed.splice(0, index + 1);
+    }
+  });
 });
 
 describe("README withlock exit codes", () => {

@@ -32,6 +32,7 @@ const STATE = "state";
 export class LockObject extends DurableObject<Env> {
   private readonly queue: FairQueue;
   private alarmAtMs: number | undefined;
+  private cached: KeyState | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,8 +92,10 @@ export class LockObject extends DurableObject<Env> {
     return result;
   }
 
+  /** Storage is read once per instance: this object is the only writer of its state. */
   private load(): KeyState | null {
-    return this.ctx.storage.kv.get<KeyState>(STATE) ?? null;
+    if (this.cached === undefined) this.cached = this.ctx.storage.kv.get<KeyState>(STATE) ?? null;
+    return this.cached;
   }
 
   // Transitions mutate a copy, so a transition that throws leaves the stored state untouched.
@@ -104,6 +107,7 @@ export class LockObject extends DurableObject<Env> {
   /** Synchronous write: committed with the event, and the reply waits for it (output gate). */
   private save(state: KeyState): void {
     this.ctx.storage.kv.put(STATE, state);
+    this.cached = state;
   }
 
   private wakeAt(timeMs: number): void {
