@@ -4,12 +4,15 @@
  * successful extend) was SENT: the server read its clock after that moment, so the
  * lease cannot end earlier, whatever the network or the caller's wall clock did.
  * `lock.signal` aborts at that deadline unless a newer proof moved it, and at once
- * when an extend finds the lease gone. Background work never rejects unhandled.
+ * when an extend finds the lease gone. The deadline is watched on both clocks: the
+ * monotonic one stops while the machine sleeps (the server's clock does not), and the
+ * wall clock may be stepped; whichever says "passed" first wins. Background work never
+ * rejects unhandled.
  */
 import type { Context } from "./context.ts";
 import { LockError } from "./errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http.ts";
-import { backgroundTimer, monotonic } from "./timing.ts";
+import { backgroundTimer, monotonic, wall } from "./timing.ts";
 import type { ExtendResult, Lock, LockEvent, Mode, NotAcquired, ReleaseResult } from "./types.ts";
 
 /** Runtimes without Symbol.asyncDispose get the well-known fallback that transpilers use. */
@@ -19,6 +22,9 @@ export const notAcquired = (): NotAcquired => ({ ok: false, reason: "locked", [a
 
 /** The default margin: 10 % of the remaining lease, at most this much. */
 const MAX_MARGIN_MS = 1000;
+
+/** How often a held lease re-checks its deadline, so that a wake from sleep is noticed. */
+const WATCH_INTERVAL_MS = 1000;
 
 export interface Grant {
   lockId: string;
@@ -47,6 +53,7 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
   let { ttlMs } = spec;
   let expiresAtMs = 0;
   let deadline = 0; // monotonic
+  let wallDeadline = 0;
   let deadlineTimer: Timer;
   let extendTimer: Timer;
   let notHeld = false;
@@ -71,10 +78,17 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
   const proven = (sentAt: number, serverExpiresAtMs: number, serverTimeMs: number) => {
     const remaining = serverExpiresAtMs - serverTimeMs;
     deadline = sentAt + remaining - (options.safetyMarginMs ?? Math.min(MAX_MARGIN_MS, remaining / 10));
+    wallDeadline = wall() + deadline - monotonic();
     expiresAtMs = clock.toLocal(serverExpiresAtMs);
-    clearTimeout(deadlineTimer);
-    deadlineTimer = backgroundTimer(() => lose("deadline"), deadline - monotonic());
+    watch();
     if (autoExtend) keepAlive(sentAt + remaining / 3 - monotonic());
+  };
+
+  const watch = () => {
+    clearTimeout(deadlineTimer);
+    const left = Math.min(deadline - monotonic(), wallDeadline - wall());
+    if (left <= 0) lose("deadline");
+    else deadlineTimer = backgroundTimer(watch, Math.min(left, WATCH_INTERVAL_MS));
   };
 
   const keepAlive = (ms: number) => {

@@ -123,6 +123,16 @@ describe("the local deadline", () => {
     expect(service.calls.at(-1)?.path).toBe("/v1/locks/release");
   });
 
+  it("notices a wake from sleep, when the monotonic clock stood still and the wall clock did not", async () => {
+    const { client, events } = setup({ ttlMs: 30_000 });
+    const lock = await acquired(client.acquire({ key: "k", ttlMs: 30_000 }));
+    await vi.advanceTimersByTimeAsync(1000);
+    vi.setSystemTime(Date.now() + 10 * 60_000); // ten minutes asleep: Date moved, performance.now() did not
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(lock.signal.aborted).toBe(true);
+    expect(events).toContainEqual({ type: "lost", ok: false, reason: "deadline" });
+  });
+
   it("honours a custom safety margin", async () => {
     const service = fakeService(() => granted(3000));
     const client = createClient({ url: "http://f", token: "t", fetch: service.fetch, safetyMarginMs: 1500 });
