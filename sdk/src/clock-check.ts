@@ -12,8 +12,9 @@ export async function checkClock(ctx: Context, signal: AbortSignal | undefined):
   if (options.timeAuthority !== "client") return;
   const toleranceMs = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
   const within = () => (clock.estimate()?.maxOffsetMs ?? Number.POSITIVE_INFINITY) <= toleranceMs;
-  // No estimate yet, or a poor one (a slow sample widens the bound): take a fresh sample.
-  if (!within()) await ctx.request("/v1/time", undefined, { signal });
+  // No estimate yet, or a poor one (a slow sample widens the bound; a first request
+  // also pays for the connection): take up to two fresh samples.
+  for (let i = 0; i < 2 && !within(); i++) await ctx.request("/v1/time", undefined, { signal });
   const estimate = clock.estimate();
   if (!estimate || within()) {
     ctx.skewWarned = false;

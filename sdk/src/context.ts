@@ -12,7 +12,7 @@ export interface Context {
   /** Whether the current clock-skew excursion was already warned about. */
   skewWarned: boolean;
   /** Reports a release that failed where nobody can catch it (disposal, createLock's finally). */
-  releaseFailed(error: unknown, lockId: string, key: string, handler?: ClientOptions["onReleaseError"]): void;
+  releaseFailed(error: unknown, lockId: string, key: string): void;
 }
 
 export function createContext(options: ClientOptions): Context {
@@ -30,9 +30,9 @@ export function createContext(options: ClientOptions): Context {
         options.onEvent(event);
       } catch {}
     },
-    releaseFailed(error, lockId, key, handler = options.onReleaseError) {
+    releaseFailed(error, lockId, key) {
       try {
-        if (handler) handler(error, { lockId, key });
+        if (options.onReleaseError) options.onReleaseError(error, { lockId, key });
         // Keys and lockIds stay out of the default log line: they may be sensitive.
         else console.error("holdfast: release failed; the lease ends at its TTL", error);
       } catch {}

@@ -10,7 +10,6 @@ import type { ClientOptions } from "./types.ts";
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
 export interface Answer<T> {
-  status: number;
   body: T;
   /** When the request was sent (monotonic): leases are measured from here. */
   sentAt: number;
@@ -60,7 +59,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
       const { status } = response;
       // 409 "locked" and 404 "not held" are answers; an `error` object never is.
       if (json && !json.error && (response.ok || status === 404 || status === 409)) {
-        return { status, body: json as never, sentAt };
+        return { body: json as never, sentAt };
       }
       const retryAfter = response.headers.get("retry-after");
       throw new LockError(json?.error?.code ?? codeOf(status), json?.error?.message ?? `HTTP ${status}`, {
