@@ -18,7 +18,7 @@ export function ensureChromium(): string {
     });
   try {
     run(["update"]);
-    run(["install", "-y", "--no-install-recommends", "chromium"]);
+    run(["install", "-y", "chromium"]);
   } catch (error) {
     const detail = (error as { stderr?: Buffer }).stderr?.toString().slice(-2000) ?? String(error);
     throw new Error(
