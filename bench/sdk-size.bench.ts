@@ -1,0 +1,17 @@
+/** Size of the SDK as browsers get it: the whole package bundled by esbuild, minified, gzipped (zlib default level). */
+import { gzipSync } from "node:zlib";
+import { bundleSdk } from "../sdk/build.ts";
+import type { BenchRow } from "./run.ts";
+
+export default async function sdkSizeBench(): Promise<BenchRow[]> {
+  const minified = await bundleSdk();
+  const bytes = gzipSync(minified).length;
+  return [
+    {
+      name: "SDK browser bundle, min+gzip (every export)",
+      value: `${(bytes / 1024).toFixed(2)} KB (${bytes} B)`,
+      goal: "≤ 3 KB",
+      note: `${minified.length} B minified (esbuild --minify, ES2022, ESM); zlib gzip`,
+    },
+  ];
+}

@@ -1,0 +1,16 @@
+/** Delays between acquisition attempts, with the names and defaults of the library world. */
+import type { RetryOptions } from "./types.ts";
+
+export const RETRY_DEFAULTS = { maxRetries: 10, retryDelayMs: 100, backoff: "exponential", jitter: "equal" } as const;
+
+/**
+ * The pause before attempt `retry + 1` (`retry` counts from 1): `retryDelayMs`, doubled
+ * per retry when exponential, then jittered so that contenders spread out: "equal"
+ * keeps half and randomises half, "full" randomises all of it.
+ */
+export function retryDelay(retry: number, options: RetryOptions, random: () => number = Math.random): number {
+  const base = options.retryDelayMs ?? RETRY_DEFAULTS.retryDelayMs;
+  const delay = (options.backoff ?? RETRY_DEFAULTS.backoff) === "fixed" ? base : base * 2 ** (retry - 1);
+  const jitter = options.jitter ?? RETRY_DEFAULTS.jitter;
+  return jitter === "none" ? delay : jitter === "full" ? random() * delay : delay / 2 + (random() * delay) / 2;
+}

@@ -1,0 +1,46 @@
+/**
+ * The SDK's one error type. Contention ("locked") and "not held" are results, never
+ * LockErrors: an exception means the caller could not learn the answer.
+ */
+export type LockErrorCode =
+  // Sent by the server (its error envelope), or inferred from the HTTP status.
+  | "InvalidArgument"
+  | "AuthFailed"
+  | "RateLimited"
+  | "ServiceUnavailable"
+  | "NetworkTimeout"
+  | "Internal"
+  // Client-side only.
+  | "AcquisitionTimeout"
+  | "Aborted";
+
+export interface LockErrorOptions {
+  cause?: unknown;
+  /** The HTTP status of the answer that carried the error, if any. */
+  status?: number;
+  /** RateLimited: the server's Retry-After, in ms. */
+  retryAfterMs?: number;
+}
+
+export class LockError extends Error {
+  override readonly name = "LockError";
+  readonly code: LockErrorCode;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * Structural check, so that it also recognises LockErrors from another realm (an
+ * iframe, a worker, a second copy of this package) where `instanceof` fails.
+ */
+export function isLockError(value: unknown, code?: LockErrorCode): value is LockError {
+  const error = value as LockError | null;
+  return error?.name === "LockError" && typeof error.code === "string" && (code === undefined || error.code === code);
+}

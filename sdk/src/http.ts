@@ -1,0 +1,96 @@
+/**
+ * One HTTP round trip to the service: auth, per-request deadline, cancellation, the
+ * error envelope, Retry-After, and a clock sample from every answer.
+ */
+import type { ClockTracker } from "./clock.ts";
+import { isLockError, LockError, type LockErrorCode } from "./errors.ts";
+import { abortedBy, monotonic, throwIfAborted, wall } from "./timing.ts";
+import type { ClientOptions } from "./types.ts";
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+export interface Answer<T> {
+  body: T;
+  /** When the request was sent (monotonic): leases are measured from here. */
+  sentAt: number;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number;
+  /** False for answers whose serverTimeMs was read after a server-side wait. */
+  sample?: boolean;
+}
+
+export type Request = <T>(path: string, body?: object, options?: RequestOptions) => Promise<Answer<T>>;
+
+type Envelope = { serverTimeMs?: unknown; error?: { code: LockErrorCode; message: string } };
+
+export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
+  const base = options.url.replace(/\/+$/, "");
+  return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS, sample = true } = {}) => {
+    throwIfAborted(signal);
+    let token = options.token;
+    try {
+      if (options.getToken) token = await options.getToken();
+    } catch (error) {
+      throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
+    }
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const sentAt = monotonic();
+    try {
+      const response = await (options.fetch ?? fetch)(base + path, {
+        method: body ? "POST" : "GET",
+        headers: {
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...(body && { "content-type": "application/json" }),
+        },
+        body: body ? JSON.stringify(body) : null,
+        signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
+      });
+      // A body that is not JSON (a proxy's error page) is judged by its status alone;
+      // a body cut off by the deadline or the caller is thrown to the catch below.
+      const json: Envelope | null = await response.json().catch((error) => {
+        if (deadline.signal.aborted || signal?.aborted) throw error;
+        return null;
+      });
+      if (sample && typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
+      const { status } = response;
+      // 409 "locked" and 404 "not held" are answers; an `error` object never is.
+      if (json && !json.error && (response.ok || status === 404 || status === 409)) {
+        return { body: json as never, sentAt };
+      }
+      const retryAfter = response.headers.get("retry-after");
+      throw new LockError(json?.error?.code ?? codeOf(status), json?.error?.message ?? `HTTP ${status}`, {
+        status,
+        // Delay-seconds or an HTTP date.
+        ...(retryAfter && { retryAfterMs: Math.max(0, +retryAfter * 1000 || Date.parse(retryAfter) - wall() || 0) }),
+      });
+    } catch (error) {
+      throw isLockError(error)
+        ? error
+        : signal?.aborted
+          ? abortedBy(signal)
+          : deadline.signal.aborted
+            ? new LockError("NetworkTimeout", `${path}: no answer within ${timeoutMs} ms`, { cause: error })
+            : new LockError("ServiceUnavailable", `${path}: ${error}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** The code an answer without an error envelope (a proxy, a captive portal) stands for. */
+const codeOf = (status: number): LockErrorCode =>
+  status === 429
+    ? "RateLimited"
+    : status === 401 || status === 403
+      ? "AuthFailed"
+      : status === 504
+        ? "NetworkTimeout"
+        : status === 500
+          ? "Internal"
+          : status >= 400 && status < 500
+            ? "InvalidArgument"
+            : "ServiceUnavailable";

@@ -1,0 +1,167 @@
+/**
+ * A granted lease and its health. The lease is proven held until `sentAt + remaining
+ * - margin`, where `sentAt` is when the request that returned the grant (or the last
+ * successful extend) was SENT: the server read its clock after that moment, so the
+ * lease cannot end earlier, whatever the network or the caller's wall clock did.
+ * `lock.signal` aborts at that deadline unless a newer proof moved it, and at once
+ * when an extend finds the lease gone. The deadline is watched on both clocks: the
+ * monotonic one stops while the machine sleeps (the server's clock does not), and the
+ * wall clock may be stepped; whichever says "passed" first wins. Background work never
+ * rejects unhandled.
+ */
+import type { Context } from "./context.ts";
+import { LockError } from "./errors.ts";
+import { DEFAULT_TIMEOUT_MS } from "./http.ts";
+import { backgroundTimer, monotonic, wall } from "./timing.ts";
+import type { ExtendResult, Lock, LockEvent, Mode, NotAcquired, ReleaseResult } from "./types.ts";
+
+/** Runtimes without Symbol.asyncDispose get the well-known fallback that transpilers use. */
+export const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
+
+export const notAcquired = (): NotAcquired => ({ ok: false, reason: "locked", [asyncDispose]: async () => {} });
+
+/** The default margin: 10 % of the remaining lease, at most this much. */
+const MAX_MARGIN_MS = 1000;
+
+/** How often a held lease re-checks its deadline, so that a wake from sleep is noticed. */
+const WATCH_INTERVAL_MS = 1000;
+
+export interface Grant {
+  lockId: string;
+  fence: string;
+  /** Both in the server's clock. */
+  expiresAtMs: number;
+  serverTimeMs: number;
+}
+
+export interface LeaseSpec {
+  key: string;
+  mode: Mode;
+  ttlMs: number;
+  autoExtend: boolean | undefined;
+}
+
+type Timer = ReturnType<typeof setTimeout> | undefined;
+
+export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: LeaseSpec): Lock {
+  const { request, options, clock } = ctx;
+  const { key, autoExtend } = spec;
+  const { lockId } = grant;
+  const emit = (event: LockEvent) => ctx.emit(event, key, lockId);
+  const lease = new AbortController();
+  const { signal } = lease;
+  let { ttlMs } = spec;
+  let expiresAtMs = 0;
+  let deadline = 0; // monotonic
+  let wallDeadline = 0;
+  let deadlineTimer: Timer;
+  let extendTimer: Timer;
+  let notHeld = false;
+  let extending: Promise<unknown> = Promise.resolve();
+  let releasing: Promise<ReleaseResult> | undefined;
+  let disposing: Promise<void> | undefined;
+
+  const end = (why: string) => {
+    clearTimeout(deadlineTimer);
+    clearTimeout(extendTimer);
+    lease.abort(new LockError("Aborted", why));
+  };
+
+  const lose = (why: "not-held" | "deadline") => {
+    if (signal.aborted) return;
+    notHeld = why === "not-held";
+    end(`lease lost (${why})`);
+    emit({ type: "lost", ok: false, reason: why });
+  };
+
+  /** A request sent at `sentAt` proved the lease held until `serverExpiresAtMs`. */
+  const proven = (sentAt: number, serverExpiresAtMs: number, serverTimeMs: number) => {
+    const remaining = serverExpiresAtMs - serverTimeMs;
+    deadline = sentAt + remaining - (options.safetyMarginMs ?? Math.min(MAX_MARGIN_MS, remaining / 10));
+    wallDeadline = wall() + deadline - monotonic();
+    expiresAtMs = clock.toLocal(serverExpiresAtMs);
+    watch();
+    if (autoExtend) keepAlive(sentAt + remaining / 3 - monotonic());
+  };
+
+  const watch = () => {
+    clearTimeout(deadlineTimer);
+    const left = Math.min(deadline - monotonic(), wallDeadline - wall());
+    if (left <= 0) lose("deadline");
+    else deadlineTimer = backgroundTimer(watch, Math.min(left, WATCH_INTERVAL_MS));
+  };
+
+  const keepAlive = (ms: number) => {
+    clearTimeout(extendTimer);
+    extendTimer = backgroundTimer(
+      () =>
+        extend().catch((error: LockError) => {
+          emit({ type: "extend", ok: false, reason: error.code });
+          // Try again while the lease is still proven, a third of the way to its deadline each time.
+          if (!signal.aborted) keepAlive(Math.max(50, (deadline - monotonic()) / 3));
+        }),
+      ms,
+    );
+  };
+
+  const extend = (newTtlMs = ttlMs, { signal: caller }: { signal?: AbortSignal } = {}): Promise<ExtendResult> => {
+    const run = async (): Promise<ExtendResult> => {
+      if (signal.aborted) return { ok: false };
+      // An answer after the deadline could not save the lease, so do not wait for one.
+      const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, deadline - monotonic()));
+      const { body, sentAt } = await request<Grant & { ok: boolean }>(
+        "/v1/locks/extend",
+        { lockId, ttlMs: newTtlMs },
+        { signal: caller, timeoutMs },
+      );
+      if (body.ok && !signal.aborted) {
+        ttlMs = newTtlMs;
+        proven(sentAt, body.expiresAtMs, body.serverTimeMs);
+        emit({ type: "extend", ok: true });
+        return { ok: true, expiresAtMs };
+      }
+      if (!body.ok) lose("not-held");
+      return { ok: false };
+    };
+    // One extend at a time, so that the newest answer is also the one the server applied last.
+    const result = extending.then(run);
+    extending = result.catch(() => {});
+    return result;
+  };
+
+  const release = ({ signal: caller }: { signal?: AbortSignal } = {}): Promise<ReleaseResult> =>
+    (releasing ??= (async () => {
+      const gone = notHeld;
+      end("released");
+      if (gone) return { ok: false };
+      // A fresh request with only the caller's explicit signal: never the acquisition's.
+      const { body } = await request<ReleaseResult>("/v1/locks/release", { lockId }, { signal: caller });
+      emit({ type: "release", ok: body.ok });
+      return { ok: body.ok };
+    })().catch((error: LockError) => {
+      releasing = undefined; // a failed release may be retried
+      emit({ type: "release", ok: false, reason: error.code });
+      throw error;
+    }));
+
+  const lock: Lock = {
+    ok: true,
+    key,
+    lockId,
+    fence: grant.fence,
+    mode: spec.mode,
+    get expiresAtMs() {
+      return expiresAtMs;
+    },
+    signal,
+    extend,
+    release,
+    [asyncDispose]: () =>
+      (disposing ??= release().then(
+        () => {},
+        (error) => ctx.releaseFailed(error, lockId, key),
+      )),
+  };
+  proven(sentAt, grant.expiresAtMs, grant.serverTimeMs);
+  return lock;
+}

@@ -1,0 +1,220 @@
+/** The SDK against the real app: every operation of the client, in the caller's clock. */
+import { runInNewContext } from "node:vm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, getByKey, isLockError, LockError, owns } from "../src/index.ts";
+import { OTHER_TENANT_TOKEN, READ_TOKEN, startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+
+let server: TestServer;
+let client: ReturnType<typeof createClient>;
+beforeAll(async () => {
+  server = await startTestServer();
+  client = createClient({ url: server.url, token: TOKEN });
+});
+afterAll(() => server.close());
+
+let n = 0;
+const freshKey = () => `client-test:${++n}`;
+
+describe("acquire and release", () => {
+  it("grants, reports contention as a result, and releases", async () => {
+    const key = freshKey();
+    const lock = await client.acquire({ key, ttlMs: 10_000 });
+    expect(lock.ok).toBe(true);
+    if (!lock.ok) return;
+    expect(lock.key).toBe(key);
+    expect(lock.mode).toBe("exclusive");
+    expect(lock.fence).toMatch(/^\d{15}$/);
+    expect(lock.lockId).toMatch(/^[\w-]{22}\.[\w-]{22}$/);
+    expect(lock.signal.aborted).toBe(false);
+    // In the caller's clock: within a generous window around now + TTL.
+    expect(Math.abs(lock.expiresAtMs - (Date.now() + 10_000))).toBeLessThan(2_000);
+
+    const second = await client.acquire({ key });
+    expect(second).toMatchObject({ ok: false, reason: "locked" });
+
+    expect(await lock.release()).toEqual({ ok: true });
+    expect(lock.signal.aborted).toBe(true);
+    expect(await lock.release()).toEqual({ ok: true }); // idempotent: same answer, no second request
+    const third = await client.acquire({ key });
+    expect(third.ok && third.fence > lock.fence).toBe(true);
+    if (third.ok) await third.release();
+  });
+
+  it("releases on `await using`, idempotently, for granted and not-granted results", async () => {
+    const key = freshKey();
+    let lockId = "";
+    {
+      await using lock = await client.acquire({ key });
+      await using refused = await client.acquire({ key });
+      expect(refused.ok).toBe(false);
+      if (lock.ok) lockId = lock.lockId;
+    }
+    expect(await client.owns({ lockId })).toEqual({ owned: false });
+    expect(await getByKey(client, key)).toBeNull();
+  });
+
+  it("never throws from dispose, even when the release gets no answer, and reports the failure once", async () => {
+    const failures: unknown[] = [];
+    const impatient = createClient({
+      url: server.url,
+      token: TOKEN,
+      timeoutMs: 200,
+      onReleaseError: (e) => failures.push(e),
+    });
+    const lock = await impatient.acquire({ key: freshKey(), ttlMs: 1000 });
+    if (!lock.ok) throw new Error("not granted");
+    server.hang(["/v1/locks/release"]);
+    try {
+      await expect(lock[Symbol.asyncDispose]()).resolves.toBeUndefined();
+      await expect(lock[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    } finally {
+      server.hang([]);
+    }
+    expect(failures).toHaveLength(1);
+    expect(isLockError(failures[0], "NetworkTimeout")).toBe(true);
+    // A failed release can be retried by hand.
+    expect(await lock.release()).toEqual({ ok: true });
+  });
+
+  it("extends a lease and reports the new expiry", async () => {
+    const lock = await client.acquire({ key: freshKey(), ttlMs: 1000 });
+    if (!lock.ok) throw new Error("not granted");
+    const before = lock.expiresAtMs;
+    const extended = await lock.extend(60_000);
+    expect(extended.ok).toBe(true);
+    expect(lock.expiresAtMs).toBeGreaterThan(before + 30_000);
+    const byId = await client.extend({ lockId: lock.lockId, ttlMs: 120_000 });
+    expect(byId.ok && byId.expiresAtMs > lock.expiresAtMs).toBe(true);
+    await lock.release();
+    expect(await client.extend({ lockId: lock.lockId, ttlMs: 1000 })).toEqual({ ok: false });
+    expect(await lock.extend()).toEqual({ ok: false });
+  });
+
+  it("answers owns and getByKey, with the top-level helpers", async () => {
+    const key = freshKey();
+    const lock = await client.acquire({ key });
+    if (!lock.ok) throw new Error("not granted");
+    expect(await client.owns({ lockId: lock.lockId })).toEqual({
+      owned: true,
+      key,
+      mode: "exclusive",
+      permits: 1,
+      fence: lock.fence,
+      expiresAtMs: expect.any(Number),
+    });
+    expect(await owns(client, lock.lockId)).toBe(true);
+    const info = await client.getByKey({ key });
+    expect(info).toMatchObject({ locked: true, fence: lock.fence, limit: null });
+    expect(info.holders).toEqual([
+      expect.objectContaining({ mode: "exclusive", permits: 1, fence: lock.fence, lockId: lock.lockId }),
+    ]);
+    await lock.release();
+    expect(await owns(client, lock.lockId)).toBe(false);
+    expect(await client.getByKey({ key })).toMatchObject({ locked: false, holders: [], fence: lock.fence });
+    expect(await client.release({ lockId: lock.lockId })).toEqual({ ok: false });
+  });
+
+  it("releases by lockId from another client", async () => {
+    const lock = await client.acquire({ key: freshKey() });
+    if (!lock.ok) throw new Error("not granted");
+    const other = createClient({ url: `${server.url}/`, getToken: async () => TOKEN });
+    expect(await other.release({ lockId: lock.lockId })).toEqual({ ok: true });
+    expect(await lock.extend()).toEqual({ ok: false });
+    expect(lock.signal.aborted).toBe(true);
+    expect(await lock.release()).toEqual({ ok: false }); // known lost: no request needed
+  });
+});
+
+describe("semaphores and read-write locks", () => {
+  it("grants permits up to the limit", async () => {
+    const key = freshKey();
+    const a = await client.acquire({ key, limit: 3, permits: 2 });
+    const b = await client.acquire({ key, limit: 3 });
+    const c = await client.acquire({ key, limit: 3 });
+    expect([a.ok, b.ok, c.ok]).toEqual([true, true, false]);
+    expect(a.ok && a.mode).toBe("shared");
+    await expect(client.acquire({ key, limit: 5 })).rejects.toMatchObject({ code: "InvalidArgument" });
+    for (const lock of [a, b]) await lock[Symbol.asyncDispose]();
+  });
+
+  it("lets readers share and keeps writers exclusive", async () => {
+    const rw = client.readWrite(freshKey());
+    const r1 = await rw.read();
+    const r2 = await rw.read();
+    expect([r1.ok, r2.ok]).toEqual([true, true]);
+    expect((await rw.write()).ok).toBe(false);
+    await r1[Symbol.asyncDispose]();
+    await r2[Symbol.asyncDispose]();
+    const w = await rw.write();
+    expect(w.ok).toBe(true);
+    expect((await rw.read()).ok).toBe(false);
+    await w[Symbol.asyncDispose]();
+  });
+});
+
+describe("errors", () => {
+  it("raises the server's codes as LockErrors", async () => {
+    const wrong = createClient({ url: server.url, token: "nope" });
+    const auth = await wrong.acquire({ key: "k" }).catch((e: unknown) => e);
+    expect(auth).toBeInstanceOf(LockError);
+    expect(auth).toMatchObject({ code: "AuthFailed", status: 401 });
+
+    const reader = createClient({ url: server.url, token: READ_TOKEN });
+    await expect(reader.acquire({ key: "k" })).rejects.toMatchObject({ code: "AuthFailed", status: 403 });
+
+    await expect(client.acquire({ key: "k", ttlMs: 5 })).rejects.toMatchObject({ code: "InvalidArgument" });
+    await expect(client.owns({ lockId: "not-a-lock-id" })).rejects.toMatchObject({ code: "InvalidArgument" });
+  });
+
+  it("keeps tenants apart", async () => {
+    const key = freshKey();
+    const mine = await client.acquire({ key });
+    const theirs = await createClient({ url: server.url, token: OTHER_TENANT_TOKEN }).acquire({ key });
+    expect([mine.ok, theirs.ok]).toEqual([true, true]);
+    await mine[Symbol.asyncDispose]();
+    await theirs[Symbol.asyncDispose]();
+  });
+
+  it("recognises LockErrors from another realm by their shape", () => {
+    const foreign = runInNewContext(
+      'class LockError extends Error { name = "LockError"; code = "AuthFailed"; }; new LockError("x")',
+    );
+    expect(foreign instanceof LockError).toBe(false);
+    expect(isLockError(foreign)).toBe(true);
+    expect(isLockError(foreign, "AuthFailed")).toBe(true);
+    expect(isLockError(foreign, "Internal")).toBe(false);
+    for (const value of [null, undefined, "LockError", new Error("x"), { name: "LockError" }]) {
+      expect(isLockError(value)).toBe(false);
+    }
+  });
+
+  it("reports a failing getToken as AuthFailed with the cause", async () => {
+    const cause = new Error("vault sealed");
+    const c = createClient({
+      url: server.url,
+      getToken: () => {
+        throw cause;
+      },
+    });
+    const error = await c.acquire({ key: "k" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "AuthFailed", cause });
+  });
+
+  it("reports an unreachable service as ServiceUnavailable", async () => {
+    const nowhere = createClient({ url: "http://127.0.0.1:9", token: TOKEN });
+    const error = await nowhere.acquire({ key: "k" }).catch((e: unknown) => e);
+    expect(isLockError(error, "ServiceUnavailable")).toBe(true);
+    expect((error as LockError).cause).toBeDefined();
+  });
+});
+
+describe("clock", () => {
+  it("estimates the offset from answers and GET /v1/time", async () => {
+    const fresh = createClient({ url: server.url, token: TOKEN });
+    expect(fresh.clock()).toBeUndefined();
+    const estimate = await fresh.syncClock();
+    // Same machine, same clock: the offset is within the sample's own uncertainty plus slack.
+    expect(Math.abs(estimate.offsetMs)).toBeLessThanOrEqual(estimate.rttMs / 2 + 50);
+    expect(estimate.maxOffsetMs).toBeGreaterThanOrEqual(Math.abs(estimate.offsetMs));
+  });
+});
