@@ -11,6 +11,7 @@ import { type Authenticator, authenticate } from "./auth.ts";
 import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
 import { describeIssues, errorBody, errorResponse } from "./envelope.ts";
+import { rejectPrototypeKeys } from "./prototype-guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { registerAcquire } from "./routes/acquire.ts";
 import { registerExtend } from "./routes/extend.ts";
@@ -77,6 +78,7 @@ export function createApp(options: AppOptions) {
     c.set("principal", principal);
     await next();
   });
+  app.use("/v1/locks/*", rejectPrototypeKeys);
 
   registerAcquire(app, deps);
   registerRelease(app, deps);
