@@ -115,6 +115,9 @@ export class LockObject extends DurableObject<Env> {
   private wakeAt(timeMs: number): void {
     if (this.alarmAtMs !== undefined && this.alarmAtMs <= timeMs) return;
     this.alarmAtMs = timeMs;
-    void this.ctx.storage.setAlarm(timeMs);
+    // Best effort: without the alarm a waiter is still served by the next release or its own deadline.
+    this.ctx.storage.setAlarm(timeMs).catch(() => {
+      this.alarmAtMs = undefined;
+    });
   }
 }
