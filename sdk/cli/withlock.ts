@@ -17,7 +17,9 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const say = (message: string) => process.stderr.write(`withlock: ${message}\n`);
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
+  // Only withlock's own arguments: the command's `-h` belongs to the command.
+  const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  if (own.includes("--help") || own.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
@@ -58,16 +60,36 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run([program, ...rest]: [string, ...string[]], lock: Lock, killAfterMs: number): Promise<number> {
-  const child = spawn(program, rest, { stdio: "inherit", env: { ...process.env, HOLDFAST_FENCE: lock.fence } });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  // A lease that is already gone protects nothing: do not start the command.
+  if (lock.signal.aborted) {
+    say(`lease on "${lock.key}" lost before the command started (${(lock.signal.reason as Error).message})`);
+    await lock.release({ signal: AbortSignal.timeout(RELEASE_TIMEOUT_MS) }).catch(() => {});
+    return EXIT.leaseLost;
+  }
+  // Without a terminal, the command runs in its own process group, so that stopping it
+  // stops what it started too. At a terminal it stays in the foreground group, so that it
+  // can read the terminal (and Ctrl-C reaches the whole group there anyway).
+  const child = spawn(program, rest, {
+    stdio: "inherit",
+    detached: !process.stdin.isTTY,
+    env: { ...process.env, HOLDFAST_FENCE: lock.fence },
+  });
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      child.kill(signal); // the group is gone; the child may not be
+    }
+  };
+  const forward = (signal: NodeJS.Signals) => signalGroup(signal);
   for (const signal of FORWARDED) process.on(signal, forward);
 
   let leaseLost = false;
   const onLost = () => {
     leaseLost = true;
     say(`lease on "${lock.key}" lost (${(lock.signal.reason as Error).message}); stopping the command`);
-    child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), killAfterMs).unref();
+    signalGroup("SIGTERM");
+    setTimeout(() => signalGroup("SIGKILL"), killAfterMs).unref();
   };
   lock.signal.addEventListener("abort", onLost, { once: true });
 
@@ -77,10 +99,15 @@ async function run([program, ...rest]: [string, ...string[]], lock: Lock, killAf
   });
   lock.signal.removeEventListener("abort", onLost);
   for (const signal of FORWARDED) process.off(signal, forward);
+  // A second Ctrl-C during the final release must not kill withlock before it releases.
+  const holdOn = () => say("releasing the lock, then exiting");
+  for (const signal of FORWARDED) process.on(signal, holdOn);
   try {
     await lock.release({ signal: AbortSignal.timeout(RELEASE_TIMEOUT_MS) });
   } catch (error) {
     say(`could not release "${lock.key}" (its TTL will free it): ${String(error)}`);
+  } finally {
+    for (const signal of FORWARDED) process.off(signal, holdOn);
   }
   if ("error" in outcome) {
     say(`cannot run ${program}: ${outcome.error.message}`);

@@ -11,7 +11,7 @@ import { checkClock } from "./clock-check.ts";
 import type { Context } from "./context.ts";
 import { isLockError, type LockError } from "./errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./http.ts";
-import { createLease, notAcquired } from "./lease.ts";
+import { createLease, type Grant, notAcquired } from "./lease.ts";
 import { monotonic, sleep } from "./timing.ts";
 import type { AcquireOptions, AcquireResult, RetryOptions } from "./types.ts";
 
@@ -20,6 +20,9 @@ export const MAX_WAIT_PER_REQUEST_MS = 25_000;
 
 /** Retries of one attempt after a lost answer or an unavailable service. */
 const TRANSIENT_RETRIES = 2;
+
+/** Grace past the caller's deadline for an answer already on its way. */
+const DEADLINE_GRACE_MS = 1000;
 
 type AcquireAnswer =
   | { ok: true; lockId: string; fence: string; expiresAtMs: number; serverTimeMs: number }
@@ -38,19 +41,35 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
     const started = monotonic();
     const wait = Math.min(Math.max(0, Math.ceil(deadline - started)), MAX_WAIT_PER_REQUEST_MS);
     try {
+      // A caller who waits is not kept much past its deadline by a silent service.
+      const requestTimeout = (ctx.options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + wait;
+      const timeoutMs = waitMs > 0 ? Math.min(requestTimeout, deadline - started + DEADLINE_GRACE_MS) : requestTimeout;
       const answer = await ctx.request<AcquireAnswer>(
         "/v1/locks/acquire",
         { key, ttlMs, mode, permits, limit, waitMs: wait, idempotencyKey },
-        // After a server-side wait, serverTimeMs says little about the clock offset.
-        { signal, timeoutMs: (ctx.options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + wait, sample: wait === 0 },
+        // A waited answer is a poor clock sample, but the lowest-RTT filter replaces it
+        // and without any sample expiresAtMs would stay in the server's clock.
+        { signal, timeoutMs: Math.max(1, timeoutMs) },
       );
       if (answer.body.ok) {
-        ctx.emit({ type: "acquire", ok: true, fence: answer.body.fence }, key, answer.body.lockId);
-        return createLease(ctx, answer.body, answer.sentAt, { key, mode, ttlMs, autoExtend: !!options.autoExtend });
+        const proof =
+          wait > 0
+            ? await freshProof(ctx, answer.body, answer.sentAt, ttlMs, signal)
+            : { grant: answer.body, sentAt: answer.sentAt };
+        if (proof) {
+          ctx.emit({ type: "acquire", ok: true, fence: answer.body.fence }, key, answer.body.lockId);
+          return createLease(ctx, proof.grant, proof.sentAt, { key, mode, ttlMs, autoExtend: !!options.autoExtend });
+        }
       }
     } catch (error) {
       const pause = isLockError(error) ? pauseBeforeRetry(error, ++failures, retry) : undefined;
-      if (pause === undefined || ((error as LockError).code === "RateLimited" && started + pause > deadline)) {
+      // Retries fit the caller's wait; a try-once acquire still gets its quick transient retries.
+      const pastDeadline = waitMs > 0 && monotonic() + (pause ?? 0) > deadline;
+      if (
+        pause === undefined ||
+        pastDeadline ||
+        ((error as LockError).code === "RateLimited" && started + pause > deadline)
+      ) {
         ctx.emit({ type: "acquire", ok: false, reason: (error as LockError).code }, key);
         throw error;
       }
@@ -64,8 +83,37 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
       return notAcquired();
     }
     // A server that waited has already spent the pause; one that answered at once has not.
-    const pause = Math.min(retryDelay(notGranted, retry), deadline - now) - (now - started);
+    // A request the server held for its whole wait is re-issued at once.
+    const serverWaited = wait > 0 && now - started >= wait * 0.9;
+    const pause = serverWaited ? 0 : Math.min(retryDelay(notGranted, retry), deadline - now) - (now - started);
     if (pause > 0) await sleep(pause, signal);
+  }
+}
+
+/**
+ * A grant that arrived after a long server-side wait is proven only from the moment
+ * its request was SENT, which may leave little or nothing of the lease. Renew it once
+ * (one round trip, the same TTL) so the caller starts with a full, fresh proof. Returns
+ * undefined when the grant had already expired by then (the caller keeps trying).
+ */
+async function freshProof(ctx: Context, grant: Grant, sentAt: number, ttlMs: number, signal: AbortSignal | undefined) {
+  const waited = monotonic() - sentAt;
+  if (waited <= ttlMs / 10) return { grant, sentAt };
+  try {
+    const renewed = await ctx.request<{ ok: boolean; expiresAtMs: number; serverTimeMs: number }>(
+      "/v1/locks/extend",
+      { lockId: grant.lockId, ttlMs },
+      { signal },
+    );
+    if (!renewed.body.ok) return undefined;
+    return {
+      grant: { ...grant, expiresAtMs: renewed.body.expiresAtMs, serverTimeMs: renewed.body.serverTimeMs },
+      sentAt: renewed.sentAt,
+    };
+  } catch (error) {
+    // Unproven and unrenewable: give the grant back rather than hand out a lease we cannot vouch for.
+    await ctx.request("/v1/locks/release", { lockId: grant.lockId }).catch(() => {});
+    throw error;
   }
 }
 

@@ -3,6 +3,9 @@ import type { RetryOptions } from "./types.ts";
 
 export const RETRY_DEFAULTS = { maxRetries: 10, retryDelayMs: 100, backoff: "exponential", jitter: "equal" } as const;
 
+/** Exponential growth stops here, so that a long wait keeps trying every few seconds. */
+export const MAX_RETRY_DELAY_MS = 5000;
+
 /**
  * The pause before attempt `retry + 1` (`retry` counts from 1): `retryDelayMs`, doubled
  * per retry when exponential, then jittered so that contenders spread out: "equal"
@@ -10,7 +13,10 @@ export const RETRY_DEFAULTS = { maxRetries: 10, retryDelayMs: 100, backoff: "exp
  */
 export function retryDelay(retry: number, options: RetryOptions, random: () => number = Math.random): number {
   const base = options.retryDelayMs ?? RETRY_DEFAULTS.retryDelayMs;
-  const delay = (options.backoff ?? RETRY_DEFAULTS.backoff) === "fixed" ? base : base * 2 ** (retry - 1);
+  const delay =
+    (options.backoff ?? RETRY_DEFAULTS.backoff) === "fixed"
+      ? base
+      : Math.min(base * 2 ** (retry - 1), Math.max(base, MAX_RETRY_DELAY_MS));
   const jitter = options.jitter ?? RETRY_DEFAULTS.jitter;
   return jitter === "none" ? delay : jitter === "full" ? random() * delay : delay / 2 + (random() * delay) / 2;
 }

@@ -14,18 +14,30 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
   let leader: Lock | undefined;
-  // Callbacks are the caller's code: their failures are reported, never left unhandled.
+  // Callbacks are the caller's code: their failures are reported, never left unhandled,
+  // and a failing error handler cannot stop the campaign either.
+  const report = async (error: unknown) => {
+    try {
+      await onError(error);
+    } catch {}
+  };
   const safely = async (callback: () => unknown) => {
     try {
       await callback();
     } catch (error) {
-      onError(error);
+      await report(error);
     }
   };
+  /** Resolves when the term ends (lease lost or campaign stopped), leaving no listener behind. */
   const ended = (lock: Lock) =>
-    new Promise((resolve) => {
-      for (const s of [lock.signal, signal]) s.addEventListener("abort", resolve, { once: true });
-      if (lock.signal.aborted || signal.aborted) resolve(0);
+    new Promise<void>((resolve) => {
+      const listening = new AbortController();
+      const finish = () => {
+        listening.abort();
+        resolve();
+      };
+      for (const s of [lock.signal, signal]) s.addEventListener("abort", finish, { signal: listening.signal });
+      if (lock.signal.aborted || signal.aborted) finish();
     });
 
   const run = async () => {
@@ -44,16 +56,19 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
         await ended(lock);
         leader = undefined;
         // Resigned: free the key now (lost: nothing to free).
-        await lock.release().catch((error) => safely(() => onError(error)));
+        await lock.release().catch(report);
         await safely(() => onDemoted?.(lock.signal.reason));
       } catch (error) {
         if (signal.aborted) break;
-        await safely(() => onError(error));
+        await report(error);
         await sleep(FAILURE_PAUSE_MS, signal).catch(() => {});
       }
     }
   };
-  const done = run();
+  // Nothing escapes the loop: a leader still holding the key when it ends gives it back.
+  const done = run()
+    .catch(report)
+    .finally(() => leader?.release().catch(report));
 
   return {
     get leader() {

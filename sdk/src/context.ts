@@ -25,17 +25,20 @@ export function createContext(options: ClientOptions): Context {
     emit(event, key, lockId) {
       if (!options.onEvent) return;
       if (options.includeRaw && key !== undefined) Object.assign(event, lockId ? { key, lockId } : { key });
-      // A throwing telemetry hook must never break a lock operation.
-      try {
-        options.onEvent(event);
-      } catch {}
+      // A throwing (or rejecting) telemetry hook must never break a lock operation.
+      const hook = options.onEvent;
+      Promise.resolve()
+        .then(() => hook(event))
+        .catch(() => {});
     },
     releaseFailed(error, lockId, key) {
-      try {
-        if (options.onReleaseError) options.onReleaseError(error, { lockId, key });
-        // Keys and lockIds stay out of the default log line: they may be sensitive.
-        else console.error("holdfast: release failed; the lease ends at its TTL", error);
-      } catch {}
+      const hook = options.onReleaseError;
+      // Keys and lockIds stay out of the default log line: they may be sensitive.
+      if (!hook) console.error("holdfast: release failed; the lease ends at its TTL", error);
+      else
+        Promise.resolve()
+          .then(() => hook(error, { lockId, key }))
+          .catch(() => {});
     },
   };
 }

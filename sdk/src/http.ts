@@ -24,7 +24,7 @@ export interface RequestOptions {
 
 export type Request = <T>(path: string, body?: object, options?: RequestOptions) => Promise<Answer<T>>;
 
-type Envelope = { serverTimeMs?: unknown; error?: { code: LockErrorCode; message: string } };
+type Envelope = { ok?: unknown; serverTimeMs?: unknown; error?: { code: LockErrorCode; message: string } };
 
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
@@ -57,8 +57,10 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
       });
       if (sample && typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
       const { status } = response;
-      // 409 "locked" and 404 "not held" are answers; an `error` object never is.
-      if (json && !json.error && (response.ok || status === 404 || status === 409)) {
+      // 409 "locked" and 404 "not held" are answers; an `error` object never is, and
+      // neither is a 404/409 without `ok: false` (a gateway's page, a wrong base URL).
+      const refusal = (status === 404 || status === 409) && json?.ok === false;
+      if (json && !json.error && (response.ok || refusal)) {
         return { body: json as never, sentAt };
       }
       const retryAfter = response.headers.get("retry-after");

@@ -81,7 +81,7 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
     wallDeadline = wall() + deadline - monotonic();
     expiresAtMs = clock.toLocal(serverExpiresAtMs);
     watch();
-    if (autoExtend) keepAlive(sentAt + remaining / 3 - monotonic());
+    if (autoExtend && !signal.aborted) keepAlive(sentAt + remaining / 3 - monotonic());
   };
 
   const watch = () => {
