@@ -1,15 +1,12 @@
 /** Leader election against the real app: one leader at a time, increasing terms. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient } from "../src/index.ts";
-import { startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+import { describe, expect, it } from "vitest";
+import type { createClient } from "../src/index.ts";
+import { useTestServer } from "./support/server.ts";
 
-let server: TestServer;
 let client: ReturnType<typeof createClient>;
-beforeAll(async () => {
-  server = await startTestServer();
-  client = createClient({ url: server.url, token: TOKEN });
+useTestServer((_, connected) => {
+  client = connected;
 });
-afterAll(() => server.close());
 
 /** Resolves when `check` holds, polling every 10 ms (no timing assumptions beyond the test timeout). */
 async function until(check: () => boolean): Promise<void> {

@@ -1,16 +1,15 @@
 /** The SDK against the real app: every operation of the client, in the caller's clock. */
 import { runInNewContext } from "node:vm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient, getByKey, isLockError, LockError, owns } from "../src/index.ts";
-import { OTHER_TENANT_TOKEN, READ_TOKEN, startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+import { OTHER_TENANT_TOKEN, READ_TOKEN, type TestServer, TOKEN, useTestServer } from "./support/server.ts";
 
 let server: TestServer;
 let client: ReturnType<typeof createClient>;
-beforeAll(async () => {
-  server = await startTestServer();
-  client = createClient({ url: server.url, token: TOKEN });
+useTestServer((started, connected) => {
+  server = started;
+  client = connected;
 });
-afterAll(() => server.close());
 
 let n = 0;
 const freshKey = () => `client-test:${++n}`;

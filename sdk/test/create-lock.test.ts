@@ -1,17 +1,16 @@
 /** createLock(client)(fn, config) against the real app. */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createClient, createLock, isLockError, type Lock } from "../src/index.ts";
-import { startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+import { type TestServer, TOKEN, useTestServer } from "./support/server.ts";
 
 let server: TestServer;
 let client: ReturnType<typeof createClient>;
 let withLock: ReturnType<typeof createLock>;
-beforeAll(async () => {
-  server = await startTestServer();
-  client = createClient({ url: server.url, token: TOKEN });
+useTestServer((started, connected) => {
+  server = started;
+  client = connected;
   withLock = createLock(client);
 });
-afterAll(() => server.close());
 
 let n = 0;
 const freshKey = () => `create-lock-test:${++n}`;

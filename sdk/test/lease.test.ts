@@ -3,17 +3,16 @@
  * lease aborts lock.signal, and — the fault test — when the server stops answering,
  * lock.signal fires while the server still holds the lease (before it could expire).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, isLockError, type OwnsResult } from "../src/index.ts";
-import { startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+import { describe, expect, it } from "vitest";
+import { type createClient, isLockError, type OwnsResult } from "../src/index.ts";
+import { type TestServer, useTestServer } from "./support/server.ts";
 
 let server: TestServer;
 let client: ReturnType<typeof createClient>;
-beforeAll(async () => {
-  server = await startTestServer();
-  client = createClient({ url: server.url, token: TOKEN });
+useTestServer((started, connected) => {
+  server = started;
+  client = connected;
 });
-afterAll(() => server.close());
 
 const aborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));

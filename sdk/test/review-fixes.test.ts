@@ -5,20 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, isLockError } from "../src/index.ts";
-import { startTestServer, type TestServer, TOKEN } from "./support/server.ts";
+import { type TestServer, TOKEN, useTestServer } from "./support/server.ts";
 
 let server: TestServer;
 let client: ReturnType<typeof createClient>;
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(async () => {
-  server = await startTestServer();
-  client = createClient({ url: server.url, token: TOKEN });
+useTestServer((started, connected) => {
+  server = started;
+  client = connected;
+});
+beforeAll(() => {
   process.on("unhandledRejection", onUnhandled);
 });
-afterAll(async () => {
+afterAll(() => {
   process.off("unhandledRejection", onUnhandled);
-  await server.close();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

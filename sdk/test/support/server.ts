@@ -6,6 +6,8 @@
 import type { AddressInfo } from "node:net";
 import { type AppOptions, createApp, createMemoryBackend, staticTokens } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
+import { afterAll, beforeAll } from "vitest";
+import { createClient } from "../../src/index.ts";
 
 export const TOKEN = "sdk-test";
 /** A token with only the read scope, and one for another tenant. */
@@ -58,4 +60,20 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Starts the app before a test file's tests, with a client for it (token TOKEN), hands
+ * both to `onStart`, and stops the app after them.
+ */
+export function useTestServer(
+  onStart: (server: TestServer, client: ReturnType<typeof createClient>) => void,
+  options: Partial<AppOptions> = {},
+): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(options);
+    onStart(server, createClient({ url: server.url, token: TOKEN }));
+  });
+  afterAll(() => server?.close());
 }

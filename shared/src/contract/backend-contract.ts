@@ -3,24 +3,18 @@
  * Time-dependent cases use the store's real clock with short TTLs, so the same suite
  * runs against stores whose clock a test cannot move.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Backend } from "../backend.ts";
 import type { Grant } from "../model.ts";
-import { keyHandle, type MakeBackend, openFixture, sleep, uniqueKey } from "./helpers.ts";
+import { keyHandle, type MakeBackend, sleep, uniqueKey, useBackend } from "./helpers.ts";
 import { runContention } from "./ledger.ts";
 
 export function runBackendContract(name: string, make: MakeBackend): void {
   describe(`backend contract: ${name}`, () => {
-    let backend: Backend;
-    let close: (() => Promise<void>) | undefined;
-    beforeAll(async () => {
-      const fixture = await openFixture(make);
-      backend = fixture.backend;
-      close = fixture.close;
-    }, 60_000);
-    afterAll(async () => {
-      await close?.();
-    }, 60_000);
+    let backend!: Backend;
+    useBackend(make, (opened) => {
+      backend = opened;
+    });
 
     const granted = async (promise: Promise<unknown>): Promise<Grant> => {
       const result = await promise;

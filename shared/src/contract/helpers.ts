@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import type { Backend } from "../backend.ts";
 import { keyIdOf, newToken } from "../keys.ts";
 import type { AcquireRequest, LockRef } from "../model.ts";
@@ -13,6 +14,19 @@ export type MakeBackend = () => Promise<Backend | BackendFixture> | Backend | Ba
 export async function openFixture(make: MakeBackend): Promise<BackendFixture> {
   const made = await make();
   return "backend" in made ? made : { backend: made };
+}
+
+/** Opens the suite's backend before its tests (handing it to `onOpen`) and closes it after them. */
+export function useBackend(make: MakeBackend, onOpen: (backend: Backend) => void): void {
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const fixture = await openFixture(make);
+    close = fixture.close;
+    onOpen(fixture.backend);
+  }, 60_000);
+  afterAll(async () => {
+    await close?.();
+  }, 60_000);
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,11 +2,11 @@
  * The HTTP contract: SPEC §3 through `app.request()` over any Backend — response
  * shapes, auth and scopes, tenant isolation, server-side waiting, idempotency, CORS.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { staticTokens } from "../app/auth.ts";
 import { createApp } from "../app/create-app.ts";
 import { LOCK_ID_PATTERN } from "../keys.ts";
-import { type MakeBackend, openFixture, sleep, uniqueKey } from "./helpers.ts";
+import { type MakeBackend, sleep, uniqueKey, useBackend } from "./helpers.ts";
 
 export const CONTRACT_TOKENS = [
   { token: "token-a", tenant: "tenant-a", scopes: ["lock", "read"] as const },
@@ -19,20 +19,14 @@ type App = ReturnType<typeof createApp>;
 
 export function runHttpContract(name: string, make: MakeBackend): void {
   describe(`HTTP contract: ${name}`, () => {
-    let app: App;
-    let close: (() => Promise<void>) | undefined;
-    beforeAll(async () => {
-      const fixture = await openFixture(make);
-      close = fixture.close;
+    let app!: App;
+    useBackend(make, (backend) => {
       app = createApp({
-        backend: fixture.backend,
+        backend,
         auth: staticTokens(CONTRACT_TOKENS.map((t) => ({ ...t, scopes: [...t.scopes] }))),
         corsOrigins: ["https://app.example"],
       });
-    }, 60_000);
-    afterAll(async () => {
-      await close?.();
-    }, 60_000);
+    });
 
     async function call(path: string, body: unknown, token = "token-a", headers: Record<string, string> = {}) {
       const response = await app.request(path, {

@@ -4,25 +4,19 @@
  * waiters that leave when their client does, writers that readers cannot starve,
  * and a releaser that cannot re-grab the key ahead of a waiter.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Backend } from "../backend.ts";
 import type { AcquireRequest, AcquireResult, Grant } from "../model.ts";
-import { keyHandle, type MakeBackend, openFixture, sleep, uniqueKey } from "./helpers.ts";
+import { keyHandle, type MakeBackend, sleep, uniqueKey, useBackend } from "./helpers.ts";
 import { runContention } from "./ledger.ts";
 
 export function runWaitingContract(name: string, make: MakeBackend): void {
   describe(`waiting contract: ${name}`, () => {
-    let backend: Backend;
-    let close: (() => Promise<void>) | undefined;
-    beforeAll(async () => {
-      const fixture = await openFixture(make);
-      backend = fixture.backend;
-      close = fixture.close;
-      if (!backend.acquireQueued) throw new Error(`${name} has no acquireQueued`);
-    }, 60_000);
-    afterAll(async () => {
-      await close?.();
-    }, 60_000);
+    let backend!: Backend;
+    useBackend(make, (opened) => {
+      if (!opened.acquireQueued) throw new Error(`${name} has no acquireQueued`);
+      backend = opened;
+    });
 
     const wait = (request: AcquireRequest, waitMs: number, signal = new AbortController().signal) =>
       (backend.acquireQueued as NonNullable<Backend["acquireQueued"]>).call(backend, request, { waitMs, signal });

@@ -63,7 +63,7 @@ export class FairQueue {
     if (answersNow) return Promise.resolve(preview);
     const promise = this.enqueue(request, waitMs);
     this.dispatch();
-    if (waitMs <= 0) this.leave(request.token);
+    if (waitMs <= 0) this.cancel(request.token);
     return promise;
   }
 
@@ -89,12 +89,8 @@ export class FairQueue {
     }
   }
 
-  /** The caller with this token leaves (its client went away). Returns false if it was not waiting. */
+  /** The caller with this token leaves (its client went away, or its wait ran out). Returns false if it was not waiting. */
   cancel(token: string): boolean {
-    return this.leave(token);
-  }
-
-  private leave(token: string): boolean {
     const waiter = this.waiters.find((w) => w.callers.some((c) => c.token === token));
     const caller = waiter?.callers.find((c) => c.token === token);
     if (!waiter || !caller) return false;
@@ -133,7 +129,7 @@ export class FairQueue {
   private addCaller(waiter: Waiter, token: string, waitMs: number): Promise<AcquireResult> {
     return new Promise<AcquireResult>((resolve, reject) => {
       const caller: Caller = { token, resolve, reject, timer: undefined };
-      if (waitMs > 0) caller.timer = setTimeout(() => this.leave(token), waitMs);
+      if (waitMs > 0) caller.timer = setTimeout(() => this.cancel(token), waitMs);
       waiter.callers.push(caller);
     });
   }
