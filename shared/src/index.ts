@@ -18,4 +18,5 @@ export { createMemoryBackend, type MemoryBackendOptions, type MemoryPersistence 
 export type * from "./model.ts";
 export * from "./validation.ts";
 export { FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
+export { leaveOnAbort } from "./waiting/leave-on-abort.ts";
 export { acquireWithWait } from "./waiting/poll.ts";

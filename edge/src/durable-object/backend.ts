@@ -2,7 +2,15 @@
  * The Durable Object backend, as the Worker sees it: each operation is one RPC to the
  * object named by the key id, which release/extend/owns read from the lockId itself.
  */
-import type { AcquireResult, Backend, ExtendResult, LookupResult, OwnsResult, ReleaseResult } from "@holdfast/shared";
+import {
+  type AcquireResult,
+  type Backend,
+  type ExtendResult,
+  type LookupResult,
+  leaveOnAbort,
+  type OwnsResult,
+  type ReleaseResult,
+} from "@holdfast/shared";
 import { rpc } from "./errors.ts";
 import type { LockObject } from "./lock-object.ts";
 
@@ -17,14 +25,13 @@ export function createDurableObjectBackend(namespace: DurableObjectNamespace<Loc
         const left = object.cancelWait(request.token).catch(() => false);
         waitUntil?.(left);
       };
-      signal.addEventListener("abort", leaveQueue, { once: true });
+      const result = rpc<AcquireResult>(() => object.acquire(request, waitMs));
+      // Calls on one stub arrive in order, so a cancel sent now follows the acquire.
+      const stopListening = leaveOnAbort(signal, leaveQueue);
       try {
-        const result = rpc<AcquireResult>(() => object.acquire(request, waitMs));
-        // A client that left before we listened is still gone (calls on one stub arrive in order).
-        if (signal.aborted) leaveQueue();
         return await result;
       } finally {
-        signal.removeEventListener("abort", leaveQueue);
+        stopListening();
       }
     },
     release: (ref) => rpc<ReleaseResult>(() => objectFor(ref.keyId).release(ref)),

@@ -8,6 +8,7 @@ import type { Backend } from "../backend.ts";
 import { acquireTransition, cloneState, extendTransition, lookupOf, ownsOf, releaseTransition } from "../core/index.ts";
 import type { AcquireRequest, KeyState } from "../model.ts";
 import { FairQueue } from "../waiting/fair-queue.ts";
+import { leaveOnAbort } from "../waiting/leave-on-abort.ts";
 
 export interface MemoryPersistence {
   load(): Iterable<[keyId: string, state: KeyState]>;
@@ -79,15 +80,12 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     },
     async acquireQueued(request, { waitMs, signal }) {
       const queue = queueFor(request.keyId);
-      const onAbort = () => queue.cancel(request.token);
-      signal.addEventListener("abort", onAbort, { once: true });
+      const result = queue.acquire(request, waitMs);
+      const stopListening = leaveOnAbort(signal, () => queue.cancel(request.token));
       try {
-        const result = queue.acquire(request, waitMs);
-        // A client that left before we listened is still gone.
-        if (signal.aborted) onAbort();
         return await result;
       } finally {
-        signal.removeEventListener("abort", onAbort);
+        stopListening();
         forgetIdleQueue(request.keyId);
       }
     },
