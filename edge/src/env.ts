@@ -4,8 +4,14 @@ import type { LockObject } from "./durable-object/lock-object.ts";
 export interface Env {
   /** Durable Object namespace: one object per (tenant, key). */
   LOCKS: DurableObjectNamespace<LockObject>;
-  /** `durable-object` (default); `upstash` and `neon` arrive with their issues. */
+  /** `durable-object` (default) or `upstash`; `neon` arrives with its issue. */
   HOLDFAST_BACKEND?: string;
+  /** With `upstash`: the database's REST URL (Upstash console, "REST API"). */
+  UPSTASH_REDIS_REST_URL?: string;
+  /** Secret, with `upstash`: the database's REST token. */
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** With `upstash`: prefix of every Redis key and channel Holdfast uses (default `holdfast`). */
+  HOLDFAST_REDIS_PREFIX?: string;
   /** Secret: one admin token for tenant "default". */
   HOLDFAST_TOKEN?: string;
   /** Secret: JSON `[{"token","tenant","scopes"}]`, instead of HOLDFAST_TOKEN. */

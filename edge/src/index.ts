@@ -1,3 +1,4 @@
 export { createDurableObjectBackend } from "./durable-object/backend.ts";
 export { LockObject } from "./durable-object/lock-object.ts";
 export type { Env } from "./env.ts";
+export { createUpstashBackend, type UpstashBackendOptions } from "./upstash/backend.ts";

@@ -9,13 +9,24 @@ import {
 } from "@holdfast/shared";
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
+import { createUpstashBackend } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
 
 function backendFor(env: Env): Backend {
   const choice = env.HOLDFAST_BACKEND ?? "durable-object";
   if (choice === "durable-object") return createDurableObjectBackend(env.LOCKS);
-  throw new Error(`HOLDFAST_BACKEND=${choice} is not available in this build (use durable-object)`);
+  if (choice === "upstash") {
+    const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
+    if (!url || !token)
+      throw new Error("HOLDFAST_BACKEND=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+    return createUpstashBackend({
+      url,
+      token,
+      ...(env.HOLDFAST_REDIS_PREFIX ? { prefix: env.HOLDFAST_REDIS_PREFIX } : {}),
+    });
+  }
+  throw new Error(`HOLDFAST_BACKEND=${choice} is not available in this build (use durable-object or upstash)`);
 }
 
 function buildApp(env: Env) {

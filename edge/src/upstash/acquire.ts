@@ -1,0 +1,164 @@
+/**
+ * Acquire: one script decides a grant, a refusal or (with waitMs > 0) a place in the
+ * key's queue, after serving the waiters whose blockers have expired. A re-sent script
+ * (the client retries network errors) finds its own grant or queue entry by the
+ * request's token, so a lost response never yields two grants.
+ */
+import { type AcquireRequest, type AcquireResult, LockError } from "@holdfast/shared";
+import type { UpstashContext } from "./context.ts";
+import { KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
+import { RULES } from "./rules.lua.ts";
+import { type LuaScript, runScript } from "./script.ts";
+
+const BODY = `
+local channel, tenant, key, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lim = tonumber(ARGV[8])
+local req = { ttl = tonumber(ARGV[5]), mode = ARGV[6], permits = tonumber(ARGV[7]),
+              limit = (lim >= 0) and lim or false, idem = ARGV[9], prio = tonumber(ARGV[10]) }
+local waitMs = tonumber(ARGV[11])
+if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id collision') end
+local now = clock()
+local s = loadState(now)
+-- The expiry path: waiters whose blockers have gone are served before anyone new.
+local retryAt, notes = dispatch(s, now, tenant, key)
+local function finish(reply) saveState(s); announce(channel, retryAt, notes); return reply end
+
+-- This very request, re-sent after a lost response.
+local mine = holderByToken(s, token)
+if mine then return finish(grantReply(mine, now)) end
+local posted = postedResult(token)
+if posted then return finish({ 5, now, posted }) end
+local entry = redis.call('HGET', C, token)
+if entry then return finish({ 4, now, retryAt, rankOf(string.match(entry, '^([^|]+)|')) }) end
+
+-- Rule 2, idempotency: an earlier grant answers if the request is the same; a queued
+-- original is joined by a waiting retry (one grant for both), and answers "locked" to a
+-- retry that tries once.
+if req.idem ~= '' then
+  local earlier = holderByIdem(s, req.idem)
+  if earlier then
+    if sameRequest(earlier, req, s.limit) then return finish(grantReply(earlier, now)) end
+    return finish({ 3, now })
+  end
+  local flat = redis.call('HGETALL', W)
+  for i = 1, #flat, 2 do
+    local w = decodeWaiter(flat[i + 1])
+    if w.idem == req.idem then
+      if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit then return finish({ 3, now }) end
+      if waitMs <= 0 then return finish({ 0, now, now }) end
+      local deadline = now + waitMs
+      redis.call('HSET', C, token, flat[i] .. '|' .. int(deadline))
+      keepQueueUntil(deadline, now)
+      return finish({ 4, now, retryAt, rankOf(flat[i]) })
+    end
+  end
+end
+
+-- Rules 3 and 4.
+local blocked = blockedUntil(s, req)
+if blocked == 'mismatch' then return finish({ 2, now, s.limit or -1 }) end
+-- While others wait, a newcomer goes first only with a strictly higher priority.
+local head = redis.call('ZRANGE', Q, 0, 0, 'WITHSCORES')
+local behind = head[1] ~= nil and -req.prio >= tonumber(head[2])
+if blocked == 0 and not behind then
+  if lastFence() >= MAX_FENCE then
+    saveState(s)
+    return redis.error_reply('ERR holdfast: fence counter exhausted for this key')
+  end
+  return finish(grantReply(grant(s, req, token, now, tenant, key), now))
+end
+if waitMs <= 0 then return finish({ 0, now, (blocked ~= 0) and blocked or now }) end
+
+-- Queue: priority first, then arrival.
+local seq = redis.call('HINCRBY', R, 'qseq', 1)
+redis.call('HSET', R, 'tenant', tenant, 'key', key)
+local member = string.format('%015d', seq) .. ':' .. token
+redis.call('ZADD', Q, -req.prio, member)
+redis.call('HSET', W, token, encodeWaiter(req, member))
+local deadline = now + waitMs
+redis.call('HSET', C, token, token .. '|' .. int(deadline))
+keepQueueUntil(deadline, now)
+if not behind then retryAt = blocked end
+return finish({ 4, now, retryAt, rankOf(token) })
+`;
+
+export const ACQUIRE: LuaScript = {
+  name: "acquire",
+  source: RULES + BODY,
+  sha: "48cafa7fada78935665eac511c80f4dd086cc434",
+};
+
+/** What the acquire script can answer: a final result, or a place in the queue. */
+export type AcquireReply =
+  | { queued: false; result: AcquireResult }
+  | { queued: true; serverTimeMs: number; retryAtMs: number; rank: number };
+
+export async function runAcquire(ctx: UpstashContext, request: AcquireRequest, waitMs: number): Promise<AcquireReply> {
+  const keys = ctx.keysOf(request.keyId);
+  const reply = await runScript(ctx.redis, ACQUIRE, keys.all, [
+    keys.channel,
+    request.tenant,
+    request.key,
+    request.token,
+    request.ttlMs,
+    request.mode === "exclusive" ? "x" : "s",
+    request.permits,
+    request.limit ?? -1,
+    request.idempotencyKey ?? "",
+    request.priority ?? 0,
+    waitMs,
+  ]);
+  return decodeAcquireReply(reply);
+}
+
+/** Shared with the wait script, whose replies use the same kinds. */
+export function decodeAcquireReply(reply: unknown[]): AcquireReply {
+  const kind = num(reply, 0);
+  if (kind === KIND.granted) {
+    return {
+      queued: false,
+      result: {
+        ok: true,
+        token: str(reply, 1),
+        fence: num(reply, 2),
+        acquiredAtMs: num(reply, 3),
+        expiresAtMs: num(reply, 4),
+        serverTimeMs: num(reply, 5),
+      },
+    };
+  }
+  const serverTimeMs = num(reply, 1);
+  switch (kind) {
+    case KIND.locked:
+    case KIND.gone:
+      return {
+        queued: false,
+        result: {
+          ok: false,
+          reason: "locked",
+          serverTimeMs,
+          retryAtMs: reply.length > 2 ? num(reply, 2) : serverTimeMs,
+        },
+      };
+    case KIND.limitMismatch:
+      return {
+        queued: false,
+        result: { ok: false, reason: "limit-mismatch", limit: limitOf(num(reply, 2)), serverTimeMs },
+      };
+    case KIND.idempotencyMismatch:
+      return { queued: false, result: { ok: false, reason: "idempotency-mismatch", serverTimeMs } };
+    case KIND.posted:
+      return { queued: false, result: parseOutcome(str(reply, 2)) };
+    case KIND.queued:
+      return { queued: true, serverTimeMs, retryAtMs: num(reply, 2), rank: num(reply, 3) };
+    default:
+      throw new LockError("Internal", `lock script answered kind ${kind}`);
+  }
+}
+
+/** Backend.acquire: try once. */
+export async function acquireOnce(ctx: UpstashContext, request: AcquireRequest): Promise<AcquireResult> {
+  const reply = await runAcquire(ctx, request, 0);
+  if (reply.queued) throw new LockError("Internal", "a try-once acquire was queued");
+  return reply.result;
+}

@@ -1,0 +1,64 @@
+/**
+ * What every operation of the Upstash backend needs: the official REST client, set up
+ * for locks, and the names of one lock's Redis keys.
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+
+export interface UpstashBackendOptions {
+  /** UPSTASH_REDIS_REST_URL. */
+  url: string;
+  /** UPSTASH_REDIS_REST_TOKEN. */
+  token: string;
+  /** Prefix of every Redis key and channel this backend uses (default "holdfast"). */
+  prefix?: string;
+  /** Deadline for one REST call, retries included (default 10 s): then NetworkTimeout. */
+  timeoutMs?: number;
+}
+
+export interface UpstashContext {
+  redis: Redis;
+  url: string;
+  token: string;
+  keysOf(keyId: string): LockKeys;
+}
+
+/** One lock's keys. They share the hash tag {keyId}, so they live in one cluster slot. */
+export interface LockKeys {
+  /** KEYS of every script, in the order of rules.lua.ts. */
+  all: string[];
+  /** Where a release records that it was applied, for a re-sent request (KEYS[8]). */
+  replyKey(nonce: string): string;
+  /** The pub/sub channel on which the queue announces its handoffs. */
+  channel: string;
+}
+
+export function createContext(options: UpstashBackendOptions): UpstashContext {
+  const prefix = options.prefix ?? "holdfast";
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const redis = new Redis({
+    url: options.url,
+    token: options.token,
+    enableTelemetry: false,
+    // Each operation is one script in one request: batching would only couple the
+    // latency of unrelated locks.
+    enableAutoPipelining: false,
+    // Script replies are arrays of strings and integers; never JSON-parse them.
+    automaticDeserialization: false,
+    // Network errors are retried: every script is safe to re-send (see docs/design.md).
+    retry: { retries: 3, backoff: (attempt) => 25 * 2 ** attempt },
+    signal: () => AbortSignal.timeout(timeoutMs),
+  });
+  return {
+    redis,
+    url: options.url.replace(/\/$/, ""),
+    token: options.token,
+    keysOf(keyId) {
+      const base = `${prefix}:{${keyId}}`;
+      return {
+        all: ["r", "h", "q", "w", "c", "g", "ga"].map((part) => `${base}:${part}`),
+        replyKey: (nonce) => `${base}:n:${nonce}`,
+        channel: `${base}:wake`,
+      };
+    },
+  };
+}

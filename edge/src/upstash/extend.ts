@@ -1,0 +1,37 @@
+/**
+ * Extend: a live grant's expiry becomes now + ttl in Redis's clock. A shortened lease
+ * moves the queue head's retry time, so the script announces it to the waiters. Re-sent,
+ * it extends again from a slightly later now: harmless.
+ */
+import type { ExtendResult, LockRef } from "@holdfast/shared";
+import type { UpstashContext } from "./context.ts";
+import { num } from "./reply.ts";
+import { RULES } from "./rules.lua.ts";
+import { type LuaScript, runScript } from "./script.ts";
+
+const BODY = `
+local channel, tenant, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local now = clock()
+if tenantOf() ~= tenant then return { 0, now } end
+local s = loadState(now)
+local h = holderByToken(s, token)
+if h then h.exp = now + ttl; s.dirty = true end
+local retryAt, notes = dispatch(s, now, nil, nil)
+saveState(s)
+announce(channel, retryAt, notes)
+if not h then return { 0, now } end
+return { 1, now, h.exp }
+`;
+
+export const EXTEND: LuaScript = {
+  name: "extend",
+  source: RULES + BODY,
+  sha: "e679f7bb17c1a630d1d300ffc5c257581b92bc9d",
+};
+
+export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {
+  const keys = ctx.keysOf(ref.keyId);
+  const reply = await runScript(ctx.redis, EXTEND, keys.all, [keys.channel, ref.tenant, ref.token, ttlMs]);
+  if (num(reply, 0) !== 1) return { ok: false, serverTimeMs: num(reply, 1) };
+  return { ok: true, expiresAtMs: num(reply, 2), serverTimeMs: num(reply, 1) };
+}

@@ -1,0 +1,245 @@
+/**
+ * The lock rules of docs/design.md ("The rules, once"), restated in Redis Lua. Every
+ * script of this backend starts with this prelude, so that acquire, release, extend,
+ * the queue and the expiry path all decide by the same code. Nothing here writes until
+ * every check of the script that uses it has passed: Redis does not roll a script back.
+ *
+ * KEYS (one hash tag, so one cluster slot): 1 record (tenant, key, fence, queue seq; never
+ * expires), 2 holders (token → holder, '#limit'; expires with its last holder), 3 queue
+ * (zset: score -priority, member seq:waiterId), 4 waiters (waiterId → request),
+ * 5 callers (callerToken → waiterId|deadline), 6 results (callerToken → outcome),
+ * 7 result ages (zset: callerToken → written at).
+ *
+ * Numbers are written with %d: Lua's tostring keeps 14 significant digits, and a
+ * 15-digit fence must never round. The fence never passes through JSON.
+ */
+export const RULES = `
+local R, H, Q, W, C, G, GA = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local LIMIT_FIELD = '#limit'
+local MAX_FENCE = 999999999999999
+local RESULT_TTL_MS = 60000
+local QUEUE_GRACE_MS = 60000
+
+local function int(n) return string.format('%d', n) end
+
+-- The store's clock: one reading per script, Redis TIME.
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The record names its tenant and key: another pair under the same id is a collision.
+local function collides(tenant, key)
+  local rec = redis.call('HMGET', R, 'tenant', 'key')
+  return rec[1] and rec[2] and (rec[1] ~= tenant or rec[2] ~= key)
+end
+
+local function tenantOf() return redis.call('HGET', R, 'tenant') end
+
+local function lastFence() return tonumber(redis.call('HGET', R, 'fence') or '0') end
+
+local function decodeHolder(token, value)
+  local mode, permits, fence, acq, exp, idem = string.match(value, '^(%a)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
+  return { token = token, mode = mode, permits = tonumber(permits), fence = tonumber(fence),
+           acq = tonumber(acq), exp = tonumber(exp), idem = idem }
+end
+
+local function encodeHolder(h)
+  return h.mode .. '|' .. int(h.permits) .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. h.idem
+end
+
+-- Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
+-- and the limit goes with the last holder.
+local function loadState(now)
+  local s = { holders = {}, limit = false, dirty = false }
+  local flat = redis.call('HGETALL', H)
+  for i = 1, #flat, 2 do
+    if flat[i] == LIMIT_FIELD then
+      s.limit = tonumber(flat[i + 1])
+    else
+      local h = decodeHolder(flat[i], flat[i + 1])
+      if now < h.exp then s.holders[#s.holders + 1] = h else s.dirty = true end
+    end
+  end
+  if #s.holders == 0 and s.limit then s.limit = false; s.dirty = true end
+  return s
+end
+
+-- Writes the holders back. The hash expires with its last holder (PEXPIREAT = latest
+-- expiry; Redis drops a key only once its clock is past that instant), so Redis never
+-- drops a holder that the rules still call live.
+local function saveState(s)
+  if not s.dirty then return end
+  redis.call('DEL', H)
+  if #s.holders == 0 then return end
+  local args, latest = {}, 0
+  for _, h in ipairs(s.holders) do
+    args[#args + 1] = h.token
+    args[#args + 1] = encodeHolder(h)
+    if h.exp > latest then latest = h.exp end
+  end
+  if s.limit then args[#args + 1] = LIMIT_FIELD; args[#args + 1] = int(s.limit) end
+  redis.call('HSET', H, unpack(args))
+  redis.call('PEXPIREAT', H, latest)
+end
+
+local function holderByToken(s, token)
+  for i, h in ipairs(s.holders) do if h.token == token then return h, i end end
+end
+
+local function holderByIdem(s, idem)
+  if idem == '' then return nil end
+  for _, h in ipairs(s.holders) do if h.idem == idem then return h end end
+end
+
+-- A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none).
+local function sameRequest(h, req, limit)
+  return h.mode == req.mode and h.permits == req.permits and (req.mode == 'x' or limit == req.limit)
+end
+
+-- Rules 3 and 4: 'mismatch' when the shared holders agreed another limit; otherwise the
+-- earliest expiry among the blockers (the holders whose expiry could make room), or 0
+-- when nothing blocks.
+local function blockedUntil(s, req)
+  local hs = s.holders
+  if #hs == 0 then return 0 end
+  local blockers = hs
+  if req.mode == 's' then
+    local exclusive = {}
+    for _, h in ipairs(hs) do if h.mode == 'x' then exclusive[#exclusive + 1] = h end end
+    if #exclusive > 0 then
+      blockers = exclusive
+    else
+      if s.limit ~= req.limit then return 'mismatch' end
+      if not req.limit then return 0 end
+      local used = 0
+      for _, h in ipairs(hs) do used = used + h.permits end
+      if used + req.permits <= req.limit then return 0 end
+    end
+  end
+  local earliest = blockers[1].exp
+  for _, h in ipairs(blockers) do if h.exp < earliest then earliest = h.exp end end
+  return earliest
+end
+
+-- Rule 5: a grant takes the next fence; the limit is set only on a grant to an empty key.
+local function grant(s, req, token, now, tenant, key)
+  if #s.holders == 0 then s.limit = (req.mode == 's') and req.limit or false end
+  if tenant then redis.call('HSET', R, 'tenant', tenant, 'key', key) end
+  local fence = redis.call('HINCRBY', R, 'fence', 1)
+  local h = { token = token, mode = req.mode, permits = req.permits, fence = fence,
+              acq = now, exp = now + req.ttl, idem = req.idem }
+  s.holders[#s.holders + 1] = h
+  s.dirty = true
+  return h
+end
+
+local function grantText(h, now)
+  return 'g|' .. h.token .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. int(now)
+end
+
+local function grantReply(h, now) return { 1, h.token, h.fence, h.acq, h.exp, now } end
+
+local function limitText(limit) if limit then return int(limit) end return '-1' end
+
+-- The queue. A waiter is one queued request (its id is the request's token, which
+-- becomes the grant's token); its callers are the request and any retries that joined it.
+local function decodeWaiter(value)
+  local mode, permits, limit, ttl, prio, member, idem =
+    string.match(value, '^(%a)|(%d+)|(%-?%d+)|(%d+)|(%-?%d+)|([^|]+)|(.*)$')
+  local lim = tonumber(limit)
+  return { mode = mode, permits = tonumber(permits), limit = (lim >= 0) and lim or false,
+           ttl = tonumber(ttl), prio = tonumber(prio), member = member, idem = idem }
+end
+
+local function encodeWaiter(req, member)
+  return req.mode .. '|' .. int(req.permits) .. '|' .. limitText(req.limit) .. '|' .. int(req.ttl) .. '|' ..
+         int(req.prio) .. '|' .. member .. '|' .. req.idem
+end
+
+-- Live callers of a waiter; callers past their deadline (a Worker that died) are dropped.
+local function liveCallers(waiterId, now)
+  local flat, live = redis.call('HGETALL', C), {}
+  for i = 1, #flat, 2 do
+    local wid, deadline = string.match(flat[i + 1], '^([^|]+)|(%d+)$')
+    if wid == waiterId then
+      if now < tonumber(deadline) then live[#live + 1] = flat[i] else redis.call('HDEL', C, flat[i]) end
+    end
+  end
+  return live
+end
+
+local function removeWaiter(waiterId, member)
+  redis.call('ZREM', Q, member)
+  redis.call('HDEL', W, waiterId)
+  if redis.call('ZCARD', Q) == 0 then redis.call('DEL', Q, W, C) end
+end
+
+-- Outcomes wait for their callers in G until collected, at most RESULT_TTL_MS.
+local function postResult(caller, text, now)
+  redis.call('HSET', G, caller, text)
+  redis.call('ZADD', GA, now, caller)
+  local stale = redis.call('ZRANGEBYSCORE', GA, '-inf', now - RESULT_TTL_MS)
+  for _, old in ipairs(stale) do redis.call('HDEL', G, old); redis.call('ZREM', GA, old) end
+  redis.call('PEXPIRE', G, RESULT_TTL_MS)
+  redis.call('PEXPIRE', GA, RESULT_TTL_MS)
+end
+
+-- Read, not taken: a re-sent script (its response lost) must find the same outcome again.
+local function postedResult(caller) return redis.call('HGET', G, caller) end
+
+-- Serves the queue from its head while the rules grant it: the release and expiry paths
+-- run this in the same script, so the key goes to the head and no newcomer can barge.
+-- Returns the head's retry time (0 when the queue is empty) and the outcomes posted.
+local function dispatch(s, now, tenant, key)
+  local notes = {}
+  while true do
+    local head = redis.call('ZRANGE', Q, 0, 0)[1]
+    if not head then return 0, notes end
+    local waiterId = string.sub(head, 17)
+    local value = redis.call('HGET', W, waiterId)
+    local callers = value and liveCallers(waiterId, now) or {}
+    if #callers == 0 then
+      removeWaiter(waiterId, head)
+    else
+      local req = decodeWaiter(value)
+      local blocked = blockedUntil(s, req)
+      if blocked ~= 'mismatch' and blocked > 0 then return blocked, notes end
+      if blocked == 0 and lastFence() >= MAX_FENCE then return 0, notes end
+      local text
+      if blocked == 'mismatch' then
+        text = 'm|' .. limitText(s.limit) .. '|' .. int(now)
+      else
+        text = grantText(grant(s, req, waiterId, now, tenant, key), now)
+      end
+      for _, caller in ipairs(callers) do
+        postResult(caller, text, now)
+        redis.call('HDEL', C, caller)
+        notes[#notes + 1] = caller .. '=' .. text
+      end
+      removeWaiter(waiterId, head)
+    end
+  end
+end
+
+-- Tells the waiters (subscribed to the key's channel) what the queue did: the head's
+-- retry time, then caller=outcome pairs. A waiter that misses it collects from G.
+local function announce(channel, retryAt, notes)
+  if #notes == 0 and redis.call('EXISTS', Q) == 0 then return end
+  redis.call('PUBLISH', channel, int(retryAt) .. ' ' .. table.concat(notes, ' '))
+end
+
+-- Keeps the queue's keys at least until a caller's deadline, plus a grace period.
+local function keepQueueUntil(deadline, now)
+  local ttl = deadline - now + QUEUE_GRACE_MS
+  for _, k in ipairs({ Q, W, C }) do
+    if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+  end
+end
+
+local function rankOf(waiterId)
+  local value = redis.call('HGET', W, waiterId)
+  if not value then return 0 end
+  return redis.call('ZRANK', Q, decodeWaiter(value).member) or 0
+end
+`;

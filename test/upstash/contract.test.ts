@@ -1,0 +1,7 @@
+/** The shared contract suites, unchanged, on the Upstash backend: real client, stand-in, real Redis. */
+import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { upstashFixture } from "./fixture.ts";
+
+runBackendContract("upstash", upstashFixture);
+runWaitingContract("upstash", upstashFixture);
+runHttpContract("upstash", upstashFixture);
