@@ -1,7 +1,8 @@
 /**
- * `npm start`: the Worker under workerd (Miniflare, the engine of `wrangler dev`) with
- * the Durable Object backend, configured from wrangler.toml and persisted under
- * .holdfast/, so that fences keep increasing across restarts. Miniflare is used
+ * `npm start`: the Worker under workerd (Miniflare, the engine of `wrangler dev`),
+ * configured from wrangler.toml, with the store HOLDFAST_BACKEND names (local-store.ts):
+ * Durable Objects persisted under .holdfast/ by default, or Upstash Redis. Fences keep
+ * increasing across restarts either way. Miniflare is used
  * directly, and the Worker is served on its own socket, because wrangler dev's proxy
  * and Miniflare's entry worker each add a hop (~2 ms and ~0.4 ms a request here).
  */
@@ -9,6 +10,7 @@ import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildWorker } from "./build-worker.ts";
+import { prepareStore } from "./local-store.ts";
 
 // Keep every tool on this machine: no metrics, no cf fetch.
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -20,6 +22,13 @@ const token = process.env.HOLDFAST_TOKEN ?? "dev";
 const stateDir = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast");
 const script = join(stateDir, "build", "worker.js");
 
+let store: Awaited<ReturnType<typeof prepareStore>>;
+try {
+  store = await prepareStore(process.env, stateDir);
+} catch (error) {
+  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 await buildWorker(script);
 const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
 const miniflare = new Miniflare({
@@ -34,6 +43,7 @@ const miniflare = new Miniflare({
     HOLDFAST_CORS_ORIGINS: process.env.HOLDFAST_CORS_ORIGINS ?? "",
     ...(process.env.HOLDFAST_TOKENS ? { HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS } : {}),
     ...(process.env.HOLDFAST_WAIT_CAP_MS ? { HOLDFAST_WAIT_CAP_MS: process.env.HOLDFAST_WAIT_CAP_MS } : {}),
+    ...store.bindings,
   },
   durableObjectsPersist: join(stateDir, "durable-objects"),
   // Miniflare's own entry (its dispatch and tooling) stays on a private port.
@@ -48,13 +58,13 @@ const origin = url.origin;
 console.log(
   [
     `Holdfast listening on ${origin}`,
-    `backend: ${health.backend} (workerd via Miniflare), state in ${stateDir}`,
+    `backend: ${health.backend} (workerd via Miniflare), ${store.describe}`,
     process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
   ].join("\n"),
 );
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    void miniflare.dispose().finally(() => process.exit(0));
+    void Promise.allSettled([miniflare.dispose(), store.stop()]).finally(() => process.exit(0));
   });
 }

@@ -3,6 +3,7 @@
  * command's answer must match the `# …` line under it (`…` matches anything).
  */
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,8 +40,15 @@ function expectedAnswers(script: string): RegExp[] {
     });
 }
 
-it("runs the README's curl session as printed", async () => {
-  server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "dev" });
+// Upstash keeps its data in the local Redis across runs: a fresh prefix gives a fresh store.
+const stores = [
+  { backend: "durable-object", env: {} },
+  { backend: "upstash", env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: `readme-${randomUUID()}` } },
+];
+
+it.each(stores)("runs the README's curl session as printed ($backend)", async ({ backend, env }) => {
+  await server?.stop();
+  server = await startServer({ HOLDFAST_DATA_DIR: join(dataDir, backend), HOLDFAST_TOKEN: "dev", ...env });
   const script = sessionScript();
   // curl prints bodies without a final newline; give each answer its own line.
   const prelude = 'curl() { command curl "$@"; echo; }\n';

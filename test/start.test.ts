@@ -1,8 +1,10 @@
 /**
- * `npm start` (the Worker under workerd, Durable Object backend) and `npm run start:node`
- * (plain Node, persisted memory backend): both serve the API, print URL, backend and
- * token, and keep fences increasing and held locks held across a crash and restart.
+ * `npm start` (the Worker under workerd, Durable Object backend), the same with
+ * HOLDFAST_BACKEND=upstash, and `npm run start:node` (plain Node, persisted memory
+ * backend): each serves the API, prints URL, backend and token, and keeps fences
+ * increasing and held locks held across a crash and restart.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,16 +19,23 @@ afterAll(async () => {
 });
 
 const entries = [
-  { command: "npm start", script: "scripts/start.ts", backend: "durable-object" },
-  { command: "npm run start:node", script: "scripts/start-node.ts", backend: "memory" },
+  { command: "npm start", script: "scripts/start.ts", backend: "durable-object", env: {} },
+  { command: "npm run start:node", script: "scripts/start-node.ts", backend: "memory", env: {} },
+  // Upstash keeps fences in the local Redis (through the stand-in that npm start starts).
+  {
+    command: "HOLDFAST_BACKEND=upstash npm start",
+    script: "scripts/start.ts",
+    backend: "upstash",
+    env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: `start-${randomUUID()}` },
+  },
 ];
 
-describe.each(entries)("$command", ({ script, backend }) => {
+describe.each(entries)("$command", ({ script, backend, env }) => {
   const dataDir = mkdtempSync(join(tmpdir(), "holdfast-start-"));
   dataDirs.push(dataDir);
 
   async function start() {
-    const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret" }, script);
+    const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret", ...env }, script);
     running.push(server);
     const call = async (path: string, body: object) => {
       const response = await fetch(`${server.url}${path}`, {
