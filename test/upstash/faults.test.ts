@@ -74,7 +74,10 @@ describe("lost responses, re-sent by the client", () => {
     const holder = await fixture.backend.acquire(k.request());
     if (!holder.ok) throw new Error("not granted");
     fixture.standin.dropNextResponse(sends(ACQUIRE.sha));
-    const waiter = fixture.backend.acquireQueued?.(k.request(), { waitMs: 10_000, signal: new AbortController().signal });
+    const waiter = fixture.backend.acquireQueued?.(k.request(), {
+      waitMs: 10_000,
+      signal: new AbortController().signal,
+    });
     await sleep(300);
     await fixture.backend.release(k.ref(holder.token));
     expect(await waiter).toMatchObject({ ok: true, fence: 2 });
@@ -194,7 +197,13 @@ describe("SCRIPT FLUSH in the middle of contention", () => {
     });
     flushing = false;
     await flusher;
-    expect(report).toMatchObject({ grants: 96, clientOverlaps: 0, storeOverlaps: 0, fenceViolations: 0, lostReleases: 0 });
+    expect(report).toMatchObject({
+      grants: 96,
+      clientOverlaps: 0,
+      storeOverlaps: 0,
+      fenceViolations: 0,
+      lostReleases: 0,
+    });
     expect(fixture.standin.stats().byCommand.EVAL).toBeGreaterThan(0);
   }, 60_000);
 });
