@@ -8,8 +8,8 @@
  *
  * Connections: ordinary commands share one pipelined connection; blocking commands (BLPOP
  * and friends) each get a dedicated connection from a small pool, so that they neither
- * delay other clients nor lose Redis's first-come-first-served wake-up order; every SSE
- * subscription has its own subscriber connection.
+ * delay other clients nor lose Redis's first-come-first-served wake-up order; all SSE
+ * subscriptions share one subscriber connection.
  *
  * Run directly for local development:
  *   REDIS_URL=redis://127.0.0.1:6379 UPSTASH_STANDIN_TOKEN=dev PORT=8079 \
@@ -440,6 +440,78 @@ class BlockingPool {
   }
 }
 
+/**
+ * One subscriber connection for every stream. A channel (or pattern) is subscribed while
+ * some stream listens to it; Redis sends each message once and the hub fans it out.
+ * Opening a connection per stream cost a TCP handshake and a SUBSCRIBE on the critical
+ * path of every wait, and every Redis message was parsed once per stream.
+ * ioredis re-subscribes by itself after a reconnect, so streams survive a Redis restart.
+ */
+class SubscriberHub {
+  private readonly tracked: TrackedRedis;
+  private readonly tables = { subscribe: new Map<string, Topic>(), psubscribe: new Map<string, Topic>() };
+
+  constructor(private readonly config: Connections) {
+    this.tracked = createRedis(config, "subscriber", true);
+    this.tracked.redis.on("message", (channel: string, message: string) => {
+      for (const listener of this.tables.subscribe.get(channel)?.listeners ?? []) {
+        listener(`message,${channel},${message}`);
+      }
+    });
+    this.tracked.redis.on("pmessage", (pattern: string, channel: string, message: string) => {
+      for (const listener of this.tables.psubscribe.get(pattern)?.listeners ?? []) {
+        listener(`pmessage,${pattern},${channel},${message}`);
+      }
+    });
+  }
+
+  start(): Promise<void> {
+    return connect(this.tracked, this.config.redisUrl);
+  }
+
+  /** Resolves once Redis has confirmed the subscription, with a function that ends it. */
+  async listen(
+    kind: "subscribe" | "psubscribe",
+    target: string,
+    listener: (line: string) => void,
+  ): Promise<{ count: number; leave: () => void }> {
+    const { redis, lastError } = this.tracked;
+    if (redis.status !== "ready") throw new UnavailableError(lastError()?.message ?? `connection ${redis.status}`);
+    const table = this.tables[kind];
+    let topic = table.get(target);
+    if (!topic) {
+      const subscribed = kind === "subscribe" ? redis.subscribe(target) : redis.psubscribe(target);
+      topic = { listeners: new Set(), subscribed };
+      table.set(target, topic);
+    }
+    const current = topic;
+    current.listeners.add(listener);
+    const leave = () => {
+      current.listeners.delete(listener);
+      if (current.listeners.size > 0 || table.get(target) !== current) return;
+      // Commands on one connection run in order: a later SUBSCRIBE of this target follows.
+      table.delete(target);
+      const ended = kind === "subscribe" ? redis.unsubscribe(target) : redis.punsubscribe(target);
+      ended.catch(() => undefined);
+    };
+    try {
+      return { count: Number(await current.subscribed), leave };
+    } catch (error) {
+      leave();
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.tracked.redis.disconnect();
+  }
+}
+
+interface Topic {
+  listeners: Set<(line: string) => void>;
+  subscribed: Promise<unknown>;
+}
+
 // ---------------------------------------------------------------------------------------
 // The server
 
@@ -451,7 +523,8 @@ interface Stats {
 class Standin {
   private readonly main: TrackedRedis;
   private readonly pool: BlockingPool;
-  private readonly streams = new Set<{ response: ServerResponse; tracked: TrackedRedis }>();
+  private readonly hub: SubscriberHub;
+  private readonly streams = new Set<ServerResponse>();
   private drops: ((commands: unknown[][]) => boolean)[] = [];
   private stats: Stats = { commands: 0, byCommand: {} };
   private syncToken = 0;
@@ -463,10 +536,12 @@ class Standin {
     // The shared connection keeps reconnecting in the background, so the stand-in recovers.
     this.main = createRedis(config, "main", true);
     this.pool = new BlockingPool(config);
+    this.hub = new SubscriberHub(config);
   }
 
-  start(): Promise<void> {
-    return connect(this.main, this.config.redisUrl);
+  async start(): Promise<void> {
+    await connect(this.main, this.config.redisUrl);
+    await this.hub.start();
   }
 
   getStats(): Stats {
@@ -539,6 +614,8 @@ class Standin {
     }
     return this.pool.run(
       (redis) => {
+        // Gone while waiting for its turn: blocking for nobody would only steal a wake-up.
+        if (res.destroyed) return Promise.reject(new HttpError(499, "ERR client went away"));
         this.count(commands);
         return sendCommands(redis, kind, commands, base64);
       },
@@ -566,51 +643,38 @@ class Standin {
     if (redis.status !== "ready") throw new UnavailableError(lastError()?.message ?? `connection ${redis.status}`);
   }
 
-  /** Server-sent events on a subscriber connection of their own, in the format Subscriber.handleMessage parses. */
+  /** Server-sent events from the shared subscriber connection, in the format Subscriber.handleMessage parses. */
   private async stream(route: Route, res: ServerResponse): Promise<void> {
-    const tracked = createRedis(this.config, "subscriber", true);
-    const entry = { response: res, tracked };
-    this.streams.add(entry);
-    const release = () => {
-      this.streams.delete(entry);
-      // Closing the connection unsubscribes it on the Redis side.
-      tracked.redis.disconnect();
+    this.streams.add(res);
+    let leave: (() => void) | undefined;
+    res.once("close", () => {
+      this.streams.delete(res);
+      leave?.();
+    });
+    // Message text goes out raw, not base64: the client parses it as it arrives.
+    const write = (line: string) => {
+      if (res.headersSent && !res.writableEnded) res.write(`data: ${line}\n\n`);
     };
-    res.once("close", release);
+    this.count([[route.kind, route.target]]);
     try {
-      await connect(tracked, this.config.redisUrl);
-      const count = await this.subscribe(tracked.redis, route, res);
-      if (res.destroyed) return;
+      const kind = route.kind === "psubscribe" ? "psubscribe" : "subscribe";
+      const subscription = await this.hub.listen(kind, route.target, write);
+      leave = subscription.leave;
+      if (res.destroyed) return leave();
       res.writeHead(200, {
         "content-type": "text/event-stream",
         "cache-control": "no-cache",
         connection: "keep-alive",
         "upstash-sync-token": this.nextSyncToken(),
       });
-      res.write(`data: ${route.kind},${route.target},${count}\n\n`);
+      res.write(`data: ${route.kind},${route.target},${subscription.count}\n\n`);
       if (this.claimDrop([[route.kind, route.target]])) res.socket?.destroy();
     } catch (error) {
-      release();
+      this.streams.delete(res);
       throw isReplyError(error) || error instanceof UnavailableError
         ? error
         : new UnavailableError(errorMessage(error));
     }
-  }
-
-  private async subscribe(redis: Redis, route: Route, res: ServerResponse): Promise<unknown> {
-    const write = (line: string) => {
-      if (res.headersSent && !res.writableEnded) res.write(`data: ${line}\n\n`);
-    };
-    this.count([[route.kind, route.target]]);
-    // Message text goes out raw, not base64: the client parses it as it arrives.
-    if (route.kind === "subscribe") {
-      redis.on("message", (channel: string, message: string) => write(`message,${channel},${message}`));
-      return redis.subscribe(route.target);
-    }
-    redis.on("pmessage", (pattern: string, channel: string, message: string) =>
-      write(`pmessage,${pattern},${channel},${message}`),
-    );
-    return redis.psubscribe(route.target);
   }
 
   private nextSyncToken(): string {
@@ -635,11 +699,13 @@ class Standin {
   }
 
   close(): void {
-    for (const { response, tracked } of this.streams) {
-      response.end();
-      tracked.redis.disconnect();
+    for (const response of this.streams) {
+      // A stream not yet confirmed has no headers out: cut it rather than answer an empty 200.
+      if (response.headersSent) response.end();
+      else response.destroy();
     }
     this.streams.clear();
+    this.hub.close();
     this.pool.close();
     this.main.redis.disconnect();
   }

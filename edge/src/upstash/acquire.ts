@@ -11,7 +11,7 @@ import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
-local channel, tenant, key, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local channels, tenant, key, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lim = tonumber(ARGV[8])
 local req = { ttl = tonumber(ARGV[5]), mode = ARGV[6], permits = tonumber(ARGV[7]),
               limit = (lim >= 0) and lim or false, idem = ARGV[9], prio = tonumber(ARGV[10]) }
@@ -21,7 +21,7 @@ local now = clock()
 local s = loadState(now)
 -- The expiry path: waiters whose blockers have gone are served before anyone new.
 local retryAt, notes = dispatch(s, now, tenant, key)
-local function finish(reply) saveState(s); announce(channel, retryAt, notes); return reply end
+local function finish(reply) saveState(s); announce(channels, retryAt, notes, false); return reply end
 
 -- This very request, re-sent after a lost response.
 local mine = holderByToken(s, token)
@@ -85,7 +85,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "48cafa7fada78935665eac511c80f4dd086cc434",
+  sha: "1ac410ac8849b8cbd413cc2edb8aa3d0a001214a",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */
@@ -96,7 +96,7 @@ export type AcquireReply =
 export async function runAcquire(ctx: UpstashContext, request: AcquireRequest, waitMs: number): Promise<AcquireReply> {
   const keys = ctx.keysOf(request.keyId);
   const reply = await runScript(ctx.redis, ACQUIRE, keys.all, [
-    keys.channel,
+    keys.channels,
     request.tenant,
     request.key,
     request.token,

@@ -28,8 +28,8 @@ export interface LockKeys {
   all: string[];
   /** Where a release records that it was applied, for a re-sent request (KEYS[8]). */
   replyKey(nonce: string): string;
-  /** The pub/sub channel on which the queue announces its handoffs. */
-  channel: string;
+  /** Prefix of the waiters' pub/sub channels: a waiter listens on prefix + its token. */
+  channels: string;
 }
 
 export function createContext(options: UpstashBackendOptions): UpstashContext {
@@ -57,7 +57,7 @@ export function createContext(options: UpstashBackendOptions): UpstashContext {
       return {
         all: ["r", "h", "q", "w", "c", "g", "ga"].map((part) => `${base}:${part}`),
         replyKey: (nonce) => `${base}:n:${nonce}`,
-        channel: `${base}:wake`,
+        channels: `${base}:wake:`,
       };
     },
   };

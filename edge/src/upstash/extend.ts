@@ -10,7 +10,7 @@ import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
-local channel, tenant, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local channels, tenant, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = clock()
 if tenantOf() ~= tenant then return { 0, now } end
 local s = loadState(now)
@@ -18,7 +18,7 @@ local h = holderByToken(s, token)
 if h then h.exp = now + ttl; s.dirty = true end
 local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
-announce(channel, retryAt, notes)
+announce(channels, retryAt, notes, true)
 if not h then return { 0, now } end
 return { 1, now, h.exp }
 `;
@@ -26,12 +26,12 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "e679f7bb17c1a630d1d300ffc5c257581b92bc9d",
+  sha: "5bfd0fe23687217c8f254322a527f5cacf1554fb",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {
   const keys = ctx.keysOf(ref.keyId);
-  const reply = await runScript(ctx.redis, EXTEND, keys.all, [keys.channel, ref.tenant, ref.token, ttlMs]);
+  const reply = await runScript(ctx.redis, EXTEND, keys.all, [keys.channels, ref.tenant, ref.token, ttlMs]);
   if (num(reply, 0) !== 1) return { ok: false, serverTimeMs: num(reply, 1) };
   return { ok: true, expiresAtMs: num(reply, 2), serverTimeMs: num(reply, 1) };
 }

@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "04251fb4f8f6f40e40e176042337529941d7f9c4",
+  sha: "218271c59a0cf87a99750c05a99400d3e9d11186",
 };
 
 const HOLDER_FIELDS = 6;

@@ -12,7 +12,7 @@ import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
-local channel, tenant, token = ARGV[1], ARGV[2], ARGV[3]
+local channels, tenant, token = ARGV[1], ARGV[2], ARGV[3]
 local now = clock()
 if redis.call('EXISTS', KEYS[8]) == 1 then return { 1, now } end
 if tenantOf() ~= tenant then return { 0, now } end
@@ -25,7 +25,7 @@ if index then
 end
 local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
-announce(channel, retryAt, notes)
+announce(channels, retryAt, notes, false)
 if not index then return { 0, now } end
 redis.call('SET', KEYS[8], '1', 'PX', 60000)
 return { 1, now }
@@ -34,7 +34,7 @@ return { 1, now }
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "b43506321690d13853574613033d29f2a5ee2362",
+  sha: "b5d683263077419fb25e63e027839df25bb934d1",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {
@@ -43,7 +43,7 @@ export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<Rel
     ctx.redis,
     RELEASE,
     [...keys.all, keys.replyKey(newToken())],
-    [keys.channel, ref.tenant, ref.token],
+    [keys.channels, ref.tenant, ref.token],
   );
   return { ok: num(reply, 0) === 1, serverTimeMs: num(reply, 1) };
 }

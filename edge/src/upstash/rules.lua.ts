@@ -222,11 +222,16 @@ local function dispatch(s, now, tenant, key)
   end
 end
 
--- Tells the waiters (subscribed to the key's channel) what the queue did: the head's
--- retry time, then caller=outcome pairs. A waiter that misses it collects from G.
-local function announce(channel, retryAt, notes)
-  if #notes == 0 and redis.call('EXISTS', Q) == 0 then return end
-  redis.call('PUBLISH', channel, int(retryAt) .. ' ' .. table.concat(notes, ' '))
+-- Tells waiters, each on its own channel (channels are not keys), what the queue did:
+-- '<head's retry time> <caller>=<outcome>' to each caller served, and with 'everyone'
+-- (an extend, a head that left: the head's retry time moved) '<retry time>' to all the
+-- others. A waiter that misses a message collects its outcome from G.
+local function announce(channels, retryAt, notes, everyone)
+  for _, note in ipairs(notes) do
+    redis.call('PUBLISH', channels .. string.match(note, '^([^=]+)='), int(retryAt) .. ' ' .. note)
+  end
+  if not everyone then return end
+  for _, caller in ipairs(redis.call('HKEYS', C)) do redis.call('PUBLISH', channels .. caller, int(retryAt)) end
 end
 
 -- Keeps the queue's keys at least until a caller's deadline, plus a grace period.

@@ -1,9 +1,10 @@
 /**
  * Fair server-side waiting (Backend.acquireQueued), pushed rather than polled. The
  * acquire script queues the request in Redis (priority, then arrival). The waiter then
- * subscribes to the key's channel and, once subscribed, asks once more (a handoff may
- * have come between): from then on every release, extend and expiry that changes the
- * queue is announced by the script that made the change, naming the callers it served.
+ * subscribes to its own channel and, once subscribed, asks once more (a handoff may
+ * have come between): from then on the script that serves it (a release, an expiry, an
+ * extend, a leave) tells it on that channel, and an extend or a departing head re-times
+ * every waiter.
  * So a waiter spends three commands (queue, subscribe, check) on a handoff, and one more
  * only when its blocker expires without a release (at the blocker's expiry, the head
  * first and the others a little later) or its stream breaks.
@@ -18,12 +19,12 @@ import { type Subscription, subscribe } from "./subscribe.ts";
 
 /** Serves the queue (the expiry path), then tells one caller where it stands; or lets it leave. */
 const BODY = `
-local channel, tenant, key, caller, leave = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local channels, tenant, key, caller, leave = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id collision') end
 local now = clock()
 local s = loadState(now)
 local retryAt, notes = dispatch(s, now, tenant, key)
-local function finish(reply) saveState(s); announce(channel, retryAt, notes); return reply end
+local function finish(reply, everyone) saveState(s); announce(channels, retryAt, notes, everyone); return reply end
 local posted = postedResult(caller)
 if posted then return finish({ 5, now, posted }) end
 local entry = redis.call('HGET', C, caller)
@@ -39,7 +40,7 @@ if leave == '1' then
     retryAt, more = dispatch(s, now, tenant, key)
     for _, note in ipairs(more) do notes[#notes + 1] = note end
   end
-  return finish({ 6, now })
+  return finish({ 6, now }, true)
 end
 return finish({ 4, now, retryAt, rankOf(waiterId) })
 `;
@@ -47,7 +48,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "cb5df80e0e49920d46e43403216dbcc265af0749",
+  sha: "4035e8771fa8113b7bbbf9784a9a449df298d555",
 };
 
 /** How long after the blocker's expiry a waiter behind the head asks, per place in line. */
@@ -130,7 +131,9 @@ class Waiter {
   }
 
   private open(): Subscription {
-    const stream = subscribe(this.ctx.url, this.ctx.token, this.keys.channel, (text) => this.hear(text));
+    const stream = subscribe(this.ctx.url, this.ctx.token, `${this.keys.channels}${this.request.token}`, (text) =>
+      this.hear(text),
+    );
     this.current = stream;
     this.streamDown = false;
     void stream.ended.then(() => {
@@ -152,7 +155,7 @@ class Waiter {
 
   private async check(leave: boolean): Promise<AcquireReply> {
     const reply = await runScript(this.ctx.redis, CHECK, this.keys.all, [
-      this.keys.channel,
+      this.keys.channels,
       this.request.tenant,
       this.request.key,
       this.request.token,

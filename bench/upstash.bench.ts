@@ -1,0 +1,229 @@
+/**
+ * Upstash issue benchmark, all on one stand-in in front of the local Redis, so that every
+ * figure below shares its floor (one REST round trip through the same stand-in):
+ * - commands per operation, counted at the stand-in (goal 1), and per waiter per handoff;
+ * - sequential acquire+release latency through the Worker (npm start, workerd), the same
+ *   scripts sent straight from Node, and @upstash/lock (SET NX PX + a release script);
+ * - hot-key handoff, 16 contenders holding 1 ms: the Worker's queue vs @upstash/lock's
+ *   retry loop (its default 100 ms delay, and a tight 10 ms one).
+ * Latencies are medians over ROUNDS interleaved rounds.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { keyIdOf, newToken } from "@holdfast/shared";
+import { Lock } from "@upstash/lock";
+import { Redis } from "@upstash/redis";
+import { createUpstashBackend } from "../edge/src/upstash/backend.ts";
+import { startUpstashStandin } from "../scripts/standins/upstash-rest.ts";
+import { startServer } from "../test/start-server.ts";
+import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
+import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
+import type { BenchRow } from "./run.ts";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONTENDERS = 16;
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+const ratio = (value: number, floor: number) => `${(value / floor).toFixed(2)}×`;
+
+async function timed(samples: number, once: (i: number) => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await once(i);
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+export default async function upstashBench(): Promise<BenchRow[]> {
+  const token = randomUUID();
+  const standin = await startUpstashStandin({ token });
+  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-upstash-"));
+  const prefix = `bench-${randomUUID()}`;
+  const server = await startServer({
+    HOLDFAST_DATA_DIR: dataDir,
+    HOLDFAST_TOKEN: "bench",
+    HOLDFAST_BACKEND: "upstash",
+    HOLDFAST_REDIS_PREFIX: prefix,
+    UPSTASH_REDIS_REST_URL: standin.url,
+    UPSTASH_REDIS_REST_TOKEN: token,
+  });
+  const client = jsonClient(server.url, "bench");
+  const backend = createUpstashBackend({ url: standin.url, token, prefix: `${prefix}-node` });
+  const redis = new Redis({ url: standin.url, token, enableTelemetry: false, enableAutoPipelining: false });
+  try {
+    const counts = await commandCounts(standin, backend);
+    const latency = await latencies(client, backend, redis);
+    const handoff = await handoffs(standin, client, redis);
+    return [...counts, ...latency, ...handoff];
+  } finally {
+    client.close();
+    await server.stop();
+    await standin.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function commandCounts(
+  standin: Awaited<ReturnType<typeof startUpstashStandin>>,
+  backend: ReturnType<typeof createUpstashBackend>,
+): Promise<BenchRow[]> {
+  const key = `count:${newToken()}`;
+  const keyId = await keyIdOf("bench", key);
+  const request = { tenant: "bench", key, keyId, token: newToken(), ttlMs: 10_000, mode: "exclusive" as const };
+  const ref = { tenant: "bench", keyId, token: request.token };
+  const operations: [string, () => Promise<unknown>][] = [
+    ["acquire", () => backend.acquire({ ...request, permits: 1, limit: null })],
+    ["extend", () => backend.extend(ref, 10_000)],
+    ["owns", () => backend.owns(ref)],
+    ["lookup", () => backend.lookup({ tenant: "bench", key, keyId })],
+    ["release", () => backend.release(ref)],
+  ];
+  const rows: BenchRow[] = [];
+  for (const [name, operation] of operations) {
+    standin.resetStats();
+    await operation();
+    rows.push({ name: `upstash: store commands per ${name}`, value: String(standin.stats().commands), goal: "1" });
+  }
+  return rows;
+}
+
+async function latencies(
+  client: JsonClient,
+  backend: ReturnType<typeof createUpstashBackend>,
+  redis: Redis,
+): Promise<BenchRow[]> {
+  const pair = {
+    floor: async () => {
+      await redis.time();
+    },
+    worker: async (i: number) => {
+      const grant = await client.post("/v1/locks/acquire", { key: `lat:${i % 32}` });
+      await client.post("/v1/locks/release", { lockId: grant.body.lockId as string });
+    },
+    node: async (i: number) => {
+      const key = `lat:${i % 32}`;
+      const keyId = await keyIdOf("bench", key);
+      const token = newToken();
+      const request = { tenant: "bench", key, keyId, token, ttlMs: 10_000, mode: "exclusive" as const, permits: 1 };
+      await backend.acquire({ ...request, limit: null });
+      await backend.release({ tenant: "bench", keyId, token });
+    },
+    upstashLock: async (i: number) => {
+      const lock = new Lock({ id: `lat-lock:${i % 32}`, redis, lease: 10_000 });
+      await lock.acquire();
+      await lock.release();
+    },
+  };
+  const samples: Record<keyof typeof pair, { p50: number[]; p99: number[] }> = {
+    floor: { p50: [], p99: [] },
+    worker: { p50: [], p99: [] },
+    node: { p50: [], p99: [] },
+    upstashLock: { p50: [], p99: [] },
+  };
+  for (const once of Object.values(pair)) await timed(20, once); // warm up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, once] of Object.entries(pair) as [keyof typeof pair, (i: number) => Promise<void>][]) {
+      const times = await timed(PAIRS, once);
+      samples[name].p50.push(percentile(times, 50));
+      samples[name].p99.push(percentile(times, 99));
+    }
+  }
+  const floor = median(samples.floor.p50);
+  const row = (label: string, name: keyof typeof pair, note: string): BenchRow[] => [
+    {
+      name: `upstash: acquire+release p50, ${label}`,
+      value: ms(median(samples[name].p50)),
+      note: `${ratio(median(samples[name].p50), floor)} one REST round trip; ${note}`,
+    },
+    { name: `upstash: acquire+release p99, ${label}`, value: ms(median(samples[name].p99)) },
+  ];
+  return [
+    { name: "upstash: one REST round trip (TIME through the stand-in), p50", value: ms(floor), note: "the floor" },
+    ...row(
+      "through the Worker (workerd)",
+      "worker",
+      `${ratio(median(samples.worker.p50), median(samples.node.p50))} the same scripts from Node`,
+    ),
+    ...row("same scripts straight from Node", "node", "2 round trips"),
+    ...row("@upstash/lock (SET NX PX + release script)", "upstashLock", "2 round trips, no fence, no queue"),
+  ];
+}
+
+/** @upstash/lock as a contender: its own retry loop, with a local grant counter standing in for fences. */
+function upstashLockAcquirer(redis: Redis, delayMs: number, locks: Map<number, Lock>): Acquirer {
+  let grants = 0;
+  return async (_client, key, deadline) => {
+    while (performance.now() < deadline) {
+      const lock = new Lock({ id: key, redis, lease: 10_000, retry: { attempts: 50, delay: delayMs } });
+      if (await lock.acquire()) {
+        grants++;
+        locks.set(grants, lock);
+        return { fence: grants, lockId: String(grants) };
+      }
+    }
+    return null;
+  };
+}
+
+/** A JsonClient whose releases go to @upstash/lock, so that runContention measures it unchanged. */
+function upstashLockClient(locks: Map<number, Lock>): JsonClient {
+  return {
+    async post(_path, body) {
+      const id = Number((body as { lockId: string }).lockId);
+      await locks.get(id)?.release();
+      locks.delete(id);
+      return { status: 200, body: {} };
+    },
+    close() {},
+  };
+}
+
+async function handoffs(
+  standin: Awaited<ReturnType<typeof startUpstashStandin>>,
+  client: JsonClient,
+  redis: Redis,
+): Promise<BenchRow[]> {
+  const run = (target: JsonClient, acquire: Acquirer, seconds = SECONDS) =>
+    runContention(target, { contenders: CONTENDERS, seconds, holdMs: 1, acquire });
+  await run(client, waitingAcquirer, 1); // warm up
+  standin.resetStats();
+  const waiting = await run(client, waitingAcquirer);
+  // Every grant costs its release one command; the rest was spent by waiters.
+  const perHandoff = (standin.stats().commands - waiting.grants) / waiting.grants;
+  const locks = new Map<number, Lock>();
+  const peerDefault = await run(upstashLockClient(locks), upstashLockAcquirer(redis, 100, locks));
+  const peerTight = await run(upstashLockClient(locks), upstashLockAcquirer(redis, 10, locks));
+  const rows = (label: string, result: ContentionResult, extra: BenchRow[] = []): BenchRow[] => [
+    { name: `upstash hot key, ${label}: handoff p50`, value: ms(result.handoffP50) },
+    { name: `upstash hot key, ${label}: handoff p99`, value: ms(result.handoffP99) },
+    { name: `upstash hot key, ${label}: grants/s`, value: result.grantsPerSecond.toFixed(0) },
+    {
+      name: `upstash hot key, ${label}: fairness (fewest/most)`,
+      value: result.fairness.toFixed(2),
+      note: `fewest ${result.fewest}, most ${result.most}, ${result.grants} grants`,
+    },
+    ...extra,
+  ];
+  return [
+    ...rows(`${CONTENDERS} waiters, Holdfast queue through the Worker`, waiting, [
+      {
+        name: "upstash hot key: store commands per waiter per handoff",
+        value: perHandoff.toFixed(2),
+        goal: "≤ 3",
+      },
+    ]),
+    ...rows(`${CONTENDERS} contenders, @upstash/lock retry loop, 100 ms delay (its default)`, peerDefault),
+    ...rows(`${CONTENDERS} contenders, @upstash/lock retry loop, 10 ms delay`, peerTight),
+  ];
+}
