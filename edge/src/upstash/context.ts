@@ -19,6 +19,8 @@ export interface UpstashContext {
   redis: Redis;
   url: string;
   token: string;
+  /** The deadline of one REST call, retries included. */
+  timeoutMs: number;
   keysOf(keyId: string): LockKeys;
 }
 
@@ -52,6 +54,7 @@ export function createContext(options: UpstashBackendOptions): UpstashContext {
     redis,
     url: options.url.replace(/\/$/, ""),
     token: options.token,
+    timeoutMs,
     keysOf(keyId) {
       const base = `${prefix}:{${keyId}}`;
       return {

@@ -1,8 +1,9 @@
 /**
  * Release: removes the grant and hands the key to the queue's head in the same script.
  * A re-sent release (its response lost) must not answer "not held" for a grant it did
- * release, so an applied release leaves a one-minute marker under its own nonce; a new
- * release of the same lockId carries a new nonce and is told the truth: not held.
+ * release, so an applied release leaves a marker under its own nonce, kept a margin
+ * longer than the client's whole retry budget (one call's deadline); a new release of
+ * the same lockId carries a new nonce and is told the truth: not held.
  */
 import type { LockRef, ReleaseResult } from "@holdfast/shared";
 import { newToken } from "@holdfast/shared";
@@ -12,7 +13,7 @@ import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
-local channels, tenant, token = ARGV[1], ARGV[2], ARGV[3]
+local channels, tenant, token, markerMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = clock()
 if redis.call('EXISTS', KEYS[8]) == 1 then return { 1, now } end
 if tenantOf() ~= tenant then return { 0, now } end
@@ -27,14 +28,16 @@ local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
 announce(channels, retryAt, notes, false)
 if not index then return { 0, now } end
-redis.call('SET', KEYS[8], '1', 'PX', 60000)
+redis.call('SET', KEYS[8], '1', 'PX', markerMs)
 return { 1, now }
 `;
+
+const MARKER_MARGIN_MS = 10_000;
 
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "b5d683263077419fb25e63e027839df25bb934d1",
+  sha: "cc09b242611b53b55b17ca70ad399e16a3e3fddd",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {
@@ -43,7 +46,7 @@ export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<Rel
     ctx.redis,
     RELEASE,
     [...keys.all, keys.replyKey(newToken())],
-    [keys.channels, ref.tenant, ref.token],
+    [keys.channels, ref.tenant, ref.token, ctx.timeoutMs + MARKER_MARGIN_MS],
   );
   return { ok: num(reply, 0) === 1, serverTimeMs: num(reply, 1) };
 }
