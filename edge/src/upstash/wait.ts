@@ -54,6 +54,8 @@ export const CHECK: LuaScript = {
 /** How long after the blocker's expiry a waiter behind the head asks, per place in line. */
 const STAGGER_MS = 15;
 const MAX_STAGGER_MS = 150;
+/** The shortest pause between two checks of one waiter. */
+const MIN_RECHECK_MS = 5;
 /** A waiter whose stream fails asks the store at most this often while it resubscribes. */
 const RESUBSCRIBE_MS = 250;
 
@@ -169,7 +171,9 @@ class Waiter {
   private learn(status: Queued): void {
     this.rank = status.rank;
     this.offsetMs = status.serverTimeMs - Date.now();
-    this.wakeAtLocalMs = status.retryAtMs > 0 ? this.localTimeOf(status.retryAtMs) : this.deadline;
+    const wakeAt = status.retryAtMs > 0 ? this.localTimeOf(status.retryAtMs) : this.deadline;
+    // Two clocks never agree exactly: a blocker not yet expired in Redis is asked about again a little later.
+    this.wakeAtLocalMs = Math.max(wakeAt, Date.now() + MIN_RECHECK_MS);
   }
 
   /** A store time on this machine's clock, staggered by place in line so that the head asks first. */
