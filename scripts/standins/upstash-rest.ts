@@ -59,6 +59,11 @@ interface Outcome {
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * Not part of Upstash's protocol: the stand-in's command counts, for benchmarks that run
+ * it as a process of its own (GET reads them, POST reads and resets them).
+ */
+export const STATS_PATH = "/_standin/stats";
 /** Idle dedicated connections kept for the next blocking command; more are opened on demand. */
 const MAX_IDLE_BLOCKING = 4;
 /** Beyond this many concurrently blocked requests, later ones wait (in arrival order) for a connection. */
@@ -568,6 +573,11 @@ class Standin {
     if (!authorized(req, this.token)) {
       req.resume();
       return this.sendJson(res, 401, { error: "Unauthorized" });
+    }
+    if (req.url?.startsWith(STATS_PATH)) {
+      req.resume();
+      if (req.method === "POST") this.resetStats();
+      return this.sendJson(res, 200, this.getStats());
     }
     const route = parseRoute(req);
     if (!route) {
