@@ -154,7 +154,13 @@ function parseRoute(req: IncomingMessage): Route | undefined {
   // everything after the route name is the channel.
   const stream = /^\/(subscribe|psubscribe)\/(.+)$/.exec(path);
   if (stream?.[1] && stream[2]) {
-    return { kind: stream[1] as "subscribe" | "psubscribe", target: decodeURIComponent(stream[2]) };
+    let target: string;
+    try {
+      target = decodeURIComponent(stream[2]);
+    } catch {
+      throw new HttpError(400, "ERR malformed channel in the path");
+    }
+    return { kind: stream[1] as "subscribe" | "psubscribe", target };
   }
   return undefined;
 }
@@ -300,8 +306,13 @@ interface TrackedRedis {
   lastError(): Error | undefined;
 }
 
-function createRedis(config: Connections, role: string, reconnect: boolean): TrackedRedis {
-  const redis = new Redis(config.redisUrl, connectionOptions(`${config.name}:${role}`, reconnect));
+function createRedis(
+  config: Connections,
+  role: string,
+  reconnect: boolean,
+  extra: Partial<RedisOptions> = {},
+): TrackedRedis {
+  const redis = new Redis(config.redisUrl, { ...connectionOptions(`${config.name}:${role}`, reconnect), ...extra });
   let last: Error | undefined;
   // Without a listener ioredis prints every reconnect failure as an unhandled error.
   redis.on("error", (error: Error) => {
@@ -450,24 +461,26 @@ class BlockingPool {
  * some stream listens to it; Redis sends each message once and the hub fans it out.
  * Opening a connection per stream cost a TCP handshake and a SUBSCRIBE on the critical
  * path of every wait, and every Redis message was parsed once per stream.
- * ioredis re-subscribes by itself after a reconnect, so streams survive a Redis restart.
+ * When the connection drops, messages published meanwhile are lost, so every stream is
+ * ended (its client resubscribes and asks again) rather than silently resubscribed.
  */
 class SubscriberHub {
   private readonly tracked: TrackedRedis;
   private readonly tables = { subscribe: new Map<string, Topic>(), psubscribe: new Map<string, Topic>() };
 
   constructor(private readonly config: Connections) {
-    this.tracked = createRedis(config, "subscriber", true);
+    this.tracked = createRedis(config, "subscriber", true, { autoResubscribe: false });
     this.tracked.redis.on("message", (channel: string, message: string) => {
       for (const listener of this.tables.subscribe.get(channel)?.listeners ?? []) {
-        listener(`message,${channel},${message}`);
+        listener.write(`message,${channel},${message}`);
       }
     });
     this.tracked.redis.on("pmessage", (pattern: string, channel: string, message: string) => {
       for (const listener of this.tables.psubscribe.get(pattern)?.listeners ?? []) {
-        listener(`pmessage,${pattern},${channel},${message}`);
+        listener.write(`pmessage,${pattern},${channel},${message}`);
       }
     });
+    this.tracked.redis.on("close", () => this.dropAll());
   }
 
   start(): Promise<void> {
@@ -478,7 +491,7 @@ class SubscriberHub {
   async listen(
     kind: "subscribe" | "psubscribe",
     target: string,
-    listener: (line: string) => void,
+    listener: Listener,
   ): Promise<{ count: number; leave: () => void }> {
     const { redis, lastError } = this.tracked;
     if (redis.status !== "ready") throw new UnavailableError(lastError()?.message ?? `connection ${redis.status}`);
@@ -496,6 +509,7 @@ class SubscriberHub {
       if (current.listeners.size > 0 || table.get(target) !== current) return;
       // Commands on one connection run in order: a later SUBSCRIBE of this target follows.
       table.delete(target);
+      if (redis.status !== "ready") return;
       const ended = kind === "subscribe" ? redis.unsubscribe(target) : redis.punsubscribe(target);
       ended.catch(() => undefined);
     };
@@ -507,13 +521,27 @@ class SubscriberHub {
     }
   }
 
+  private dropAll(): void {
+    for (const table of Object.values(this.tables)) {
+      const topics = [...table.values()];
+      table.clear();
+      for (const topic of topics) for (const listener of topic.listeners) listener.lost();
+    }
+  }
+
   close(): void {
     this.tracked.redis.disconnect();
   }
 }
 
+interface Listener {
+  write(line: string): void;
+  /** The subscription is gone (the connection dropped): end the stream. */
+  lost(): void;
+}
+
 interface Topic {
-  listeners: Set<(line: string) => void>;
+  listeners: Set<Listener>;
   subscribed: Promise<unknown>;
 }
 
@@ -668,7 +696,11 @@ class Standin {
     this.count([[route.kind, route.target]]);
     try {
       const kind = route.kind === "psubscribe" ? "psubscribe" : "subscribe";
-      const subscription = await this.hub.listen(kind, route.target, write);
+      const lost = () => {
+        if (res.headersSent) res.end();
+        else res.destroy();
+      };
+      const subscription = await this.hub.listen(kind, route.target, { write, lost });
       leave = subscription.leave;
       if (res.destroyed) return leave();
       res.writeHead(200, {

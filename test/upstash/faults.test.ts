@@ -74,11 +74,13 @@ describe("lost responses, re-sent by the client", () => {
     const holder = await fixture.backend.acquire(k.request());
     if (!holder.ok) throw new Error("not granted");
     fixture.standin.dropNextResponse(sends(ACQUIRE.sha));
+    fixture.standin.resetStats();
     const waiter = fixture.backend.acquireQueued?.(k.request(), {
       waitMs: 10_000,
       signal: new AbortController().signal,
     });
     await sleep(300);
+    expect(fixture.standin.stats().byCommand.EVALSHA).toBe(3); // queued, re-sent, then the check
     await fixture.backend.release(k.ref(holder.token));
     expect(await waiter).toMatchObject({ ok: true, fence: 2 });
     expect((await fixture.backend.lookup(k.lookupRef)).holders).toHaveLength(1);
@@ -89,9 +91,61 @@ describe("lost responses, re-sent by the client", () => {
     const grant = await fixture.backend.acquire(k.request());
     if (!grant.ok) throw new Error("not granted");
     fixture.standin.dropNextResponse(sends(RELEASE.sha));
+    fixture.standin.resetStats();
     expect(await fixture.backend.release(k.ref(grant.token))).toMatchObject({ ok: true });
+    expect(fixture.standin.stats().byCommand.EVALSHA).toBe(2); // applied, response lost, re-sent
     expect(await fixture.backend.release(k.ref(grant.token))).toMatchObject({ ok: false });
     expect((await fixture.backend.lookup(k.lookupRef)).holders).toEqual([]);
+  });
+});
+
+describe("lost pushes", () => {
+  let fixture: Awaited<ReturnType<typeof upstashFixture>>;
+  let admin: IORedis;
+  beforeAll(async () => {
+    fixture = await upstashFixture();
+    admin = new IORedis(REDIS_URL);
+  });
+  afterAll(async () => {
+    await fixture.close();
+    admin.disconnect();
+  });
+
+  /** A waiter behind a 6 s lease that is released after 300 ms: it must not wait for the expiry. */
+  async function handoffAfter(breakStream: (waiterToken: string) => Promise<void>, releaseAfterMs = 300) {
+    const k = await lock("lost-push");
+    const holder = await fixture.backend.acquire(k.request({ ttlMs: 6_000 }));
+    if (!holder.ok) throw new Error("not granted");
+    const request = k.request({ ttlMs: 2_000 });
+    const started = Date.now();
+    const waiter = fixture.backend.acquireQueued?.(request, { waitMs: 10_000, signal: new AbortController().signal });
+    await breakStream(request.token);
+    await sleep(releaseAfterMs);
+    await fixture.backend.release(k.ref(holder.token));
+    const grant = await waiter;
+    return { grant, elapsedMs: Date.now() - started };
+  }
+
+  it("serves a waiter whose stream died just after it subscribed, at the release", async () => {
+    const { grant, elapsedMs } = await handoffAfter(async (token) => {
+      fixture.standin.dropNextResponse((commands) => String(commands[0]?.[1]).endsWith(token));
+    });
+    expect(grant).toMatchObject({ ok: true, fence: 2 });
+    if (grant?.ok) expect(grant.expiresAtMs).toBeGreaterThan(grant.serverTimeMs);
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+
+  it("serves a waiter whose subscription the stand-in lost (its Redis connection dropped)", async () => {
+    const { grant, elapsedMs } = await handoffAfter(async () => {
+      await sleep(150);
+      const port = new URL(fixture.standin.url).port;
+      const clients = String(await admin.call("CLIENT", "LIST"))
+        .split("\n")
+        .filter((line) => line.includes(` name=upstash-standin:${port}:subscriber `));
+      for (const line of clients) await admin.call("CLIENT", "KILL", "ID", line.match(/id=(\d+)/)?.[1] ?? "");
+    }, 0); // released before the stand-in has reconnected: that push is lost
+    expect(grant).toMatchObject({ ok: true, fence: 2 });
+    expect(elapsedMs).toBeLessThan(3_000);
   });
 });
 
@@ -168,15 +222,19 @@ describe("Redis killed, paused and restarted", () => {
 });
 
 describe("SCRIPT FLUSH in the middle of contention", () => {
+  // Its own Redis: a flush of the shared one would turn other suites' re-sends into NOSCRIPTs.
+  let redis: Awaited<ReturnType<typeof startThrowawayRedis>>;
   let fixture: Awaited<ReturnType<typeof upstashFixture>>;
   let admin: IORedis;
   beforeAll(async () => {
-    fixture = await upstashFixture();
-    admin = new IORedis(REDIS_URL);
-  });
+    redis = await startThrowawayRedis();
+    fixture = await upstashFixture({ redisUrl: redis.url });
+    admin = new IORedis(redis.url);
+  }, 30_000);
   afterAll(async () => {
-    await fixture.close();
-    admin.disconnect();
+    await fixture?.close();
+    admin?.disconnect();
+    await redis?.stop();
   });
 
   it("falls back from EVALSHA to EVAL and stays correct", async () => {

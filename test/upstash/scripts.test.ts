@@ -103,6 +103,33 @@ describe("Upstash scripts in Redis", () => {
     expect(view).toMatchObject({ fence: 1, limit: null, holders: [{ token: grant.token }] });
   });
 
+  it("answers a waiter that comes late for a grant the queue posted as of now: an expired one is no grant", async () => {
+    const h = await handle("late-waiter");
+    const holder = await fixture.backend.acquire(h.request());
+    if (!holder.ok) throw new Error("not granted");
+    const ctx = createContext({ url: fixture.standin.url, token: fixture.standin.token, prefix: fixture.prefix });
+    const fresh = h.request({ ttlMs: 5_000 });
+    const brief = h.request({ ttlMs: 200 });
+    expect(await runAcquire(ctx, fresh, 10_000)).toMatchObject({ queued: true });
+    await fixture.backend.release({ tenant: "t", keyId: h.keyId, token: holder.token }); // posted to `fresh`
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await runAcquire(ctx, fresh, 10_000); // the re-sent queue request finds its outcome
+    if (late.queued || !late.result.ok) throw new Error("expected the posted grant");
+    expect(late.result.serverTimeMs).toBeGreaterThanOrEqual(Date.now() - 1_000);
+    expect(late.result.serverTimeMs - late.result.acquiredAtMs).toBeGreaterThanOrEqual(40);
+    await fixture.backend.release({ tenant: "t", keyId: h.keyId, token: fresh.token });
+
+    const again = await fixture.backend.acquire(h.request());
+    if (!again.ok) throw new Error("not granted");
+    expect(await runAcquire(ctx, brief, 10_000)).toMatchObject({ queued: true });
+    await fixture.backend.release({ tenant: "t", keyId: h.keyId, token: again.token }); // posted to `brief`
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its 200 ms lease ran out unheard
+    expect(await runAcquire(ctx, brief, 10_000)).toMatchObject({
+      queued: false,
+      result: { ok: false, reason: "locked" },
+    });
+  });
+
   it("drops a waiter whose Worker died once its entry's deadline passes, and never grants it", async () => {
     const h = await handle("dead-waiter");
     const holder = await fixture.backend.acquire(h.request());

@@ -432,15 +432,35 @@ describe("when Redis is not there", () => {
       expect(await client.get("inflight")).toBeNull();
     }, 15_000);
 
-    it("keeps an SSE subscription across a Redis restart", async () => {
-      const client = new Redis({ url: outage?.url ?? "", token: TOKEN, enableTelemetry: false });
+    it("ends its SSE streams when Redis goes away, and subscribes anew once it is back", async () => {
+      const url = outage?.url ?? "";
+      const stream = await fetch(`${url}/subscribe/restart`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, accept: "text/event-stream" },
+        body: "[]",
+      });
+      const reader = stream.body?.getReader();
+      if (!reader) throw new Error("no stream");
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("data: subscribe,restart,");
+      await stopRedis();
+      // Messages published while the connection is down would be lost: the stream ends, so
+      // that its client knows to resubscribe and ask again.
+      while (!(await reader.read()).done) {}
+      await startRedis();
+      const client = new Redis({ url, token: TOKEN, enableTelemetry: false });
+      // Until the stand-in's connections are back, a subscription is refused with a 503.
+      await until(async () => {
+        const probe = await fetch(`${url}/subscribe/probe`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, accept: "text/event-stream" },
+          body: "[]",
+        });
+        await probe.body?.cancel();
+        return probe.status === 200;
+      });
       const subscriber = client.subscribe<string>(["restart"]);
       const messages: string[] = [];
       subscriber.on("message", ({ message }) => messages.push(message));
-      await new Promise((resolve) => subscriber.on("subscribe", resolve));
-      await stopRedis();
-      await startRedis();
-      // The subscriber connection re-subscribes once it is back.
       await until(async () => (await client.publish("restart", "back").catch(() => 0)) === 1);
       await until(() => messages.includes("back"));
       await subscriber.unsubscribe();

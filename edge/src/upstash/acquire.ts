@@ -26,8 +26,8 @@ local function finish(reply) saveState(s); announce(channels, retryAt, notes, fa
 -- This very request, re-sent after a lost response.
 local mine = holderByToken(s, token)
 if mine then return finish(grantReply(mine, now)) end
-local posted = postedResult(token)
-if posted then return finish({ 5, now, posted }) end
+local posted = postedReply(s, token, now)
+if posted then return finish(posted) end
 local entry = redis.call('HGET', C, token)
 if entry then return finish({ 4, now, retryAt, rankOf(string.match(entry, '^([^|]+)|')) }) end
 
@@ -62,7 +62,7 @@ local head = redis.call('ZRANGE', Q, 0, 0, 'WITHSCORES')
 local behind = head[1] ~= nil and -req.prio >= tonumber(head[2])
 if blocked == 0 and not behind then
   if lastFence() >= MAX_FENCE then
-    saveState(s)
+    finish(nil)
     return redis.error_reply('ERR holdfast: fence counter exhausted for this key')
   end
   return finish(grantReply(grant(s, req, token, now, tenant, key), now))
@@ -85,7 +85,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "1ac410ac8849b8cbd413cc2edb8aa3d0a001214a",
+  sha: "4225138d4a62c7398d51bb9a568d58d190d20ab8",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

@@ -1,12 +1,16 @@
 /**
- * Maps what the Upstash REST client throws to LockError codes. The client's messages
- * end with the command it sent (lockIds among the arguments), so no message is passed on
- * whole: the cause keeps only the part before ", command was".
+ * Maps what the Upstash REST client throws to LockError codes. Only a Redis error that
+ * one of our own scripts caused is Internal (a bug); every other failure of the store —
+ * unreachable, overloaded, out of memory, over its plan's quota, an error page from a
+ * proxy — is ServiceUnavailable, and a call past its deadline is NetworkTimeout.
+ * The client's messages end with the command it sent (lockIds among the arguments), so
+ * no message is passed on whole: the cause keeps only the part before ", command was".
  */
 import { LockError } from "@holdfast/shared";
 
-const TRANSIENT =
-  /redis unavailable|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|max( number of)? clients|connection/i;
+/** Redis errors that only a defect of ours (or foreign data under our prefix) can cause. */
+const SCRIPT_DEFECT = /holdfast:|user_script|Error (running|compiling) script|WRONGTYPE|wrong number of arguments/i;
+const REFUSED_CREDENTIALS = /unauthori[sz]ed|WRONGPASS|NOAUTH|NOPERM|invalid token/i;
 
 export function toLockError(error: unknown): LockError {
   if (error instanceof LockError) return error;
@@ -17,16 +21,21 @@ export function toLockError(error: unknown): LockError {
   if (name === "TimeoutError" || /timed? ?out/i.test(message)) {
     return new LockError("NetworkTimeout", "Upstash Redis did not answer in time", { cause });
   }
-  if (/unauthori[sz]ed|WRONGPASS|NOAUTH|NOPERM|invalid token/i.test(message)) {
+  if (REFUSED_CREDENTIALS.test(message)) {
+    // The service's own credentials, not the caller's token: a deployment to fix, so the
+    // message says which setting, and the client is told at once instead of retrying.
     return new LockError("AuthFailed", "Upstash Redis refused this service's credentials (UPSTASH_REDIS_REST_TOKEN)", {
       cause,
     });
   }
-  if (name === "UpstashError" && !TRANSIENT.test(message)) {
-    // A Redis error reply to one of our own scripts is a bug (or foreign data under our prefix).
+  if (name === "UpstashError" && SCRIPT_DEFECT.test(message)) {
     return new LockError("Internal", `Upstash Redis rejected a lock script: ${message}`, { cause });
   }
-  // Network failures (fetch threw after the client's retries), proxy error pages, a Redis
-  // behind the REST API that is down or loading.
-  return new LockError("ServiceUnavailable", "Upstash Redis is unreachable; retry", { cause });
+  return new LockError("ServiceUnavailable", `Upstash Redis is unavailable (${brief(message)}); retry`, { cause });
+}
+
+/** The first line of a store's message, short, for the client's error. */
+function brief(message: string): string {
+  const line = message.split("\n")[0] ?? message;
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }

@@ -26,7 +26,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "5bfd0fe23687217c8f254322a527f5cacf1554fb",
+  sha: "9f90551f851252323a68a29814fb35c54619b2c9",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

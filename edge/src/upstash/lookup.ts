@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "218271c59a0cf87a99750c05a99400d3e9d11186",
+  sha: "d52520ccac479a2fb14492b2d3d38eea39cca149",
 };
 
 const HOLDER_FIELDS = 6;

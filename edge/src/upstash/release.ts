@@ -37,7 +37,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "cc09b242611b53b55b17ca70ad399e16a3e3fddd",
+  sha: "4e9a5f72bef2253a2515b1b65e6298f2cb14bc2c",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

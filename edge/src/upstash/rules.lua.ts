@@ -157,13 +157,15 @@ local function encodeWaiter(req, member)
          int(req.prio) .. '|' .. member .. '|' .. req.idem
 end
 
--- Live callers of a waiter; callers past their deadline (a Worker that died) are dropped.
+-- Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
+-- that died) are dropped.
 local function liveCallers(waiterId, now)
   local flat, live = redis.call('HGETALL', C), {}
   for i = 1, #flat, 2 do
     local wid, deadline = string.match(flat[i + 1], '^([^|]+)|(%d+)$')
     if wid == waiterId then
-      if now < tonumber(deadline) then live[#live + 1] = flat[i] else redis.call('HDEL', C, flat[i]) end
+      deadline = tonumber(deadline)
+      if now < deadline then live[#live + 1] = { token = flat[i], deadline = deadline } else redis.call('HDEL', C, flat[i]) end
     end
   end
   return live
@@ -175,18 +177,30 @@ local function removeWaiter(waiterId, member)
   if redis.call('ZCARD', Q) == 0 then redis.call('DEL', Q, W, C) end
 end
 
--- Outcomes wait for their callers in G until collected, at most RESULT_TTL_MS.
-local function postResult(caller, text, now)
+-- Outcomes wait for their callers in G (GA: when each may go) until RESULT_TTL_MS past
+-- the caller's deadline: a caller whose push was lost asks at the latest then.
+local function postResult(caller, text, now, deadline)
+  local keepUntil = math.max(now, deadline) + RESULT_TTL_MS
   redis.call('HSET', G, caller, text)
-  redis.call('ZADD', GA, now, caller)
-  local stale = redis.call('ZRANGEBYSCORE', GA, '-inf', now - RESULT_TTL_MS)
+  redis.call('ZADD', GA, keepUntil, caller)
+  local stale = redis.call('ZRANGEBYSCORE', GA, '-inf', now)
   for _, old in ipairs(stale) do redis.call('HDEL', G, old); redis.call('ZREM', GA, old) end
-  redis.call('PEXPIRE', G, RESULT_TTL_MS)
-  redis.call('PEXPIRE', GA, RESULT_TTL_MS)
+  for _, k in ipairs({ G, GA }) do
+    if redis.call('PTTL', k) < keepUntil - now then redis.call('PEXPIRE', k, keepUntil - now) end
+  end
 end
 
--- Read, not taken: a re-sent script (its response lost) must find the same outcome again.
-local function postedResult(caller) return redis.call('HGET', G, caller) end
+-- A posted outcome, answered as of now: read, not taken (a re-sent script must find it
+-- again), and a grant that expired before its caller came for it is no grant.
+local function postedReply(s, caller, now)
+  local text = redis.call('HGET', G, caller)
+  if not text then return nil end
+  local token = string.match(text, '^g|([^|]+)|')
+  if not token then return { 5, now, text } end
+  local h = holderByToken(s, token)
+  if h then return { 1, h.token, h.fence, h.acq, h.exp, now } end
+  return { 0, now, now }
+end
 
 -- Serves the queue from its head while the rules grant it: the release and expiry paths
 -- run this in the same script, so the key goes to the head and no newcomer can barge.
@@ -213,9 +227,9 @@ local function dispatch(s, now, tenant, key)
         text = grantText(grant(s, req, waiterId, now, tenant, key), now)
       end
       for _, caller in ipairs(callers) do
-        postResult(caller, text, now)
-        redis.call('HDEL', C, caller)
-        notes[#notes + 1] = caller .. '=' .. text
+        postResult(caller.token, text, now, caller.deadline)
+        redis.call('HDEL', C, caller.token)
+        notes[#notes + 1] = caller.token .. '=' .. text
       end
       removeWaiter(waiterId, head)
     end

@@ -3,6 +3,7 @@
  * sent with EVALSHA and, when Redis does not know the script (a restart, SCRIPT FLUSH),
  * once more with EVAL, which also caches it again.
  */
+import { LockError } from "@holdfast/shared";
 import type { Redis } from "@upstash/redis/cloudflare";
 import { toLockError } from "./errors.ts";
 
@@ -27,7 +28,8 @@ export async function runScript(
       if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
       reply = await redis.eval(script.source, keys, argv);
     }
-    if (!Array.isArray(reply)) throw new Error(`script ${script.name} answered ${typeof reply}, not an array`);
+    if (!Array.isArray(reply))
+      throw new LockError("Internal", `script ${script.name} answered ${typeof reply}, not an array`);
     return reply;
   } catch (error) {
     throw toLockError(error);

@@ -12,6 +12,7 @@
 import type { AcquireRequest, AcquireResult, QueuedWaitOptions } from "@holdfast/shared";
 import { type AcquireReply, decodeAcquireReply, runAcquire } from "./acquire.ts";
 import type { UpstashContext } from "./context.ts";
+import { runRelease } from "./release.ts";
 import { parseOutcome } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
@@ -25,8 +26,8 @@ local now = clock()
 local s = loadState(now)
 local retryAt, notes = dispatch(s, now, tenant, key)
 local function finish(reply, everyone) saveState(s); announce(channels, retryAt, notes, everyone); return reply end
-local posted = postedResult(caller)
-if posted then return finish({ 5, now, posted }) end
+local posted = postedReply(s, caller, now)
+if posted then return finish(posted) end
 local entry = redis.call('HGET', C, caller)
 if not entry then return finish({ 6, now }) end
 local waiterId = string.match(entry, '^([^|]+)|')
@@ -48,7 +49,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "4035e8771fa8113b7bbbf9784a9a449df298d555",
+  sha: "ef47439400f6ed56559c77af2b44e049b7e92777",
 };
 
 /** How long after the blocker's expiry a waiter behind the head asks, per place in line. */
@@ -56,31 +57,77 @@ const STAGGER_MS = 15;
 const MAX_STAGGER_MS = 150;
 /** The shortest pause between two checks of one waiter. */
 const MIN_RECHECK_MS = 5;
-/** A waiter whose stream fails asks the store at most this often while it resubscribes. */
+/** How long a subscription may take to be confirmed before the waiter stops relying on it. */
+const SUBSCRIBE_TIMEOUT_MS = 2_000;
+/** A waiter whose stream fails resubscribes (and asks the store) after this, doubling up to the max. */
 const RESUBSCRIBE_MS = 250;
+const MAX_RESUBSCRIBE_MS = 4_000;
 
 export async function acquireQueued(
   ctx: UpstashContext,
   request: AcquireRequest,
-  { waitMs, signal }: QueuedWaitOptions,
+  { waitMs, signal, waitUntil }: QueuedWaitOptions,
 ): Promise<AcquireResult> {
   const deadline = Date.now() + waitMs;
-  const first = await runAcquire(ctx, request, waitMs);
-  if (!first.queued) return first.result;
-  return new Waiter(ctx, request, deadline, signal).run(first);
+  try {
+    const first = await runAcquire(ctx, request, waitMs);
+    if (!first.queued) return first.result;
+    return await new Waiter(ctx, request, deadline, signal).run(first);
+  } catch (error) {
+    // Redis may have queued the request, or served it, before the failure: leave, best effort,
+    // so that the entry does not hold back the waiters behind it until its deadline.
+    const leaving = leaveAfterFailure(ctx, request);
+    waitUntil?.(leaving);
+    throw error;
+  }
+}
+
+async function leaveAfterFailure(ctx: UpstashContext, request: AcquireRequest): Promise<void> {
+  try {
+    const status = await runCheck(ctx, request, true);
+    // A grant nobody will hear of; kept only if a retry may ask for it by its idempotency key.
+    if (!status.queued && status.result.ok && request.idempotencyKey === undefined) {
+      await runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token: status.result.token });
+    }
+  } catch {
+    // The store is still failing: the entry expires with its deadline.
+  }
+}
+
+async function runCheck(ctx: UpstashContext, request: AcquireRequest, leave: boolean): Promise<AcquireReply> {
+  const keys = ctx.keysOf(request.keyId);
+  const reply = await runScript(ctx.redis, CHECK, keys.all, [
+    keys.channels,
+    request.tenant,
+    request.key,
+    request.token,
+    leave ? 1 : 0,
+  ]);
+  return decodeAcquireReply(reply);
 }
 
 type Queued = Extract<AcquireReply, { queued: true }>;
 
+/**
+ * One waiting request. Every event (a push, a re-timing, the stream's end, an abort)
+ * only records what happened and wakes the loop, which looks at all of it again: a wake
+ * that comes while the loop is busy is kept for its next sleep, never lost.
+ */
 class Waiter {
   private readonly keys;
   private delivered: AcquireResult | undefined;
   private wakeAtLocalMs = 0;
   private rank = 0;
-  private nudge: (() => void) | undefined;
+  private offsetMs = 0;
   private current: Subscription | undefined;
   private streamDown = false;
-  private offsetMs = 0;
+  private resubscribeMs = RESUBSCRIBE_MS;
+  private woken = false;
+  private nudge: (() => void) | undefined;
+  private readonly wake = () => {
+    this.woken = true;
+    this.nudge?.();
+  };
 
   constructor(
     private readonly ctx: UpstashContext,
@@ -93,8 +140,7 @@ class Waiter {
 
   async run(first: Queued): Promise<AcquireResult> {
     this.learn(first);
-    const onAbort = () => this.nudge?.();
-    this.signal.addEventListener("abort", onAbort);
+    this.signal.addEventListener("abort", this.wake);
     let stream = this.open();
     try {
       let status = await this.checkOnceSubscribed(stream);
@@ -102,27 +148,33 @@ class Waiter {
         if (!status.queued) return status.result;
         if (this.delivered) return this.delivered;
         if (this.signal.aborted || Date.now() >= this.deadline) return await this.leave();
-        const timedOut = await this.sleepUntil(Math.min(this.deadline, this.wakeAtLocalMs));
-        if (this.delivered || this.signal.aborted || Date.now() >= this.deadline) continue;
         if (this.streamDown) {
-          // Without a stream nothing is pushed: resubscribe, and meanwhile ask the store.
+          // Without a stream nothing is pushed: resubscribe after a pause, then ask the store.
+          this.current = undefined; // its end, which closing it causes, must not cut the pause short
           stream.close();
-          await this.sleepUntil(Math.min(this.deadline, Date.now() + RESUBSCRIBE_MS));
+          await this.sleepUntil(Math.min(this.deadline, Date.now() + this.resubscribeMs));
+          this.resubscribeMs = Math.min(this.resubscribeMs * 2, MAX_RESUBSCRIBE_MS);
+          if (this.delivered || this.signal.aborted || Date.now() >= this.deadline) continue;
           stream = this.open();
           status = await this.checkOnceSubscribed(stream);
-        } else if (timedOut) {
+          continue;
+        }
+        const timedOut = await this.sleepUntil(Math.min(this.deadline, this.wakeAtLocalMs));
+        if (timedOut && !this.delivered && !this.streamDown && Date.now() < this.deadline) {
           status = await this.check(false);
         }
       }
     } finally {
       stream.close();
-      this.signal.removeEventListener("abort", onAbort);
+      this.signal.removeEventListener("abort", this.wake);
     }
   }
 
   /** Once subscribed nothing can be missed; one check covers what came before. */
   private async checkOnceSubscribed(stream: Subscription): Promise<AcquireReply> {
-    await this.until(stream.ready);
+    const subscribed = await this.until(stream.ready, Math.min(this.deadline, Date.now() + SUBSCRIBE_TIMEOUT_MS));
+    if (subscribed) this.resubscribeMs = RESUBSCRIBE_MS;
+    else this.streamDown = true;
     return this.check(false);
   }
 
@@ -133,37 +185,29 @@ class Waiter {
   }
 
   private open(): Subscription {
-    const stream = subscribe(this.ctx.url, this.ctx.token, `${this.keys.channels}${this.request.token}`, (text) =>
-      this.hear(text),
-    );
+    const channel = `${this.keys.channels}${this.request.token}`;
+    const stream = subscribe(this.ctx.url, this.ctx.token, channel, (text) => this.hear(text));
     this.current = stream;
     this.streamDown = false;
     void stream.ended.then(() => {
       if (this.current !== stream) return; // a stream this waiter already replaced
       this.streamDown = true;
-      this.nudge?.();
+      this.wake();
     });
     return stream;
   }
 
-  /** An announcement: `<retryAt> caller=outcome …`. */
+  /** A push on this waiter's channel: `<retryAt> <token>=<outcome>`, or `<retryAt>` to re-time. */
   private hear(text: string): void {
-    const [retryAt, ...notes] = text.split(" ");
-    const mine = notes.find((note) => note.startsWith(`${this.request.token}=`));
-    if (mine) this.delivered = parseOutcome(mine.slice(this.request.token.length + 1));
-    else if (retryAt && Number(retryAt) > 0) this.wakeAtLocalMs = this.localTimeOf(Number(retryAt));
-    this.nudge?.();
+    const [retryAt, note] = text.split(" ");
+    const prefix = `${this.request.token}=`;
+    if (note?.startsWith(prefix)) this.delivered = parseOutcome(note.slice(prefix.length));
+    else if (Number(retryAt) > 0) this.wakeAtLocalMs = this.localTimeOf(Number(retryAt));
+    this.wake();
   }
 
   private async check(leave: boolean): Promise<AcquireReply> {
-    const reply = await runScript(this.ctx.redis, CHECK, this.keys.all, [
-      this.keys.channels,
-      this.request.tenant,
-      this.request.key,
-      this.request.token,
-      leave ? 1 : 0,
-    ]);
-    const status = decodeAcquireReply(reply);
+    const status = await runCheck(this.ctx, this.request, leave);
     if (status.queued) this.learn(status);
     return status;
   }
@@ -181,27 +225,33 @@ class Waiter {
     return storeTimeMs - this.offsetMs + 1 + Math.min(MAX_STAGGER_MS, this.rank * STAGGER_MS);
   }
 
-  /** Sleeps until `atMs` or a nudge (an announcement, an abort, a stream end); true if the time came. */
+  /** Sleeps until `atMs` or a wake (kept if it came while awake); true if the time came. */
   private sleepUntil(atMs: number): Promise<boolean> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(true), Math.max(0, atMs - Date.now()));
       const done = (timedOut: boolean) => {
         clearTimeout(timer);
         this.nudge = undefined;
+        this.woken = false;
         resolve(timedOut);
       };
       this.nudge = () => done(false);
     });
   }
 
-  /** Waits for `promise`, but no longer than the deadline or an abort. */
-  private async until(promise: Promise<unknown>): Promise<void> {
-    let settled = false;
-    void promise.then(() => {
-      settled = true;
-      this.nudge?.();
+  /** The value of `ready` if it settles before `atMs` (and no abort comes first); false otherwise. */
+  private async until(ready: Promise<boolean>, atMs: number): Promise<boolean> {
+    let value: boolean | undefined;
+    void ready.then((settled) => {
+      value = settled;
+      this.wake();
     });
-    while (!settled && !this.signal.aborted && Date.now() < this.deadline) await this.sleepUntil(this.deadline);
+    while (value === undefined && !this.signal.aborted && Date.now() < atMs) await this.sleepUntil(atMs);
+    return value === true;
   }
 
   private locked(serverTimeMs: number): AcquireResult {

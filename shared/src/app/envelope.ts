@@ -10,6 +10,8 @@ export function errorBody(code: LockErrorCode, message: string) {
 
 export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {
   if (isLockError(error)) {
+    // A backend's Internal error is a defect an operator must see, like any unexpected one.
+    if (error.code === "Internal") log(error);
     if (error.retryAfterMs !== undefined)
       c.header("Retry-After", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
     return c.json(errorBody(error.code, error.message), httpStatusOf(error) as ContentfulStatusCode);
