@@ -20,3 +20,11 @@ export * from "./validation.ts";
 export { FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
 export { leaveOnAbort } from "./waiting/leave-on-abort.ts";
 export { acquireWithWait } from "./waiting/poll.ts";
+export {
+  type Push,
+  type PushChannel,
+  type PushedQueue,
+  type Queued,
+  type QueueStatus,
+  waitForPush,
+} from "./waiting/pushed-waiter.ts";

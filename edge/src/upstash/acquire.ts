@@ -4,7 +4,7 @@
  * (the client retries network errors) finds its own grant or queue entry by the
  * request's token, so a lost response never yields two grants.
  */
-import { type AcquireRequest, type AcquireResult, LockError } from "@holdfast/shared";
+import { type AcquireRequest, type AcquireResult, LockError, type QueueStatus } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
 import { KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
@@ -89,9 +89,7 @@ export const ACQUIRE: LuaScript = {
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */
-export type AcquireReply =
-  | { queued: false; result: AcquireResult }
-  | { queued: true; serverTimeMs: number; retryAtMs: number; rank: number };
+export type AcquireReply = QueueStatus;
 
 export async function runAcquire(ctx: UpstashContext, request: AcquireRequest, waitMs: number): Promise<AcquireReply> {
   const keys = ctx.keysOf(request.keyId);
