@@ -1,0 +1,38 @@
+/**
+ * Acquire: one statement, `SELECT <p>acquire(…)`, that decides a grant, a refusal or
+ * (with waitMs > 0) a place in the key's queue, after serving the waiters whose blockers
+ * have expired — all under the key's row lock, by Postgres's clock.
+ */
+import { type AcquireRequest, type AcquireResult, LockError, type QueueStatus } from "@holdfast/shared";
+import type { NeonContext } from "./context.ts";
+import { queueStatusOf } from "./reply.ts";
+
+export async function runAcquire(ctx: NeonContext, request: AcquireRequest, waitMs: number): Promise<QueueStatus> {
+  const { names } = ctx;
+  const reply = await ctx.call(
+    `SELECT ${names.fn("acquire")}($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::integer,
+       $8::integer, $9::text, $10::integer, $11::bigint, $12::text) AS r`,
+    [
+      request.keyId,
+      request.tenant,
+      request.key,
+      request.token,
+      request.ttlMs,
+      request.mode === "exclusive" ? "x" : "s",
+      request.permits,
+      request.limit,
+      request.idempotencyKey ?? null,
+      request.priority ?? 0,
+      waitMs,
+      names.channels,
+    ],
+  );
+  return queueStatusOf(reply);
+}
+
+/** Backend.acquire: try once. */
+export async function acquireOnce(ctx: NeonContext, request: AcquireRequest): Promise<AcquireResult> {
+  const status = await runAcquire(ctx, request, 0);
+  if (status.queued) throw new LockError("Internal", "a try-once acquire was queued");
+  return status.result;
+}

@@ -1,0 +1,64 @@
+/**
+ * What every operation of the Neon backend needs: the official serverless driver's HTTP
+ * query function (one statement, one round trip), the configured names, and a runner
+ * that bounds each statement in time and maps its failures (errors.ts).
+ */
+import { type NeonQueryFunction, neon, neonConfig } from "@neondatabase/serverless";
+import { toLockError } from "./errors.ts";
+import { namesFor, type SchemaNames } from "./schema/names.ts";
+
+export interface NeonBackendOptions {
+  /** DATABASE_URL: the Neon connection string. */
+  connectionString: string;
+  /** Prefix of Holdfast's tables and functions (default "holdfast_"); see schema/names.ts. */
+  prefix?: string;
+  /** Deadline for one statement (default 10 s): then NetworkTimeout. */
+  timeoutMs?: number;
+  /**
+   * For the local stand-in of Neon's proxy (scripts/standins/neon-proxy.ts): speak plain
+   * HTTP and WebSocket to the connection string's own host and port.
+   */
+  localProxy?: boolean;
+  /** Node before 22 has no global WebSocket: pass the `ws` package's (Workers have one). */
+  webSocketConstructor?: typeof neonConfig.webSocketConstructor;
+}
+
+export interface NeonContext {
+  connectionString: string;
+  names: SchemaNames;
+  /** Runs one statement and returns its first row's `r` column (a jsonb reply). */
+  call(text: string, params: unknown[]): Promise<Record<string, unknown>>;
+}
+
+export function createContext(options: NeonBackendOptions): NeonContext {
+  if (options.localProxy) pointAtLocalProxy();
+  if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor;
+  const sql: NeonQueryFunction<false, false> = neon(options.connectionString);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return {
+    connectionString: options.connectionString,
+    names: namesFor(options.prefix),
+    async call(text, params) {
+      try {
+        const rows = await sql.query(text, params, { fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });
+        const reply = (rows[0] as { r?: unknown } | undefined)?.r;
+        if (typeof reply !== "object" || reply === null) throw new Error("statement answered no reply");
+        return reply as Record<string, unknown>;
+      } catch (error) {
+        throw toLockError(error);
+      }
+    },
+  };
+}
+
+/**
+ * The driver's endpoints are process-wide settings. A local stand-in listens on the host
+ * and port of the connection string itself, for SQL over HTTP and for WebSockets alike.
+ */
+export function pointAtLocalProxy(): void {
+  neonConfig.fetchEndpoint = (host, port) => `http://${host}:${port}/sql`;
+  neonConfig.wsProxy = (host, port) => `${host}:${port}/v2?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}

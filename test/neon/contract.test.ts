@@ -1,0 +1,7 @@
+/** The shared contract suites, unchanged, on the Neon backend: real driver, stand-in, real Postgres. */
+import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { neonFixture } from "./fixture.ts";
+
+runBackendContract("neon", neonFixture);
+runWaitingContract("neon", neonFixture);
+runHttpContract("neon", neonFixture);
