@@ -1,10 +1,16 @@
 /**
  * The store behind `npm start`, chosen by HOLDFAST_BACKEND: the Worker's bindings for it
- * and a line for the banner. `upstash` uses UPSTASH_REDIS_REST_URL/_TOKEN when both are
- * set; otherwise it starts the local stand-in for Upstash's REST API in front of the
- * local Redis (REDIS_URL, default redis://127.0.0.1:6379), so every store runs locally.
+ * and a line for the banner, so that every store runs locally with one command.
+ * - `upstash` uses UPSTASH_REDIS_REST_URL/_TOKEN when both are set; otherwise it starts
+ *   the local stand-in for Upstash's REST API in front of the local Redis (REDIS_URL,
+ *   default redis://127.0.0.1:6379).
+ * - `neon` uses DATABASE_URL when set; otherwise it starts the local stand-in for Neon's
+ *   proxy in front of the local Postgres (POSTGRES_URL, default
+ *   postgres://postgres@127.0.0.1:5432/test). Either way it applies the migrations first.
  */
 import { newToken } from "@holdfast/shared";
+import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
+import { startNeonStandin } from "./standins/neon-proxy.ts";
 import { startUpstashStandin } from "./standins/upstash-rest.ts";
 
 export interface LocalStore {
@@ -23,7 +29,8 @@ export async function prepareStore(env: NodeJS.ProcessEnv, stateDir: string): Pr
     return { backend, bindings: {}, describe: `state in ${stateDir}`, stop: nothingToStop };
   }
   if (backend === "upstash") return prepareUpstash(env);
-  throw new Error(`HOLDFAST_BACKEND=${backend}: npm start knows durable-object and upstash`);
+  if (backend === "neon") return prepareNeon(env);
+  throw new Error(`HOLDFAST_BACKEND=${backend}: npm start knows durable-object, upstash and neon`);
 }
 
 async function prepareUpstash(env: NodeJS.ProcessEnv): Promise<LocalStore> {
@@ -49,4 +56,45 @@ async function prepareUpstash(env: NodeJS.ProcessEnv): Promise<LocalStore> {
     describe: `local Upstash REST stand-in on ${standin.url} in front of Redis at ${redisUrl.replace(/\/\/[^@/]*@/, "//")}`,
     stop: () => standin.close(),
   };
+}
+
+async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
+  const prefix = env.HOLDFAST_PG_PREFIX;
+  const bindings = { HOLDFAST_BACKEND: "neon", ...(prefix ? { HOLDFAST_PG_PREFIX: prefix } : {}) };
+  if (env.DATABASE_URL) {
+    const applied = await setupSchema({ connectionString: env.DATABASE_URL, ...(prefix ? { prefix } : {}) });
+    return {
+      backend: "neon",
+      bindings: { ...bindings, DATABASE_URL: env.DATABASE_URL },
+      describe: `Neon at ${hostOf(env.DATABASE_URL)}, ${migrated(applied)}`,
+      stop: nothingToStop,
+    };
+  }
+  const postgresUrl = env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  const standin = await startNeonStandin({ postgresUrl });
+  try {
+    // The driver reaches the stand-in at the connection string's own host and port.
+    const target = new URL(postgresUrl);
+    const connectionString = `postgres://${target.username || "postgres"}@127.0.0.1:${new URL(standin.httpUrl).port}${target.pathname}`;
+    const applied = await setupSchema({ connectionString, localProxy: true, ...(prefix ? { prefix } : {}) });
+    return {
+      backend: "neon",
+      bindings: { ...bindings, DATABASE_URL: connectionString, HOLDFAST_NEON_LOCAL_PROXY: "true" },
+      describe: `local Neon proxy stand-in on ${standin.httpUrl} in front of Postgres at ${hostOf(postgresUrl)}, ${migrated(applied)}`,
+      stop: () => standin.close(),
+    };
+  } catch (error) {
+    await standin.close();
+    throw error;
+  }
+}
+
+function migrated(applied: number[]): string {
+  return applied.length === 0 ? "schema up to date" : `migrations ${applied.join(", ")} applied`;
+}
+
+/** A database URL without its credentials, for the banner. */
+function hostOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
 }

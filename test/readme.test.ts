@@ -40,10 +40,12 @@ function expectedAnswers(script: string): RegExp[] {
     });
 }
 
-// Upstash keeps its data in the local Redis across runs: a fresh prefix gives a fresh store.
+// Upstash and Neon keep their data in the local Redis and Postgres across runs: a fresh
+// prefix gives a fresh store.
 const stores = [
   { backend: "durable-object", env: {} },
   { backend: "upstash", env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: `readme-${randomUUID()}` } },
+  { backend: "neon", env: { HOLDFAST_BACKEND: "neon", HOLDFAST_PG_PREFIX: `hfr_${randomUUID().slice(0, 8)}_` } },
 ];
 
 it.each(stores)("runs the README's curl session as printed ($backend)", async ({ backend, env }) => {

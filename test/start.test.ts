@@ -1,6 +1,6 @@
 /**
  * `npm start` (the Worker under workerd, Durable Object backend), the same with
- * HOLDFAST_BACKEND=upstash, and `npm run start:node` (plain Node, persisted memory
+ * HOLDFAST_BACKEND=upstash and =neon, and `npm run start:node` (plain Node, persisted memory
  * backend): each serves the API, prints URL, backend and token, and keeps fences
  * increasing and held locks held across a crash and restart.
  */
@@ -27,6 +27,13 @@ const entries = [
     script: "scripts/start.ts",
     backend: "upstash",
     env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: `start-${randomUUID()}` },
+  },
+  // Neon keeps fences in the local Postgres (through the stand-in that npm start starts).
+  {
+    command: "HOLDFAST_BACKEND=neon npm start",
+    script: "scripts/start.ts",
+    backend: "neon",
+    env: { HOLDFAST_BACKEND: "neon", HOLDFAST_PG_PREFIX: `hfs_${randomUUID().slice(0, 8)}_` },
   },
 ];
 

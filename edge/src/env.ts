@@ -4,8 +4,14 @@ import type { LockObject } from "./durable-object/lock-object.ts";
 export interface Env {
   /** Durable Object namespace: one object per (tenant, key). */
   LOCKS: DurableObjectNamespace<LockObject>;
-  /** `durable-object` (default) or `upstash`; `neon` arrives with its issue. */
+  /** `durable-object` (default), `upstash` or `neon`. */
   HOLDFAST_BACKEND?: string;
+  /** Secret, with `neon`: the Neon connection string (migrations applied: `npm run db:migrate`). */
+  DATABASE_URL?: string;
+  /** With `neon`: prefix of Holdfast's tables and functions (default `holdfast_`). */
+  HOLDFAST_PG_PREFIX?: string;
+  /** With `neon`, local development only: DATABASE_URL names the local stand-in of Neon's proxy. */
+  HOLDFAST_NEON_LOCAL_PROXY?: string;
   /** With `upstash`: the database's REST URL (Upstash console, "REST API"). */
   UPSTASH_REDIS_REST_URL?: string;
   /** Secret, with `upstash`: the database's REST token. */

@@ -9,6 +9,7 @@ import {
 } from "@holdfast/shared";
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
+import { createNeonBackend } from "./neon/backend.ts";
 import { createUpstashBackend } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
@@ -26,7 +27,15 @@ function backendFor(env: Env): Backend {
       ...(env.HOLDFAST_REDIS_PREFIX ? { prefix: env.HOLDFAST_REDIS_PREFIX } : {}),
     });
   }
-  throw new Error(`HOLDFAST_BACKEND=${choice} is not available in this build (use durable-object or upstash)`);
+  if (choice === "neon") {
+    if (!env.DATABASE_URL) throw new Error("HOLDFAST_BACKEND=neon needs DATABASE_URL");
+    return createNeonBackend({
+      connectionString: env.DATABASE_URL,
+      ...(env.HOLDFAST_PG_PREFIX ? { prefix: env.HOLDFAST_PG_PREFIX } : {}),
+      localProxy: env.HOLDFAST_NEON_LOCAL_PROXY === "true",
+    });
+  }
+  throw new Error(`HOLDFAST_BACKEND=${choice}: use durable-object, upstash or neon`);
 }
 
 function buildApp(env: Env) {

@@ -5,6 +5,7 @@
  * Run them with `npm run db:migrate`, or call setupSchema() from your own deploy step.
  */
 import { neon } from "@neondatabase/serverless";
+import { pointAtLocalProxy } from "../context.ts";
 import { toLockError } from "../errors.ts";
 import { namesFor } from "./names.ts";
 import { V1_RULES } from "./v1-rules.sql.ts";
@@ -21,6 +22,8 @@ export const MIGRATIONS: Migration[] = [{ version: 1, name: "locks table and loc
 export interface SetupOptions {
   connectionString: string;
   prefix?: string;
+  /** The connection string names the local stand-in of Neon's proxy (context.ts). */
+  localProxy?: boolean;
 }
 
 export function statementsOf(migration: Migration, prefix: string): string[] {
@@ -33,6 +36,7 @@ export function statementsOf(migration: Migration, prefix: string): string[] {
 /** Applies the migrations this database lacks; returns the versions it applied. */
 export async function setupSchema(options: SetupOptions): Promise<number[]> {
   const names = namesFor(options.prefix);
+  if (options.localProxy) pointAtLocalProxy();
   const sql = neon(options.connectionString);
   const lock = sql.query("SELECT pg_advisory_xact_lock(hashtext($1))", [names.migrations]);
   try {
