@@ -22,7 +22,12 @@ export function connectionStringOf(httpUrl: string, postgresUrl = POSTGRES_URL):
 export async function neonFixture(options: Partial<NeonBackendOptions> & { postgresUrl?: string } = {}) {
   const standin = await startNeonStandin({ postgresUrl: options.postgresUrl ?? POSTGRES_URL });
   const connectionString = connectionStringOf(standin.httpUrl, options.postgresUrl);
-  const prefix = options.prefix ?? `hft_${newToken().toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 12)}_`;
+  const prefix =
+    options.prefix ??
+    `hft_${newToken()
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")
+      .slice(0, 12)}_`;
   const backend = createNeonBackend({
     connectionString,
     prefix,
