@@ -12,7 +12,7 @@ export default defineConfig({
   test: {
     name: "workerd",
     include: ["test/**/*.test.ts"],
-    globalSetup: ["test/upstash-setup.ts"],
+    globalSetup: ["test/stores-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
