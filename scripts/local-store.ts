@@ -62,10 +62,20 @@ async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
   const prefix = env.HOLDFAST_PG_PREFIX;
   const bindings = { HOLDFAST_BACKEND: "neon", ...(prefix ? { HOLDFAST_PG_PREFIX: prefix } : {}) };
   if (env.DATABASE_URL) {
-    const applied = await setupSchema({ connectionString: env.DATABASE_URL, ...(prefix ? { prefix } : {}) });
+    // HOLDFAST_NEON_LOCAL_PROXY=true: DATABASE_URL names a stand-in already running (benchmarks).
+    const localProxy = env.HOLDFAST_NEON_LOCAL_PROXY === "true";
+    const applied = await setupSchema({
+      connectionString: env.DATABASE_URL,
+      localProxy,
+      ...(prefix ? { prefix } : {}),
+    });
     return {
       backend: "neon",
-      bindings: { ...bindings, DATABASE_URL: env.DATABASE_URL },
+      bindings: {
+        ...bindings,
+        DATABASE_URL: env.DATABASE_URL,
+        ...(localProxy ? { HOLDFAST_NEON_LOCAL_PROXY: "true" } : {}),
+      },
       describe: `Neon at ${hostOf(env.DATABASE_URL)}, ${migrated(applied)}`,
       stop: nothingToStop,
     };

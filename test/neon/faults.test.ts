@@ -88,6 +88,16 @@ describe("schema, statements and keys", () => {
     }
   });
 
+  it("answers NetworkTimeout when a statement outlives its deadline", async () => {
+    const slow = createNeonBackend({
+      connectionString: fixture.connectionString,
+      prefix: fixture.prefix,
+      localProxy: true,
+      timeoutMs: 1,
+    });
+    expect(await codeOf(slow.lookup((await lock("deadline")).lookupRef))).toBe("NetworkTimeout");
+  });
+
   it("sends one statement in one round trip per operation", async () => {
     const k = await lock("count");
     const request = k.request();

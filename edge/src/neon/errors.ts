@@ -13,7 +13,10 @@ export function toLockError(error: unknown): LockError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   const cause = error instanceof Error ? error : new Error(message);
-  if (name === "TimeoutError" || name === "AbortError" || code === "57014") {
+  // The driver wraps a failed fetch (our deadline included) and keeps the original.
+  const source = (error as { sourceError?: unknown } | null)?.sourceError;
+  const sourceName = source instanceof Error ? source.name : "";
+  if ([name, sourceName].some((n) => n === "TimeoutError" || n === "AbortError") || code === "57014") {
     return new LockError("NetworkTimeout", "Neon Postgres did not answer in time", { cause });
   }
   if (typeof code === "string" && code.startsWith("28")) {
