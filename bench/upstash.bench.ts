@@ -20,34 +20,13 @@ import { type SpawnedStandin, spawnUpstashStandin } from "../scripts/standins/sp
 import { startServer } from "../test/start-server.ts";
 import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
+import { asContender, median, medianOf, ms, type PeerLock, ratio, timed } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONTENDERS = 16;
-
-const median = (values: number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
-const ms = (value: number) => `${value.toFixed(2)} ms`;
-const ratio = (value: number, floor: number) => `${(value / floor).toFixed(2)}×`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Times each call, sorted; `pauseMs` idles before each call (outside the timing). */
-async function timed(samples: number, once: (i: number) => Promise<unknown>, pauseMs = 0): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    if (pauseMs > 0) await sleep(pauseMs);
-    const started = performance.now();
-    await once(i);
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b);
-}
 
 export default async function upstashBench(): Promise<BenchRow[]> {
   // A process of its own, as the hosted service is: its event loop is not the client's.
@@ -167,57 +146,28 @@ async function latencies(
   return { rows, floor };
 }
 
-/** @upstash/lock as a contender: its own retry loop, with a local grant counter standing in for fences. */
-function upstashLockAcquirer(redis: Redis, delayMs: number, locks: Map<number, Lock>): Acquirer {
-  let grants = 0;
-  return async (_client, key, deadline) => {
+/** @upstash/lock as a contender: its own retry loop (`attempts` × `delay`), until the deadline. */
+function upstashLock(redis: Redis, delayMs: number): PeerLock {
+  return async (key, deadline) => {
     while (performance.now() < deadline) {
       const lock = new Lock({ id: key, redis, lease: 10_000, retry: { attempts: 50, delay: delayMs } });
-      if (await lock.acquire()) {
-        grants++;
-        locks.set(grants, lock);
-        return { fence: grants, lockId: String(grants) };
-      }
+      if (await lock.acquire()) return () => lock.release();
     }
     return null;
-  };
-}
-
-/** A JsonClient whose releases go to @upstash/lock, so that runContention measures it unchanged. */
-function upstashLockClient(locks: Map<number, Lock>): JsonClient {
-  return {
-    async post(_path, body) {
-      const id = Number((body as { lockId: string }).lockId);
-      await locks.get(id)?.release();
-      locks.delete(id);
-      return { status: 200, body: {} };
-    },
-    close() {},
-  };
-}
-
-/** The median of each figure over interleaved rounds. */
-function medianOf(results: ContentionResult[]): ContentionResult {
-  const pick = (field: keyof ContentionResult) => median(results.map((result) => result[field]));
-  return {
-    grants: pick("grants"),
-    grantsPerSecond: pick("grantsPerSecond"),
-    handoffP50: pick("handoffP50"),
-    handoffP99: pick("handoffP99"),
-    fewest: pick("fewest"),
-    most: pick("most"),
-    fairness: pick("fairness"),
   };
 }
 
 async function handoffs(standin: SpawnedStandin, client: JsonClient, redis: Redis): Promise<BenchRow[]> {
   const run = (target: JsonClient, acquire: Acquirer, seconds = SECONDS) =>
     runContention(target, { contenders: CONTENDERS, seconds, holdMs: 1, acquire });
-  const locks = new Map<number, Lock>();
+  const peer = (delayMs: number) => {
+    const { client: releases, acquire } = asContender(upstashLock(redis, delayMs));
+    return () => run(releases, acquire);
+  };
   const contenders = {
     holdfast: () => run(client, waitingAcquirer),
-    lockDefault: () => run(upstashLockClient(locks), upstashLockAcquirer(redis, 100, locks)),
-    lockTight: () => run(upstashLockClient(locks), upstashLockAcquirer(redis, 10, locks)),
+    lockDefault: peer(100),
+    lockTight: peer(10),
   };
   const results: Record<keyof typeof contenders, ContentionResult[]> = { holdfast: [], lockDefault: [], lockTight: [] };
   const floors: number[] = [];

@@ -9,8 +9,8 @@
  * A row keeps its state as jsonb beside the fence counter, which is a column that is
  * never reset: holders `[{t token, m 'x'|'s', p permits, f fence, a acquired, e expires,
  * i idempotency key}]` in fence order; waiters `[{t, m, p, l limit, ttl, pr priority,
- * s arrival, i, c {callerToken: deadline}}]` in queue order; results `{callerToken:
- * {o outcome, u keep until}}`. Replies are jsonb: `k` is 'g' granted, 'l' locked, 'm'
+ * s arrival, i, c {callerToken: deadline}}]` in queue order. Posted outcomes have a
+ * table of their own. Replies are jsonb: `k` is 'g' granted, 'l' locked, 'm'
  * limit mismatch, 'i' idempotency mismatch, 'q' queued, 'x' gone; `n` the store time.
  */
 export const V1_RULES = `
@@ -22,9 +22,19 @@ CREATE TABLE IF NOT EXISTS {p}locks (
   lock_limit integer,
   holders    jsonb NOT NULL DEFAULT '[]',
   waiters    jsonb NOT NULL DEFAULT '[]',
-  results    jsonb NOT NULL DEFAULT '{}',
   queue_seq  bigint NOT NULL DEFAULT 0
 );
+---
+-- Outcomes the queue posted for callers whose notification may have been lost: a row
+-- each, so that a handoff writes one small row instead of rewriting a growing document.
+CREATE TABLE IF NOT EXISTS {p}results (
+  caller     text PRIMARY KEY,
+  key_id     text NOT NULL,
+  outcome    jsonb NOT NULL,
+  keep_until bigint NOT NULL
+);
+---
+CREATE INDEX IF NOT EXISTS {p}results_by_key ON {p}results (key_id, keep_until);
 ---
 -- Rule 1: the store's clock, read once per operation, after the row lock.
 CREATE OR REPLACE FUNCTION {p}now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
@@ -89,7 +99,7 @@ $$ SELECT w, (n - 1)::integer FROM jsonb_array_elements(waiters) WITH ORDINALITY
 -- Rule 8: serves the queue from its head while the rules grant it, in the same statement
 -- as the release, extend, expiry or leave that made room (no barging). Callers past their
 -- deadline are dropped. Returns the head's retry time (0: nothing blocks a waiter) and
--- the outcomes posted, [{c caller, o outcome}]; outcomes wait in results for a minute
+-- the outcomes posted, [{c caller, o outcome}]; outcomes wait in <p>results for a minute
 -- past their caller's deadline, for a caller whose notification was lost.
 CREATE OR REPLACE FUNCTION {p}dispatch(INOUT r {p}locks, now_ms bigint, OUT retry_at bigint, OUT notes jsonb)
 LANGUAGE plpgsql AS $$
@@ -98,8 +108,8 @@ DECLARE
   live jsonb;
   blocked bigint;
   g record;
-  outcome jsonb;
-  caller text;
+  given jsonb;
+  who text;
 BEGIN
   retry_at := 0;
   notes := '[]';
@@ -123,26 +133,28 @@ BEGIN
       SELECT * INTO g FROM {p}grant(r, head->>'t', head->>'m', (head->>'p')::integer, (head->>'l')::integer,
         (head->>'ttl')::bigint, head->>'i', now_ms);
       r := g.r;
-      outcome := {p}grant_reply(g.holder, now_ms);
+      given := {p}grant_reply(g.holder, now_ms);
     ELSE
-      outcome := jsonb_build_object('k', 'm', 'l', r.lock_limit, 'n', now_ms);
+      given := jsonb_build_object('k', 'm', 'l', r.lock_limit, 'n', now_ms);
     END IF;
-    FOR caller IN SELECT jsonb_object_keys(live) LOOP
-      r.results := r.results || jsonb_build_object(caller, jsonb_build_object('o', outcome,
-                     'u', greatest(now_ms, (live->>caller)::bigint) + 60000));
-      notes := notes || jsonb_build_array(jsonb_build_object('c', caller, 'o', outcome));
+    FOR who IN SELECT jsonb_object_keys(live) LOOP
+      INSERT INTO {p}results AS x (caller, key_id, outcome, keep_until)
+        VALUES (who, r.key_id, given, greatest(now_ms, (live->>who)::bigint) + 60000)
+        ON CONFLICT ON CONSTRAINT {p}results_pkey DO UPDATE SET outcome = EXCLUDED.outcome, keep_until = EXCLUDED.keep_until;
+      notes := notes || jsonb_build_array(jsonb_build_object('c', who, 'o', given));
     END LOOP;
     r.waiters := r.waiters - 0;
   END LOOP;
-  r.results := coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(r.results)
-                         WHERE (value->>'u')::bigint > now_ms), '{}'::jsonb);
+  IF jsonb_array_length(notes) > 0 THEN
+    DELETE FROM {p}results x WHERE x.key_id = (r).key_id AND x.keep_until <= now_ms;
+  END IF;
 END $$;
 ---
 -- An outcome posted for a caller, answered as of now: a grant that expired before its
 -- caller came for it is no grant. Read, not taken: a repeated check finds it again.
-CREATE OR REPLACE FUNCTION {p}posted(r {p}locks, caller text, now_ms bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {p}posted(r {p}locks, p_caller text, now_ms bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-  outcome jsonb := r.results->caller->'o';
+  outcome jsonb := (SELECT x.outcome FROM {p}results x WHERE x.caller = p_caller);
   h jsonb;
 BEGIN
   IF outcome IS NULL THEN RETURN NULL; END IF;
@@ -173,7 +185,7 @@ END $$;
 ---
 CREATE OR REPLACE FUNCTION {p}save(r {p}locks) RETURNS void LANGUAGE sql AS $$
   UPDATE {p}locks SET fence = (r).fence, lock_limit = (r).lock_limit, holders = (r).holders,
-                      waiters = (r).waiters, results = (r).results, queue_seq = (r).queue_seq
+                      waiters = (r).waiters, queue_seq = (r).queue_seq
   WHERE key_id = (r).key_id
 $$;
 ---
