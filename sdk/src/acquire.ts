@@ -10,7 +10,7 @@ import { retryDelay } from "./backoff.ts";
 import { checkClock } from "./clock-check.ts";
 import type { Context } from "./context.ts";
 import { isLockError, type LockError } from "./errors.ts";
-import { DEFAULT_TIMEOUT_MS } from "./http.ts";
+import { type Answer, DEFAULT_TIMEOUT_MS } from "./http.ts";
 import { createLease, type Grant, notAcquired } from "./lease.ts";
 import { monotonic, sleep } from "./timing.ts";
 import type { AcquireOptions, AcquireResult, RetryOptions } from "./types.ts";
@@ -31,7 +31,7 @@ type AcquireAnswer =
 export async function acquire(ctx: Context, options: AcquireOptions): Promise<AcquireResult> {
   const { key, signal, retry = {}, waitMs = 0, ttlMs = 30_000, permits, limit } = options;
   const mode = options.mode ?? ((permits ?? limit) ? "shared" : "exclusive");
-  const maxRetries = retry.maxRetries ?? Number.POSITIVE_INFINITY;
+  const maxRetries = retry.maxRetries ?? Infinity;
   const idempotencyKey = options.idempotencyKey ?? randomKey();
   await checkClock(ctx, signal);
   const deadline = monotonic() + waitMs;
@@ -51,14 +51,13 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
         // and without any sample expiresAtMs would stay in the server's clock.
         { signal, timeoutMs: Math.max(1, timeoutMs) },
       );
-      if (answer.body.ok) {
-        const proof =
-          wait > 0
-            ? await freshProof(ctx, answer.body, answer.sentAt, ttlMs, signal)
-            : { grant: answer.body, sentAt: answer.sentAt };
+      const { body } = answer;
+      if (body.ok) {
+        const granted = answer as Answer<Grant>;
+        const proof = wait > 0 ? await freshProof(ctx, granted, ttlMs, signal) : granted;
         if (proof) {
-          ctx.emit({ type: "acquire", ok: true, fence: answer.body.fence }, key, answer.body.lockId);
-          return createLease(ctx, proof.grant, proof.sentAt, { key, mode, ttlMs, autoExtend: !!options.autoExtend });
+          ctx.emit({ type: "acquire", ok: true, fence: body.fence }, key, body.lockId);
+          return createLease(ctx, proof, { key, mode, ttlMs, autoExtend: !!options.autoExtend });
         }
       }
     } catch (error) {
@@ -96,20 +95,22 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
  * (one round trip, the same TTL) so the caller starts with a full, fresh proof. Returns
  * undefined when the grant had already expired by then (the caller keeps trying).
  */
-async function freshProof(ctx: Context, grant: Grant, sentAt: number, ttlMs: number, signal: AbortSignal | undefined) {
-  const waited = monotonic() - sentAt;
-  if (waited <= ttlMs / 10) return { grant, sentAt };
+async function freshProof(
+  ctx: Context,
+  answer: Answer<Grant>,
+  ttlMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Answer<Grant> | undefined> {
+  const grant = answer.body;
+  if (monotonic() - answer.sentAt <= ttlMs / 10) return answer;
   try {
     const renewed = await ctx.request<{ ok: boolean; expiresAtMs: number; serverTimeMs: number }>(
       "/v1/locks/extend",
       { lockId: grant.lockId, ttlMs },
       { signal },
     );
-    if (!renewed.body.ok) return undefined;
-    return {
-      grant: { ...grant, expiresAtMs: renewed.body.expiresAtMs, serverTimeMs: renewed.body.serverTimeMs },
-      sentAt: renewed.sentAt,
-    };
+    // The renewal's expiresAtMs and serverTimeMs replace the grant's.
+    return renewed.body.ok ? { body: { ...grant, ...renewed.body }, sentAt: renewed.sentAt } : undefined;
   } catch (error) {
     // Unproven and unrenewable: give the grant back rather than hand out a lease we cannot vouch for.
     await ctx.request("/v1/locks/release", { lockId: grant.lockId }).catch(() => {});

@@ -28,16 +28,12 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
       await report(error);
     }
   };
-  /** Resolves when the term ends (lease lost or campaign stopped), leaving no listener behind. */
+  /** Resolves when the term ends (lease lost or campaign stopped); no listener stays on either signal. */
   const ended = (lock: Lock) =>
-    new Promise<void>((resolve) => {
-      const listening = new AbortController();
-      const finish = () => {
-        listening.abort();
-        resolve();
-      };
-      for (const s of [lock.signal, signal]) s.addEventListener("abort", finish, { signal: listening.signal });
-      if (lock.signal.aborted || signal.aborted) finish();
+    new Promise((resolve) => {
+      const either = AbortSignal.any([lock.signal, signal]);
+      if (either.aborted) resolve(0);
+      else either.addEventListener("abort", resolve, { once: true });
     });
 
   const run = async () => {
@@ -46,7 +42,7 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
         const lock = await client.acquire({
           key,
           ...(ttlMs && { ttlMs }),
-          waitMs: Number.POSITIVE_INFINITY,
+          waitMs: Infinity,
           autoExtend: true,
           signal,
         });

@@ -8,11 +8,9 @@ import type { Client, ClientOptions, Holder, LockInfo, OwnsResult } from "./type
 export function createClient(options: ClientOptions): Client {
   const ctx = createContext(options);
   const local = ctx.clock.toLocal;
-  // Every operation takes `{ ...body, signal }`; answers lose the server's serverTimeMs.
-  const call = async <T>(path: string, { signal, ...body }: { signal?: AbortSignal }) => {
-    const { serverTimeMs, ...answer } = (await ctx.request<T & { serverTimeMs: number }>(path, body, { signal })).body;
-    return answer as T;
-  };
+  // Every operation takes `{ ...body, signal }`; owns and lookup answers lose the server's ok and serverTimeMs.
+  const call = async <T>(path: string, { signal, ...body }: { signal?: AbortSignal }) =>
+    (await ctx.request<T & { ok: boolean; serverTimeMs?: number }>(path, body, { signal })).body;
   const client: Client = {
     acquire: (acquireOptions) => acquire(ctx, acquireOptions),
     release: async (o) => ({ ok: (await call<{ ok: boolean }>("/v1/locks/release", o)).ok }),
@@ -21,12 +19,12 @@ export function createClient(options: ClientOptions): Client {
       return answer.ok ? { ok: true, expiresAtMs: local(answer.expiresAtMs) } : { ok: false };
     },
     async owns(o) {
-      const { ok, ...owns } = await call<OwnsResult & { ok: true }>("/v1/locks/owns", o);
+      const { ok, serverTimeMs, ...owns } = await call<OwnsResult>("/v1/locks/owns", o);
       if (owns.owned) owns.expiresAtMs = local(owns.expiresAtMs);
       return owns;
     },
     async getByKey(o) {
-      const { ok, ...info } = await call<LockInfo & { ok: true }>("/v1/locks/lookup", o);
+      const { ok, serverTimeMs, ...info } = await call<LockInfo>("/v1/locks/lookup", o);
       info.holders = info.holders.map(
         (h): Holder => ({ ...h, acquiredAtMs: local(h.acquiredAtMs), expiresAtMs: local(h.expiresAtMs) }),
       );
@@ -34,15 +32,13 @@ export function createClient(options: ClientOptions): Client {
       return info;
     },
     readWrite: (key) => ({
-      read: (rest = {}) => client.acquire({ ...rest, key, mode: "shared" }),
-      write: (rest = {}) => client.acquire({ ...rest, key, mode: "exclusive" }),
+      read: (rest) => client.acquire({ ...rest, key, mode: "shared" }),
+      write: (rest) => client.acquire({ ...rest, key, mode: "exclusive" }),
     }),
     campaign: (key, campaignOptions) => campaign(client, key, campaignOptions),
     clock: ctx.clock.estimate,
-    async syncClock({ signal } = {}) {
-      await ctx.request("/v1/time", undefined, { signal });
-      return ctx.clock.estimate() as ClockEstimate;
-    },
+    syncClock: ({ signal } = {}) =>
+      ctx.request("/v1/time", undefined, { signal }).then(() => ctx.clock.estimate() as ClockEstimate),
   };
   return client;
 }

@@ -11,7 +11,7 @@ export async function checkClock(ctx: Context, signal: AbortSignal | undefined):
   const { options, clock } = ctx;
   if (options.timeAuthority !== "client") return;
   const toleranceMs = options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS;
-  const within = () => (clock.estimate()?.maxOffsetMs ?? Number.POSITIVE_INFINITY) <= toleranceMs;
+  const within = () => (clock.estimate()?.maxOffsetMs ?? Infinity) <= toleranceMs;
   // No estimate yet, or a poor one (a slow sample widens the bound; a first request
   // also pays for the connection): take up to two fresh samples.
   for (let i = 0; i < 2 && !within(); i++) await ctx.request("/v1/time", undefined, { signal });

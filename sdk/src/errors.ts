@@ -24,9 +24,10 @@ export interface LockErrorOptions {
 
 export class LockError extends Error {
   override readonly name = "LockError";
-  readonly code: LockErrorCode;
-  readonly status: number | undefined;
-  readonly retryAfterMs: number | undefined;
+  // Set by the constructor; `declare` spares the bundle empty field definitions.
+  declare readonly code: LockErrorCode;
+  declare readonly status: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
 
   constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
     super(message, options);
@@ -42,5 +43,5 @@ export class LockError extends Error {
  */
 export function isLockError(value: unknown, code?: LockErrorCode): value is LockError {
   const error = value as LockError | null;
-  return error?.name === "LockError" && typeof error.code === "string" && (code === undefined || error.code === code);
+  return error?.name === "LockError" && typeof error.code === "string" && (!code || error.code === code);
 }

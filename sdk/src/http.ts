@@ -18,8 +18,6 @@ export interface Answer<T> {
 export interface RequestOptions {
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
-  /** False for answers whose serverTimeMs was read after a server-side wait. */
-  sample?: boolean;
 }
 
 export type Request = <T>(path: string, body?: object, options?: RequestOptions) => Promise<Answer<T>>;
@@ -28,7 +26,7 @@ type Envelope = { ok?: unknown; serverTimeMs?: unknown; error?: { code: LockErro
 
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
-  return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS, sample = true } = {}) => {
+  return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS } = {}) => {
     throwIfAborted(signal);
     let token = options.token;
     try {
@@ -55,7 +53,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
         if (deadline.signal.aborted || signal?.aborted) throw error;
         return null;
       });
-      if (sample && typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
+      if (typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
       const { status } = response;
       // 409 "locked" and 404 "not held" are answers; an `error` object never is, and
       // neither is a 404/409 without `ok: false` (a gateway's page, a wrong base URL).

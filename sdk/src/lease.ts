@@ -11,14 +11,22 @@
  */
 import type { Context } from "./context.ts";
 import { LockError } from "./errors.ts";
-import { DEFAULT_TIMEOUT_MS } from "./http.ts";
+import { type Answer, DEFAULT_TIMEOUT_MS } from "./http.ts";
 import { backgroundTimer, monotonic, wall } from "./timing.ts";
 import type { ExtendResult, Lock, LockEvent, Mode, NotAcquired, ReleaseResult } from "./types.ts";
 
 /** Runtimes without Symbol.asyncDispose get the well-known fallback that transpilers use. */
 export const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
 
-export const notAcquired = (): NotAcquired => ({ ok: false, reason: "locked", [asyncDispose]: async () => {} });
+/** Not granted: nothing to release or extend, and nothing to dispose (as syncguard's failed result). */
+const notHeldAnswer = async () => ({ ok: false }) as const;
+export const notAcquired = (): NotAcquired => ({
+  ok: false,
+  reason: "locked",
+  release: notHeldAnswer,
+  extend: notHeldAnswer,
+  [asyncDispose]: async () => {},
+});
 
 /** The default margin: 10 % of the remaining lease, at most this much. */
 const MAX_MARGIN_MS = 1000;
@@ -43,10 +51,11 @@ export interface LeaseSpec {
 
 type Timer = ReturnType<typeof setTimeout> | undefined;
 
-export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: LeaseSpec): Lock {
+/** The lease that `answer` granted, proven from the moment its request was sent. */
+export function createLease(ctx: Context, answer: Answer<Grant>, spec: LeaseSpec): Lock {
   const { request, options, clock } = ctx;
   const { key, autoExtend } = spec;
-  const { lockId } = grant;
+  const { lockId } = answer.body;
   const emit = (event: LockEvent) => ctx.emit(event, key, lockId);
   const lease = new AbortController();
   const { signal } = lease;
@@ -74,12 +83,12 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
     emit({ type: "lost", ok: false, reason: why });
   };
 
-  /** A request sent at `sentAt` proved the lease held until `serverExpiresAtMs`. */
-  const proven = (sentAt: number, serverExpiresAtMs: number, serverTimeMs: number) => {
-    const remaining = serverExpiresAtMs - serverTimeMs;
+  /** A request sent at `sentAt` proved the lease held until `body.expiresAtMs` (server clock). */
+  const proven = ({ body, sentAt }: Answer<Omit<Grant, "lockId" | "fence">>) => {
+    const remaining = body.expiresAtMs - body.serverTimeMs;
     deadline = sentAt + remaining - (options.safetyMarginMs ?? Math.min(MAX_MARGIN_MS, remaining / 10));
     wallDeadline = wall() + deadline - monotonic();
-    expiresAtMs = clock.toLocal(serverExpiresAtMs);
+    expiresAtMs = clock.toLocal(body.expiresAtMs);
     watch();
     if (autoExtend && !signal.aborted) keepAlive(sentAt + remaining / 3 - monotonic());
   };
@@ -105,50 +114,60 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
   };
 
   const extend = (newTtlMs = ttlMs, { signal: caller }: { signal?: AbortSignal } = {}): Promise<ExtendResult> => {
-    const run = async (): Promise<ExtendResult> => {
+    // One extend at a time, so that the newest answer is also the one the server applied last.
+    const result = extending.then(async (): Promise<ExtendResult> => {
       if (signal.aborted) return { ok: false };
       // An answer after the deadline could not save the lease, so do not wait for one.
       const timeoutMs = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, deadline - monotonic()));
-      const { body, sentAt } = await request<Grant & { ok: boolean }>(
+      const renewed = await request<Grant & { ok: boolean }>(
         "/v1/locks/extend",
         { lockId, ttlMs: newTtlMs },
         { signal: caller, timeoutMs },
       );
+      const { body } = renewed;
       if (body.ok && !signal.aborted) {
         ttlMs = newTtlMs;
-        proven(sentAt, body.expiresAtMs, body.serverTimeMs);
+        proven(renewed);
         emit({ type: "extend", ok: true });
         return { ok: true, expiresAtMs };
       }
       if (!body.ok) lose("not-held");
       return { ok: false };
-    };
-    // One extend at a time, so that the newest answer is also the one the server applied last.
-    const result = extending.then(run);
+    });
     extending = result.catch(() => {});
     return result;
   };
 
-  const release = ({ signal: caller }: { signal?: AbortSignal } = {}): Promise<ReleaseResult> =>
-    (releasing ??= (async () => {
+  // Only the call that releases the lease answers ok: true. Every later call answers
+  // ok: false without a request (as syncguard's handle does); one made while a release
+  // is in flight waits for it, and takes over if it fails.
+  const release = (options: { signal?: AbortSignal } = {}): Promise<ReleaseResult> => {
+    if (releasing)
+      return releasing.then(
+        () => ({ ok: false }),
+        () => release(options),
+      );
+    releasing = (async (): Promise<ReleaseResult> => {
       const gone = notHeld;
       end("released");
       if (gone) return { ok: false };
       // A fresh request with only the caller's explicit signal: never the acquisition's.
-      const { body } = await request<ReleaseResult>("/v1/locks/release", { lockId }, { signal: caller });
+      const { body } = await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal });
       emit({ type: "release", ok: body.ok });
       return { ok: body.ok };
     })().catch((error: LockError) => {
       releasing = undefined; // a failed release may be retried
       emit({ type: "release", ok: false, reason: error.code });
       throw error;
-    }));
+    });
+    return releasing;
+  };
 
   const lock: Lock = {
     ok: true,
     key,
     lockId,
-    fence: grant.fence,
+    fence: answer.body.fence,
     mode: spec.mode,
     get expiresAtMs() {
       return expiresAtMs;
@@ -162,6 +181,6 @@ export function createLease(ctx: Context, grant: Grant, sentAt: number, spec: Le
         (error) => ctx.releaseFailed(error, lockId, key),
       )),
   };
-  proven(sentAt, grant.expiresAtMs, grant.serverTimeMs);
+  proven(answer);
   return lock;
 }

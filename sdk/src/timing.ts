@@ -20,7 +20,7 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  * background bookkeeping, never a reason for a finished program to hang.
  */
 export function backgroundTimer(run: () => void, ms: number): ReturnType<typeof setTimeout> {
-  const timer = setTimeout(run, Math.max(0, ms));
+  const timer = setTimeout(run, ms); // a negative delay runs at once
   (timer as { unref?: () => void }).unref?.(); // Node, Bun
   (globalThis as { Deno?: { unrefTimer?: (id: unknown) => void } }).Deno?.unrefTimer?.(timer);
   return timer;

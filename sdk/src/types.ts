@@ -86,18 +86,29 @@ export interface Lock extends AsyncDisposable {
   readonly signal: AbortSignal;
   /** Sets the lease to `ttlMs` from now (default: the current TTL). `ok: false` means lost. */
   extend(ttlMs?: number, options?: { signal?: AbortSignal }): Promise<ExtendResult>;
-  /** Releases the lease; idempotent. Never reuses an aborted acquisition signal. */
+  /**
+   * Releases the lease. The call that releases it answers `{ ok: true }` (or `{ ok: false }`
+   * when the lease was already gone); every later call answers `{ ok: false }` without a
+   * request. A release that threw may be retried. Never reuses an aborted acquisition signal.
+   */
   release(options?: { signal?: AbortSignal }): Promise<ReleaseResult>;
 }
 
+/**
+ * The key is held by someone else. `release()` and `extend()` answer `{ ok: false }` and
+ * `await using` does nothing, so code that skips the `ok` check does not throw.
+ */
 export interface NotAcquired extends AsyncDisposable {
   readonly ok: false;
   readonly reason: "locked";
+  release(options?: { signal?: AbortSignal }): Promise<{ ok: false }>;
+  extend(ttlMs?: number, options?: { signal?: AbortSignal }): Promise<{ ok: false }>;
 }
 
+/** Narrow on `ok`: a Lock when granted, NotAcquired when the key is held. */
 export type AcquireResult = Lock | NotAcquired;
 
-export type ReleaseResult = { ok: boolean };
+export type ReleaseResult = { ok: true } | { ok: false };
 export type ExtendResult = { ok: true; expiresAtMs: number } | { ok: false };
 
 export type OwnsResult =

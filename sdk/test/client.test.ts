@@ -33,10 +33,64 @@ describe("acquire and release", () => {
 
     expect(await lock.release()).toEqual({ ok: true });
     expect(lock.signal.aborted).toBe(true);
-    expect(await lock.release()).toEqual({ ok: true }); // idempotent: same answer, no second request
     const third = await client.acquire({ key });
     expect(third.ok && third.fence > lock.fence).toBe(true);
     if (third.ok) await third.release();
+  });
+
+  it("answers ok: true only to the release that released the lease, and ok: false to every later one", async () => {
+    const key = freshKey();
+    const releases = () => server.requests.filter((r) => r === "POST /v1/locks/release").length;
+    const lock = await client.acquire({ key });
+    if (!lock.ok) throw new Error("not granted");
+    const before = releases();
+    // Concurrent calls: the second waits for the first, which did the releasing.
+    expect(await Promise.all([lock.release(), lock.release()])).toEqual([{ ok: true }, { ok: false }]);
+    expect(await lock.release()).toEqual({ ok: false });
+    await lock[Symbol.asyncDispose]();
+    expect(await lock.release()).toEqual({ ok: false });
+    expect(releases() - before).toBe(1); // later calls send nothing
+    // Disposal first, then release: the same.
+    const disposed = await client.acquire({ key });
+    await disposed[Symbol.asyncDispose]();
+    expect(await disposed.release()).toEqual({ ok: false });
+  });
+
+  it("lets a release that was waiting on a failed one release the lease itself", async () => {
+    let failures = 1;
+    const flaky = createClient({
+      url: server.url,
+      token: TOKEN,
+      fetch: (input, init) =>
+        String(input).endsWith("/v1/locks/release") && failures-- > 0
+          ? Promise.reject(new TypeError("connection reset"))
+          : fetch(input, init),
+    });
+    const lock = await flaky.acquire({ key: freshKey() });
+    if (!lock.ok) throw new Error("not granted");
+    const first = lock.release();
+    const second = lock.release();
+    await expect(first).rejects.toMatchObject({ code: "ServiceUnavailable" });
+    expect(await second).toEqual({ ok: true });
+    expect(await lock.release()).toEqual({ ok: false });
+    expect(await client.owns({ lockId: lock.lockId })).toEqual({ owned: false });
+  });
+
+  it("gives a not-acquired result release and extend that answer ok: false, without a request", async () => {
+    const key = freshKey();
+    const holder = await client.acquire({ key });
+    const refused = await client.acquire({ key });
+    expect(refused).toMatchObject({ ok: false, reason: "locked" });
+    const before = server.requests.length;
+    // Careless code that skips the `ok` check does not throw.
+    expect(await refused.release()).toEqual({ ok: false });
+    expect(await refused.extend(60_000)).toEqual({ ok: false });
+    expect(await refused.extend()).toEqual({ ok: false });
+    await expect(refused[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    expect(server.requests.length).toBe(before);
+    // The holder's lease is untouched.
+    expect(holder.ok && (await owns(client, holder.lockId))).toBe(true);
+    expect(await holder.release()).toEqual({ ok: true });
   });
 
   it("releases on `await using`, idempotently, for granted and not-granted results", async () => {

@@ -1,6 +1,8 @@
 /**
- * Runs every TypeScript example of the README's SDK section, as printed, against the
- * real app, and checks that the README's withlock exit codes are the CLI's.
+ * Runs every example of the README's SDK section, as printed, against the real app:
+ * TypeScript ones through tsx with the SDK's sources, JavaScript ones on plain Node with
+ * the SDK's bundle (no TypeScript anywhere). Also checks that the README's withlock exit
+ * codes are the CLI's.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleSdk } from "../build.ts";
 import { EXIT } from "../cli/exit-codes.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
@@ -23,13 +26,15 @@ function between(start: string, end: string): string {
   return section;
 }
 
-const examples = [...between("sdk-examples:start", "sdk-examples:end").matchAll(/```ts\n([\s\S]*?)```/g)].map(
-  (match) => match[1] ?? "",
+const examples = [...between("sdk-examples:start", "sdk-examples:end").matchAll(/```(ts|js)\n([\s\S]*?)```/g)].map(
+  (match) => ({ language: match[1] as "ts" | "js", code: match[2] ?? "" }),
 );
+const bundle = join(dir, "holdfast.mjs");
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
+  writeFileSync(bundle, await bundleSdk());
 });
 afterAll(async () => {
   await server.close();
@@ -37,20 +42,24 @@ afterAll(async () => {
 });
 
 describe("README SDK examples", () => {
-  it("has examples", () => {
+  it("has examples, in TypeScript and in plain JavaScript", () => {
     expect(examples.length).toBeGreaterThanOrEqual(5);
+    expect(examples.some((example) => example.language === "js")).toBe(true);
   });
 
   it.concurrent.each(
-    examples.map((code, i) => [i + 1, code] as const),
-  )("example %i runs as printed", async (i, code) => {
-    // As printed, except: the package name points at the source and the URL at the test server.
+    examples.map(({ language, code }, i) => [i + 1, language, code] as const),
+  )("example %i (%s) runs as printed", async (i, language, code) => {
+    // As printed, except: the package name points at the source (TypeScript) or the bundle
+    // (JavaScript), and the URL at the test server.
+    const entry = language === "ts" ? sdkEntry : pathToFileURL(bundle).href;
     const program = code
-      .replaceAll('from "holdfast"', `from ${JSON.stringify(sdkEntry)}`)
+      .replaceAll('from "holdfast"', `from ${JSON.stringify(entry)}`)
       .replaceAll("http://127.0.0.1:8787", server.url);
-    const file = join(dir, `example-${i}.mts`);
+    const file = join(dir, `example-${i}.${language === "ts" ? "mts" : "mjs"}`);
     writeFileSync(file, program);
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsx, file], { timeout: 30_000 });
+    const args = language === "ts" ? [tsx, file] : [file];
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { timeout: 30_000 });
     expect(stderr).toBe("");
     // Each `// → output` comment must match the next printed line (`…` matches anything).
     const printed = stdout.trimEnd().split("\n");
