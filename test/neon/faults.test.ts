@@ -10,7 +10,9 @@ import { runContention } from "@holdfast/shared/contract";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ws from "ws";
+import { runAcquire } from "../../edge/src/neon/acquire.ts";
 import { createNeonBackend } from "../../edge/src/neon/backend.ts";
+import { createContext } from "../../edge/src/neon/context.ts";
 import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
 import { neonFixture, POSTGRES_URL } from "./fixture.ts";
 import { startThrowawayPostgres } from "./throwaway-postgres.ts";
@@ -96,6 +98,7 @@ describe("schema, statements and keys", () => {
       timeoutMs: 1,
     });
     expect(await codeOf(slow.lookup((await lock("deadline")).lookupRef))).toBe("NetworkTimeout");
+    await sleep(300); // the stand-in still runs (and counts) the abandoned statement: not the next test's
   });
 
   it("sends one statement in one round trip per operation", async () => {
@@ -125,6 +128,20 @@ describe("schema, statements and keys", () => {
       token: grant.token,
     });
     expect(await fixture.backend.lookup(k.lookupRef)).toMatchObject({ fence: 1, holders: [{ token: grant.token }] });
+  });
+
+  it("drops a waiter whose Worker died once its entry's deadline passes, and never grants it", async () => {
+    const k = await lock("dead-waiter");
+    const holder = await fixture.backend.acquire(k.request());
+    if (!holder.ok) throw new Error("not granted");
+    const ctx = createContext({ connectionString: fixture.connectionString, prefix: fixture.prefix, localProxy: true });
+    // Queued, then nobody waits for the answer: as if the Worker had died.
+    expect(await runAcquire(ctx, k.request(), 300)).toMatchObject({ queued: true });
+    expect(await fixture.backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
+    await sleep(400);
+    await fixture.backend.release(k.ref(holder.token));
+    expect((await fixture.backend.lookup(k.lookupRef)).holders).toEqual([]);
+    expect(await fixture.backend.acquire(k.request())).toMatchObject({ ok: true, fence: 2 });
   });
 
   it("serves a waiter whose LISTEN connection Postgres terminated, at the release", async () => {
