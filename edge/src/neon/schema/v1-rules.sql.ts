@@ -183,11 +183,15 @@ BEGIN
   END IF;
 END $$;
 ---
-CREATE OR REPLACE FUNCTION {p}save(r {p}locks) RETURNS void LANGUAGE sql AS $$
-  UPDATE {p}locks SET fence = (r).fence, lock_limit = (r).lock_limit, holders = (r).holders,
-                      waiters = (r).waiters, queue_seq = (r).queue_seq
-  WHERE key_id = (r).key_id
-$$;
+-- Writes the row back only if the operation changed it: a statement that writes nothing
+-- commits without waiting for the WAL to reach the disk, and holds the row lock shorter.
+CREATE OR REPLACE FUNCTION {p}save(r {p}locks, locked {p}locks) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF r IS NOT DISTINCT FROM locked THEN RETURN; END IF;
+  UPDATE {p}locks SET fence = r.fence, lock_limit = r.lock_limit, holders = r.holders,
+                      waiters = r.waiters, queue_seq = r.queue_seq
+  WHERE key_id = r.key_id;
+END $$;
 ---
 -- Locks the key's row for the rest of the statement; creates it (fence 0) if need be.
 CREATE OR REPLACE FUNCTION {p}lock_row(p_key_id text, p_tenant text, p_key text) RETURNS {p}locks
@@ -208,6 +212,7 @@ CREATE OR REPLACE FUNCTION {p}acquire(p_key_id text, p_tenant text, p_key text, 
   p_channels text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks := {p}lock_row(p_key_id, p_tenant, p_key);
+  locked {p}locks := r;
   now_ms bigint := {p}now_ms();
   retry_at bigint;
   notes jsonb;
@@ -290,7 +295,7 @@ BEGIN
     SELECT x.place INTO place FROM {p}waiter_of(r.waiters, p_token) x;
     reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
   END decide;
-  PERFORM {p}save(r);
+  PERFORM {p}save(r, locked);
   PERFORM {p}announce(r, p_channels, retry_at, notes, false);
   RETURN reply;
 END $$;
@@ -300,6 +305,7 @@ CREATE OR REPLACE FUNCTION {p}release(p_key_id text, p_tenant text, p_token text
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks;
+  locked {p}locks;
   found_row boolean;
   now_ms bigint;
   released boolean;
@@ -309,6 +315,7 @@ DECLARE
 BEGIN
   SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
   found_row := FOUND;
+  locked := r;
   now_ms := {p}now_ms();
   IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   r := {p}prune(r, now_ms);
@@ -320,7 +327,7 @@ BEGIN
   r := d.r;
   retry_at := d.retry_at;
   notes := d.notes;
-  PERFORM {p}save(r);
+  PERFORM {p}save(r, locked);
   PERFORM {p}announce(r, p_channels, retry_at, notes, false);
   RETURN jsonb_build_object('k', CASE WHEN released THEN 'r' ELSE 'n' END, 'n', now_ms);
 END $$;
@@ -330,6 +337,7 @@ CREATE OR REPLACE FUNCTION {p}extend(p_key_id text, p_tenant text, p_token text,
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks;
+  locked {p}locks;
   found_row boolean;
   now_ms bigint;
   place integer;
@@ -339,6 +347,7 @@ DECLARE
 BEGIN
   SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
   found_row := FOUND;
+  locked := r;
   now_ms := {p}now_ms();
   IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   r := {p}prune(r, now_ms);
@@ -351,7 +360,7 @@ BEGIN
   r := d.r;
   retry_at := d.retry_at;
   notes := d.notes;
-  PERFORM {p}save(r);
+  PERFORM {p}save(r, locked);
   PERFORM {p}announce(r, p_channels, retry_at, notes, true);
   IF place IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   RETURN jsonb_build_object('k', 'e', 'n', now_ms, 'e', now_ms + p_ttl);
@@ -392,6 +401,7 @@ CREATE OR REPLACE FUNCTION {p}check(p_key_id text, p_tenant text, p_key text, p_
   p_channels text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks := {p}lock_row(p_key_id, p_tenant, p_key);
+  locked {p}locks := r;
   now_ms bigint := {p}now_ms();
   retry_at bigint;
   notes jsonb;
@@ -430,7 +440,7 @@ BEGIN
     END IF;
     reply := jsonb_build_object('k', 'x', 'n', now_ms);
   END decide;
-  PERFORM {p}save(r);
+  PERFORM {p}save(r, locked);
   PERFORM {p}announce(r, p_channels, retry_at, notes, everyone);
   RETURN reply;
 END $$;
