@@ -1,8 +1,9 @@
 /**
  * `npm run start:node`: the whole v1 API on 127.0.0.1:8787 in plain Node, over the memory backend,
- * persisted to .holdfast/ so that fences survive restarts. No external service needed.
+ * persisted to .holdfast/memory-lmdb/ (LMDB, one record per key, fsynced before each answer)
+ * so that fences and held locks survive crashes and restarts. No external service needed.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   createApp,
   createMemoryBackend,
@@ -12,16 +13,23 @@ import {
   tokensFromEnv,
 } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
-import { filePersistence } from "./file-persistence.ts";
+import { importLegacyState, lmdbPersistence } from "./lmdb-persistence.ts";
 
 const port = Number(process.env.PORT ?? 8787);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const token = process.env.HOLDFAST_TOKEN ?? "dev";
-const dataFile = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast", "memory-state.json");
+const dataDir = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast");
 const corsOrigins = parseCorsOrigins(process.env.HOLDFAST_CORS_ORIGINS);
 const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", process.env.HOLDFAST_WAIT_CAP_MS);
 
-const backend = createMemoryBackend({ name: "memory (persisted)", persist: filePersistence(dataFile) });
+const persistence = lmdbPersistence(join(dataDir, "memory-lmdb"));
+// Upgrading from the JSON file persistence: its fences move into LMDB once.
+const legacyFile = join(dataDir, "memory-state.json");
+const imported = importLegacyState(persistence, legacyFile);
+if (imported) {
+  console.log(`imported ${imported.keys} keys from ${legacyFile} into LMDB (old file kept as ${imported.movedTo})`);
+}
+const backend = createMemoryBackend({ name: "memory (persisted)", persist: persistence });
 const tokens = tokensFromEnv({ HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS, HOLDFAST_TOKEN: token });
 const app = createApp({
   backend,
@@ -34,12 +42,20 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(
     [
       `Holdfast listening on http://${hostname}:${info.port}`,
-      `backend: ${backend.name}, state in ${dataFile}`,
+      `backend: ${backend.name}, state in ${persistence.path} (LMDB)`,
       process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
     ].join("\n"),
   );
 });
 
+// Stop taking requests, let the answers in flight finish (their writes settle), then close LMDB.
+let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => {
+      void backend.close?.().finally(() => process.exit(0));
+    });
+  });
 }

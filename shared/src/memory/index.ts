@@ -3,17 +3,32 @@
  * injectable clock for tests. JavaScript runs each operation to completion, so every
  * transition is atomic. `persist` lets a host keep fences across restarts. Waiting is
  * fair (FairQueue), as in the Durable Object backend.
+ *
+ * Write-ahead with `persist`: the changes one synchronous run makes to a key are written
+ * once, at the end of the run, and every operation that saw that key's new state answers
+ * only after the write is durable. While a key's write is in flight nothing else decides
+ * on that key (operations wait for it to settle), so no decision rests on a state the
+ * store has not confirmed. If the write fails, the key goes back to its last durable
+ * state and every operation that saw the lost state fails with ServiceUnavailable:
+ * a grant is never acknowledged unless durable, and a fence that was acknowledged is
+ * on disk, so it is never issued again after a crash.
  */
 import type { Backend } from "../backend.ts";
 import { acquireTransition, cloneState, extendTransition, lookupOf, ownsOf, releaseTransition } from "../core/index.ts";
-import type { AcquireRequest, KeyState } from "../model.ts";
+import { LockError } from "../errors.ts";
+import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 import { FairQueue } from "../waiting/fair-queue.ts";
 import { leaveOnAbort } from "../waiting/leave-on-abort.ts";
 
 export interface MemoryPersistence {
   load(): Iterable<[keyId: string, state: KeyState]>;
-  /** Called synchronously after every change, before the caller sees the result. */
-  save(states: ReadonlyMap<string, KeyState>): void;
+  /**
+   * Makes one key's new state durable (the state object is not changed afterwards).
+   * The backend answers nothing that depends on it until this resolves; if it throws or
+   * rejects, the key goes back to its last saved state and those operations fail.
+   */
+  save(keyId: string, state: KeyState): Promise<void> | void;
+  close?(): Promise<void> | void;
 }
 
 export interface MemoryBackendOptions {
@@ -22,10 +37,29 @@ export interface MemoryBackendOptions {
   name?: string;
 }
 
+/** A key's unconfirmed changes: made in one synchronous run, written once. */
+interface PendingWrite {
+  /** The key's last durable state (undefined: none), restored if the write fails. */
+  readonly before: KeyState | undefined;
+  /** Handed to the store: from now until it settles, nobody decides on this key. */
+  issued: boolean;
+  /** Resolves when the write settles: with the error to report, or undefined once durable. */
+  readonly done: Promise<LockError | undefined>;
+}
+
+interface QueueEntry {
+  queue: FairQueue;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
 export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend {
   const now = options.now ?? (() => Date.now());
-  const states = new Map<string, KeyState>(options.persist?.load() ?? []);
-  const queues = new Map<string, { queue: FairQueue; timer?: ReturnType<typeof setTimeout> }>();
+  const persist = options.persist;
+  const states = new Map<string, KeyState>(persist?.load() ?? []);
+  const queues = new Map<string, QueueEntry>();
+  const pending = new Map<string, PendingWrite>();
+  // Results handed out through the queue, and the write each one must wait for.
+  const dependsOn = new WeakMap<object, PendingWrite>();
 
   // Transitions run on a copy that replaces the stored state only when it changed.
   const snapshot = (keyId: string) => {
@@ -33,27 +67,111 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     return state ? cloneState(state) : null;
   };
 
+  const writing = (keyId: string) => pending.get(keyId)?.issued === true;
+
   function commit(keyId: string, state: KeyState, changed: boolean): void {
     if (!changed) return;
+    // Every path that changes a key first waits for its write in flight; this guards that rule.
+    if (writing(keyId)) throw new LockError("Internal", "a key changed while its write was in flight");
+    if (persist && !pending.has(keyId)) pending.set(keyId, openWrite(keyId, persist));
     states.set(keyId, state);
-    options.persist?.save(states);
   }
 
-  function attempt(request: AcquireRequest) {
+  /** Starts a key's pending write; it is issued once the current synchronous run is over. */
+  function openWrite(keyId: string, store: MemoryPersistence): PendingWrite {
+    let settle!: (error: LockError | undefined) => void;
+    const done = new Promise<LockError | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const write: PendingWrite = { before: states.get(keyId), issued: false, done };
+    queueMicrotask(() => {
+      write.issued = true;
+      save(store, keyId).then(
+        () => finish(keyId, write, undefined, settle),
+        (cause: unknown) => finish(keyId, write, unavailable(cause), settle),
+      );
+    });
+    return write;
+  }
+
+  function save(store: MemoryPersistence, keyId: string): Promise<void> {
+    try {
+      return Promise.resolve(store.save(keyId, states.get(keyId) as KeyState));
+    } catch (cause) {
+      return Promise.reject(cause);
+    }
+  }
+
+  function finish(
+    keyId: string,
+    write: PendingWrite,
+    error: LockError | undefined,
+    settle: (error: LockError | undefined) => void,
+  ): void {
+    pending.delete(keyId);
+    if (error) {
+      if (write.before) states.set(keyId, write.before);
+      else states.delete(keyId);
+    }
+    settle(error);
+    // Waiters were held back while the write was in flight.
+    queues.get(keyId)?.queue.dispatch();
+  }
+
+  /** Resolves once no write of this key is in flight (a failed one counts as settled). */
+  async function settled(keyId: string): Promise<void> {
+    for (let write = pending.get(keyId); write?.issued; write = pending.get(keyId)) await write.done;
+  }
+
+  /** Rejects if the write this result (or the key's current state) rests on fails. */
+  async function confirmed<R>(result: R, write: PendingWrite | undefined): Promise<R> {
+    const error = write ? await write.done : undefined;
+    if (error) throw error;
+    return result;
+  }
+
+  /** Runs a synchronous step once the key is settled; answers once what it saw is durable. */
+  async function onKey<R>(keyId: string, step: () => R): Promise<R> {
+    if (writing(keyId)) await settled(keyId);
+    const result = step();
+    return confirmed(result, pending.get(keyId));
+  }
+
+  /** What the queue's waiters see while a write is in flight: nothing decided, come back later. */
+  function held(): AcquireResult {
+    const time = now();
+    return { ok: false, reason: "locked", serverTimeMs: time, retryAtMs: time };
+  }
+
+  function attempt(request: AcquireRequest): AcquireResult {
+    if (writing(request.keyId)) return held();
     const { state, result, changed } = acquireTransition(snapshot(request.keyId), request, now());
     commit(request.keyId, state, changed);
+    return tag(request.keyId, result);
+  }
+
+  function preview(request: AcquireRequest): AcquireResult {
+    if (writing(request.keyId)) return held();
+    return tag(request.keyId, acquireTransition(snapshot(request.keyId), request, now()).result);
+  }
+
+  function tag(keyId: string, result: AcquireResult): AcquireResult {
+    const write = pending.get(keyId);
+    if (write) dependsOn.set(result, write);
     return result;
   }
 
   function queueFor(keyId: string): FairQueue {
     const existing = queues.get(keyId);
     if (existing) return existing.queue;
-    const entry: { queue: FairQueue; timer?: ReturnType<typeof setTimeout> } = {
+    const entry: QueueEntry = {
       queue: new FairQueue({
         attempt,
-        preview: (request) => acquireTransition(snapshot(request.keyId), request, now()).result,
+        preview,
         now,
         wakeAt: (timeMs) => {
+          // A write in flight dispatches the queue itself when it settles.
+          if (writing(keyId)) return;
           if (entry.timer !== undefined) clearTimeout(entry.timer);
           entry.timer = setTimeout(() => entry.queue.dispatch(), Math.max(0, timeMs - now()) + 1);
         },
@@ -71,48 +189,70 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     }
   }
 
+  async function acquireNow(request: AcquireRequest): Promise<AcquireResult> {
+    if (writing(request.keyId)) await settled(request.keyId);
+    // While others wait, a try-once request must not pass them.
+    const entry = queues.get(request.keyId);
+    const result = entry ? await entry.queue.acquire(request, 0) : attempt(request);
+    return confirmed(result, dependsOn.get(result));
+  }
+
   return {
     name: options.name ?? "memory",
-    async acquire(request) {
-      // While others wait, a try-once request must not pass them.
-      const entry = queues.get(request.keyId);
-      return entry ? entry.queue.acquire(request, 0) : attempt(request);
-    },
+    acquire: acquireNow,
     async acquireQueued(request, { waitMs, signal }) {
+      if (writing(request.keyId)) await settled(request.keyId);
       const queue = queueFor(request.keyId);
-      const result = queue.acquire(request, waitMs);
+      const waiting = queue.acquire(request, waitMs);
       const stopListening = leaveOnAbort(signal, () => queue.cancel(request.token));
       try {
-        return await result;
+        const result = await waiting;
+        return await confirmed(result, dependsOn.get(result));
       } finally {
         stopListening();
         forgetIdleQueue(request.keyId);
       }
     },
-    async release(ref) {
-      const state = snapshot(ref.keyId);
-      const { result, changed } = releaseTransition(state, ref, now());
-      if (state) commit(ref.keyId, state, changed);
-      if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
-      return result;
+    release(ref) {
+      return onKey(ref.keyId, () => {
+        const state = snapshot(ref.keyId);
+        const { result, changed } = releaseTransition(state, ref, now());
+        if (state) commit(ref.keyId, state, changed);
+        if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
+        return result;
+      });
     },
-    async extend(ref, ttlMs) {
-      const state = snapshot(ref.keyId);
-      const { result, changed } = extendTransition(state, ref, ttlMs, now());
-      if (state) commit(ref.keyId, state, changed);
-      // A shortened lease frees the key sooner: let the queue re-time its wake-up.
-      if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
-      return result;
+    extend(ref, ttlMs) {
+      return onKey(ref.keyId, () => {
+        const state = snapshot(ref.keyId);
+        const { result, changed } = extendTransition(state, ref, ttlMs, now());
+        if (state) commit(ref.keyId, state, changed);
+        // A shortened lease frees the key sooner: let the queue re-time its wake-up.
+        if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
+        return result;
+      });
     },
-    async owns(ref) {
-      return ownsOf(states.get(ref.keyId) ?? null, ref, now());
+    owns(ref) {
+      return onKey(ref.keyId, () => ownsOf(states.get(ref.keyId) ?? null, ref, now()));
     },
-    async lookup(ref) {
-      const state = states.get(ref.keyId) ?? null;
-      return lookupOf(state && state.tenant === ref.tenant ? state : null, now());
+    lookup(ref) {
+      return onKey(ref.keyId, () => {
+        const state = states.get(ref.keyId) ?? null;
+        return lookupOf(state && state.tenant === ref.tenant ? state : null, now());
+      });
     },
     async time() {
       return now();
     },
+    async close() {
+      // Let the writes in flight settle (their callers are waiting on them), then close the store.
+      await Promise.all([...pending.values()].map((write) => write.done));
+      await persist?.close?.();
+    },
   };
+}
+
+function unavailable(cause: unknown): LockError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new LockError("ServiceUnavailable", `the lock state could not be saved: ${reason}`, { cause });
 }

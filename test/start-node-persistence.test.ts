@@ -1,0 +1,387 @@
+/**
+ * `npm run start:node`'s LMDB persistence: write-ahead (an answer only once the change is
+ * durable; a failed write changes nothing and is a ServiceUnavailable), one record per key
+ * (a key without holders keeps only its fence), fences restored exactly at start, the
+ * legacy JSON file imported once, and the lock contracts over it. Real LMDB in temp dirs.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type AcquireRequest,
+  type AcquireResult,
+  type Backend,
+  createApp,
+  createMemoryBackend,
+  type Grant,
+  isLockError,
+  type KeyState,
+  keyIdOf,
+  newToken,
+  staticTokens,
+  tokensFromEnv,
+} from "@holdfast/shared";
+import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { importLegacyState, type LmdbPersistence, lmdbPersistence } from "../scripts/lmdb-persistence.ts";
+import { type StartedServer, startServer } from "./start-server.ts";
+
+const dirs: string[] = [];
+const opened: LmdbPersistence[] = [];
+const running: StartedServer[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((server) => server.stop("SIGKILL")));
+  // Some were closed by their backend already; closing again is harmless here.
+  await Promise.all(
+    opened.map((store) =>
+      Promise.resolve()
+        .then(() => store.close())
+        .catch(() => undefined),
+    ),
+  );
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-lmdb-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function openStore(path = join(tempDir(), "memory-lmdb"), now?: () => number): LmdbPersistence {
+  const store = lmdbPersistence(path, now ? { now } : {});
+  opened.push(store);
+  return store;
+}
+
+/** A backend over a fresh store, and a way to reopen the same directory as a restart would. */
+function persisted(path = join(tempDir(), "memory-lmdb")) {
+  const store = openStore(path);
+  const backend = createMemoryBackend({ persist: store });
+  const restart = async () => {
+    await backend.close?.();
+    return createMemoryBackend({ persist: openStore(path) });
+  };
+  return { store, backend, restart, path };
+}
+
+const TENANT = "default";
+
+async function request(key: string, overrides: Partial<AcquireRequest> = {}): Promise<AcquireRequest> {
+  return {
+    tenant: TENANT,
+    key,
+    keyId: await keyIdOf(TENANT, key),
+    token: newToken(),
+    ttlMs: 60_000,
+    mode: "exclusive",
+    permits: 1,
+    limit: null,
+    ...overrides,
+  };
+}
+
+const ref = (req: AcquireRequest) => ({ tenant: req.tenant, keyId: req.keyId, token: req.token });
+const lookupRef = (req: AcquireRequest) => ({ tenant: req.tenant, key: req.key, keyId: req.keyId });
+
+function granted(result: AcquireResult): Grant {
+  if (!result.ok) throw new Error(`expected a grant, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(isLockError(error) && error.code).toBe("ServiceUnavailable");
+}
+
+/** Makes the store's puts fail (rejecting, like a failed commit) until restored. */
+function breakWrites(store: LmdbPersistence) {
+  return vi.spyOn(store.records, "put").mockImplementation(() => Promise.reject(new Error("EIO: injected")));
+}
+
+// The lock model's contracts, over LMDB persistence: write-ahead must not change any answer.
+for (const [name, run] of [
+  ["memory + lmdb", runBackendContract],
+  ["memory + lmdb", runWaitingContract],
+  ["memory + lmdb", runHttpContract],
+] as const) {
+  run(name, () => {
+    const { backend } = persisted();
+    return { backend, close: async () => backend.close?.() };
+  });
+}
+
+describe("LMDB persistence for start:node", () => {
+  it("has a grant on disk when it is answered, and a restart restores it", async () => {
+    const { store, backend, restart } = persisted();
+    const req = await request("held");
+    const grant = granted(await backend.acquire(req));
+    // No waiting for a flush here: the answer itself came after the commit.
+    expect(store.records.get(req.keyId)).toMatchObject({ fence: 1, holders: [{ token: req.token, fence: 1 }] });
+
+    const again = await restart();
+    expect(await again.owns(ref(req))).toMatchObject({ owned: true, holder: { fence: grant.fence } });
+    expect((await again.acquire(await request("held"))).ok).toBe(false);
+  });
+
+  it("keeps only the fence of a released key, and of one whose holders expired", async () => {
+    const { store, backend, path } = persisted();
+    const released = await request("released");
+    granted(await backend.acquire(released));
+    await backend.release(ref(released));
+    expect(store.records.get(released.keyId)).toStrictEqual({ tenant: TENANT, key: "released", fence: 1 });
+
+    const expiring = await request("expiring", { ttlMs: 1_000 });
+    granted(await backend.acquire(expiring));
+    await backend.close?.();
+    // Restarted after the lease ran out: loading compacts the key to its fence.
+    const later = openStore(path, () => Date.now() + 5_000);
+    const states = new Map(later.load());
+    expect(later.records.get(expiring.keyId)).toStrictEqual({ tenant: TENANT, key: "expiring", fence: 1 });
+    expect(states.get(expiring.keyId)).toStrictEqual({
+      tenant: TENANT,
+      key: "expiring",
+      fence: 1,
+      limit: null,
+      holders: [],
+    });
+  });
+
+  it("changes nothing in memory when a write fails, and answers ServiceUnavailable", async () => {
+    const { store, backend, restart } = persisted();
+    const holder = await request("failing");
+    const grant = granted(await backend.acquire(holder));
+    const broken = breakWrites(store);
+
+    await expectUnavailable(backend.release(ref(holder)));
+    await expectUnavailable(backend.extend(ref(holder), 1));
+    await expectUnavailable(backend.acquire(await request("never-granted")));
+    expect(await backend.owns(ref(holder))).toMatchObject({ owned: true, holder: { expiresAtMs: grant.expiresAtMs } });
+    expect(await backend.lookup(lookupRef(await request("never-granted")))).toMatchObject({ fence: 0, holders: [] });
+    expect(store.records.get((await request("never-granted")).keyId)).toBeUndefined();
+
+    // A save that throws at once is the same failure.
+    broken.mockImplementation(() => {
+      throw new Error("ENOSPC: injected");
+    });
+    await expectUnavailable(backend.release(ref(holder)));
+
+    broken.mockRestore();
+    expect((await backend.release(ref(holder))).ok).toBe(true);
+    // The failed grants consumed nothing: the next fence follows the last durable one.
+    expect(granted(await backend.acquire(await request("failing"))).fence).toBe(2);
+    expect(granted(await (await restart()).acquire(await request("never-granted"))).fence).toBe(1);
+  });
+
+  it("answers 503 ServiceUnavailable over HTTP when the write fails", async () => {
+    const { store, backend } = persisted();
+    const app = createApp({ backend, auth: staticTokens(tokensFromEnv({ HOLDFAST_TOKEN: "t" })), corsOrigins: [] });
+    breakWrites(store);
+    const response = await app.request("/v1/locks/acquire", {
+      method: "POST",
+      headers: { authorization: "Bearer t", "content-type": "application/json" },
+      body: JSON.stringify({ key: "http-failing" }),
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ ok: false, error: { code: "ServiceUnavailable" } });
+  });
+
+  it("fails a waiter whose hand-off could not be written, and the holder keeps the key", async () => {
+    const { store, backend } = persisted();
+    const holder = await request("handoff");
+    granted(await backend.acquire(holder));
+    const waiter = await request("handoff");
+    const waiting = backend.acquireQueued?.(waiter, { waitMs: 10_000, signal: new AbortController().signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const broken = breakWrites(store);
+    await expectUnavailable(backend.release(ref(holder)));
+    await expectUnavailable(waiting as Promise<AcquireResult>);
+    expect(await backend.owns(ref(holder))).toMatchObject({ owned: true, holder: { fence: 1 } });
+    expect(await backend.owns(ref(waiter))).toMatchObject({ owned: false });
+
+    broken.mockRestore();
+    expect((await backend.release(ref(holder))).ok).toBe(true);
+    expect(store.records.get(holder.keyId)).toStrictEqual({ tenant: TENANT, key: "handoff", fence: 1 });
+  });
+
+  it("decides nothing on a key while its write is in flight", async () => {
+    const { store, backend } = persisted();
+    const put = store.records.put.bind(store.records);
+    let failFirst!: () => void;
+    const firstWrite = new Promise<void>((resolve) => {
+      failFirst = resolve;
+    });
+    vi.spyOn(store.records, "put")
+      .mockImplementationOnce(async () => {
+        await firstWrite;
+        throw new Error("EIO: injected");
+      })
+      .mockImplementation(put);
+
+    const first = backend.acquire(await request("in-flight"));
+    const second = request("in-flight").then((req) => backend.acquire(req));
+    let secondAnswered = false;
+    void second.then(() => {
+      secondAnswered = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The second acquire must not have been refused on the strength of the unconfirmed grant.
+    expect(secondAnswered).toBe(false);
+
+    failFirst();
+    await expectUnavailable(first);
+    // It was decided on the state that is durable: the key was free, and fence 1 was never acknowledged.
+    expect(granted(await second).fence).toBe(1);
+  });
+
+  it("restores every fence of 20,000 keys at start", async () => {
+    const { store, path } = persisted();
+    const count = 20_000;
+    const expected = new Map<string, number>();
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const keyId = `k${String(i).padStart(20, "0")}`.slice(-22);
+      const fence = 1 + ((i * 7_919) % 999_983);
+      expected.set(keyId, fence);
+      const state: KeyState = { tenant: TENANT, key: `key-${i}`, fence, limit: null, holders: [] };
+      writes.push(Promise.resolve(store.save(keyId, state)));
+    }
+    await Promise.all(writes);
+    await store.close();
+
+    const started = performance.now();
+    const loaded = new Map(openStore(path).load());
+    console.log(`loaded ${loaded.size} keys from LMDB in ${(performance.now() - started).toFixed(0)} ms`);
+    expect(loaded.size).toBe(count);
+    for (const [keyId, fence] of expected) expect(loaded.get(keyId)?.fence).toBe(fence);
+  });
+
+  it("imports the legacy JSON state file once, keeping the higher fence", async () => {
+    const dir = tempDir();
+    const legacy = join(dir, "memory-state.json");
+    const fenced = await request("legacy-fence");
+    const held = await request("legacy-held");
+    const newer = await request("legacy-newer");
+    const state = (req: AcquireRequest, fence: number, holders: KeyState["holders"] = []): [string, KeyState] => [
+      req.keyId,
+      { tenant: TENANT, key: req.key, fence, limit: null, holders },
+    ];
+    const now = Date.now();
+    const holder = {
+      token: held.token,
+      mode: "exclusive" as const,
+      permits: 1,
+      fence: 7,
+      acquiredAtMs: now,
+      expiresAtMs: now + 60_000,
+    };
+    writeFileSync(
+      legacy,
+      JSON.stringify({ version: 1, keys: [state(fenced, 41), state(held, 7, [holder]), state(newer, 3)] }),
+    );
+    const store = openStore(join(dir, "memory-lmdb"));
+    await store.save(newer.keyId, state(newer, 9)[1]);
+
+    expect(importLegacyState(store, legacy)).toMatchObject({ keys: 3, movedTo: `${legacy}.imported` });
+    expect(readdirSync(dir).sort()).toEqual(["memory-lmdb", "memory-state.json.imported"]);
+    expect(importLegacyState(store, legacy)).toBeUndefined();
+
+    const backend = createMemoryBackend({ persist: store });
+    expect(granted(await backend.acquire(await request("legacy-fence"))).fence).toBe(42);
+    expect(await backend.owns(ref(held))).toMatchObject({ owned: true, holder: { fence: 7 } });
+    expect(granted(await backend.acquire(await request("legacy-newer"))).fence).toBe(10);
+  });
+
+  it("measures acquire+release pairs/s with 0 and with 20,000 keys (printed, not asserted)", async () => {
+    const empty = persisted().backend;
+    const { store, path } = persisted();
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const state: KeyState = { tenant: TENANT, key: `filler-${i}`, fence: i + 1, limit: null, holders: [] };
+      writes.push(Promise.resolve(store.save(`filler${String(i).padStart(16, "0")}`, state)));
+    }
+    await Promise.all(writes);
+    await store.close();
+    // Loaded at start, as start:node would: the backend's map holds the 20,000 keys too.
+    const full = createMemoryBackend({ persist: openStore(path) });
+    // Interleaved rounds, medians: one noisy second on a shared machine says little.
+    const rounds = { empty: [] as number[], full: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      rounds.empty.push(await pairsPerSecond(empty, `empty-${round}`));
+      rounds.full.push(await pairsPerSecond(full, `full-${round}`));
+    }
+    const at0 = median(rounds.empty);
+    const at20k = median(rounds.full);
+    console.log(
+      `start:node persistence, 32 concurrent clients, backend level, median of 3: ${at0.toFixed(0)} pairs/s ` +
+        `with 0 keys, ${at20k.toFixed(0)} pairs/s with 20,000 keys (${(at20k / at0).toFixed(2)}×)`,
+    );
+    expect(at20k).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+/** 32 clients, each acquiring and releasing its own key, for half a second. */
+async function pairsPerSecond(backend: Backend, label: string): Promise<number> {
+  const requests = await Promise.all(Array.from({ length: 32 }, (_, i) => request(`measure-${label}-${i}`)));
+  const durationMs = 500;
+  const started = performance.now();
+  let pairs = 0;
+  await Promise.all(
+    requests.map(async (template) => {
+      while (performance.now() - started < durationMs) {
+        const req = { ...template, token: newToken() };
+        granted(await backend.acquire(req));
+        await backend.release(ref(req));
+        pairs++;
+      }
+    }),
+  );
+  return pairs / ((performance.now() - started) / 1_000);
+}
+
+describe("npm run start:node over LMDB", () => {
+  it("imports a legacy state file, says where the state lives, and keeps fences across a SIGKILL", async () => {
+    const dataDir = tempDir();
+    const keyId = await keyIdOf(TENANT, "upgraded");
+    const legacy: KeyState = { tenant: TENANT, key: "upgraded", fence: 41, limit: null, holders: [] };
+    writeFileSync(join(dataDir, "memory-state.json"), JSON.stringify({ version: 1, keys: [[keyId, legacy]] }));
+
+    const start = async () => {
+      const server = await startServer(
+        { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret" },
+        "scripts/start-node.ts",
+      );
+      running.push(server);
+      const acquire = async (key: string) => {
+        const response = await fetch(`${server.url}/v1/locks/acquire`, {
+          method: "POST",
+          headers: { authorization: "Bearer secret", "content-type": "application/json" },
+          body: JSON.stringify({ key, ttlMs: 60_000 }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, string> };
+      };
+      return { server, acquire };
+    };
+
+    const first = await start();
+    expect(first.server.output()).toContain(`imported 1 keys from ${join(dataDir, "memory-state.json")}`);
+    expect(first.server.output()).toContain(`state in ${join(dataDir, "memory-lmdb")}`);
+    expect((await first.acquire("upgraded")).body.fence).toBe("000000000000042");
+    await first.server.stop("SIGKILL");
+
+    const second = await start();
+    expect(second.server.output()).not.toContain("imported");
+    expect((await second.acquire("upgraded")).status).toBe(409);
+    await second.server.stop();
+    // SIGTERM closed LMDB cleanly; a third start still has the grant.
+    const third = await start();
+    expect((await third.acquire("upgraded")).status).toBe(409);
+    await third.server.stop();
+  }, 90_000);
+});
