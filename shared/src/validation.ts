@@ -1,9 +1,24 @@
 /**
- * Request validation (zod, with OpenAPI metadata). Everything here runs before the
- * store is touched: a bad request never reaches it.
+ * Request validation. Everything here runs before the store is touched: a bad request
+ * never reaches it.
+ *
+ * Written against `zod/mini` rather than classic zod: mini's free functions tree-shake,
+ * so the Worker bundle carries only the checks used here (classic zod's method-chaining
+ * API drags in every schema type, and the namespace that @hono/zod-openapi re-exports
+ * drags in every locale). Each schema mirrors, check for check and in the same order,
+ * the classic one the OpenAPI document is generated from (app/meta/requests.ts):
+ * classic's `.int()` is `.check(int())`, `.min(n)` on numbers is `.check(gte(n))`, and so
+ * on, so both accept the same bodies and report the same issues (test/worker-bundle.test.ts
+ * checks that they do).
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod/mini";
+// Only the English messages: importing the file directly, not the `locales` barrel.
+import en from "zod/v4/locales/en.js";
 import { isWellFormedString, LOCK_ID_PATTERN, MAX_KEY_BYTES, utf8Length } from "./keys.ts";
+
+// zod/mini, unlike classic zod, installs no locale by itself (its issues would read
+// "Invalid input"); the error envelopes quote zod's English messages.
+z.config(en());
 
 export const MIN_TTL_MS = 100;
 export const MAX_TTL_MS = 86_400_000; // 24 h
@@ -12,77 +27,68 @@ export const MAX_PERMITS = 1_000_000;
 export const MAX_WAIT_MS = 3_600_000;
 export const MAX_PRIORITY = 1_000_000;
 
-export const KeySchema = z
-  .string()
-  .refine(isWellFormedString, "key must be valid Unicode (no lone surrogates)")
-  .refine((key) => {
+/** An integer in [min, max], as classic `z.number().int().min(min).max(max)`. */
+function intIn(min: number, max: number) {
+  return z.number().check(z.int(), z.gte(min), z.lte(max));
+}
+
+export const KeySchema = z.string().check(
+  z.refine(isWellFormedString, "key must be valid Unicode (no lone surrogates)"),
+  z.refine((key) => {
     const bytes = utf8Length(key.normalize("NFC"));
     return bytes >= 1 && bytes <= MAX_KEY_BYTES;
-  }, `key must be 1..${MAX_KEY_BYTES} bytes of UTF-8 after NFC normalisation`)
-  .openapi({ example: "payment:42", description: "Any string; NFC-normalised, 1..512 bytes of UTF-8." });
+  }, `key must be 1..${MAX_KEY_BYTES} bytes of UTF-8 after NFC normalisation`),
+);
 
-const TtlSchema = z
-  .number()
-  .int()
-  .min(MIN_TTL_MS)
-  .max(MAX_TTL_MS)
-  .openapi({ description: `Lease length in ms (${MIN_TTL_MS}..${MAX_TTL_MS}).`, example: 30_000 });
+const TtlSchema = intIn(MIN_TTL_MS, MAX_TTL_MS);
 
-const CountSchema = z.number().int().min(1).max(MAX_PERMITS);
+const CountSchema = intIn(1, MAX_PERMITS);
 
-export const LockIdSchema = z.string().regex(LOCK_ID_PATTERN, "malformed lockId").openapi({
-  description: "The capability returned by acquire.",
-  example: "q1Zb0m6uV7n3bJz0Qm1H1g.Kx3p9QvZbYc2Lr8TnWm4Aa",
-});
+export const LockIdSchema = z.string().check(z.regex(LOCK_ID_PATTERN, "malformed lockId"));
 
 export const IdempotencyKeySchema = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x21-\x7e]+$/, "idempotencyKey must be 1..128 printable ASCII characters")
-  .openapi({ description: "Retrying with the same key returns the same grant." });
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[\x21-\x7e]+$/, "idempotencyKey must be 1..128 printable ASCII characters"),
+  );
+
+/**
+ * When the cross-field checks run: as zod 4.4 ran them, only after no aborting issue.
+ * Since 4.6 an unknown key no longer aborts, so a body with a stray field would also hear
+ * about permits and limit; the envelopes keep their pre-4.6 wording.
+ */
+const crossFieldChecksRun: z.core.$ZodSuperRefineParams = {
+  when: (payload) => payload.issues.every((issue) => issue.continue === true && issue.code !== "unrecognized_keys"),
+};
 
 export const AcquireBody = z
   .strictObject({
     key: KeySchema,
-    ttlMs: TtlSchema.default(DEFAULT_TTL_MS),
-    mode: z.enum(["exclusive", "shared"]).default("exclusive"),
-    permits: CountSchema.optional().openapi({ description: "Shared mode: permits taken (default 1)." }),
-    limit: CountSchema.optional().openapi({
-      description: "Shared mode: the semaphore limit; omit for an unlimited read lock.",
-    }),
-    waitMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_WAIT_MS)
-      .default(0)
-      .openapi({ description: "0 tries once; otherwise the server waits (up to its cap) for a grant." }),
-    idempotencyKey: IdempotencyKeySchema.optional(),
-    priority: z
-      .number()
-      .int()
-      .min(-MAX_PRIORITY)
-      .max(MAX_PRIORITY)
-      .optional()
-      .openapi({ description: "Waiting order: higher first, FIFO within a priority (default 0)." }),
+    ttlMs: z._default(TtlSchema, DEFAULT_TTL_MS),
+    mode: z._default(z.enum(["exclusive", "shared"]), "exclusive"),
+    permits: z.optional(CountSchema),
+    limit: z.optional(CountSchema),
+    waitMs: z._default(intIn(0, MAX_WAIT_MS), 0),
+    idempotencyKey: z.optional(IdempotencyKeySchema),
+    priority: z.optional(intIn(-MAX_PRIORITY, MAX_PRIORITY)),
   })
-  .superRefine((body, ctx) => {
-    if (body.mode === "exclusive" && (body.permits !== undefined || body.limit !== undefined)) {
-      ctx.addIssue({ code: "custom", message: "permits and limit apply to shared mode only" });
-    }
-    if (body.limit !== undefined && (body.permits ?? 1) > body.limit) {
-      ctx.addIssue({ code: "custom", message: "permits must not exceed limit" });
-    }
-  })
-  .openapi("AcquireRequest");
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.mode === "exclusive" && (body.permits !== undefined || body.limit !== undefined)) {
+        ctx.addIssue({ code: "custom", message: "permits and limit apply to shared mode only" });
+      }
+      if (body.limit !== undefined && (body.permits ?? 1) > body.limit) {
+        ctx.addIssue({ code: "custom", message: "permits must not exceed limit" });
+      }
+    }, crossFieldChecksRun),
+  );
 
-export const LockIdBody = z.strictObject({ lockId: LockIdSchema }).openapi("LockIdRequest");
+export const LockIdBody = z.strictObject({ lockId: LockIdSchema });
 
-export const ExtendBody = z
-  .strictObject({ lockId: LockIdSchema, ttlMs: TtlSchema.default(DEFAULT_TTL_MS) })
-  .openapi("ExtendRequest");
+export const ExtendBody = z.strictObject({ lockId: LockIdSchema, ttlMs: z._default(TtlSchema, DEFAULT_TTL_MS) });
 
-export const LookupBody = z.strictObject({ key: KeySchema }).openapi("LookupRequest");
+export const LookupBody = z.strictObject({ key: KeySchema });
 
 export type AcquireInput = z.infer<typeof AcquireBody>;

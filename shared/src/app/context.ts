@@ -1,4 +1,4 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import type { Backend } from "../backend.ts";
 import type { Principal } from "./auth.ts";
 
@@ -6,21 +6,11 @@ export interface HoldfastEnv {
   Variables: { principal: Principal };
 }
 
-export type HoldfastApp = OpenAPIHono<HoldfastEnv>;
+export type HoldfastApp = Hono<HoldfastEnv>;
 
 /** What the route handlers need, resolved from the app options. */
 export interface RouteDeps {
   backend: Backend;
   storeTimeoutMs: number;
   waitCapMs: number;
-}
-
-export const bearerSecurity = [{ bearerAuth: [] }];
-
-export function jsonBody<T>(schema: T) {
-  return { content: { "application/json": { schema } }, required: true } as const;
-}
-
-export function jsonResponse<T>(schema: T, description: string) {
-  return { content: { "application/json": { schema } }, description };
 }

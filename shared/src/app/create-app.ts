@@ -2,7 +2,7 @@
  * The Hono app factory: every route of SPEC §3 over any Backend. Runtime entries
  * (Node, Workers, Firebase) only build a backend and an authenticator and call this.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Backend } from "../backend.ts";
@@ -10,7 +10,7 @@ import { LockError } from "../errors.ts";
 import { type Authenticator, authenticate } from "./auth.ts";
 import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
-import { describeIssues, errorBody, errorResponse } from "./envelope.ts";
+import { errorBody, errorResponse } from "./envelope.ts";
 import { rejectPrototypeKeys } from "./prototype-guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { registerAcquire } from "./routes/acquire.ts";
@@ -43,11 +43,9 @@ export function createApp(options: AppOptions) {
     storeTimeoutMs: assertPositiveInt("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
     waitCapMs: assertPositiveInt("waitCapMs", options.waitCapMs ?? 25_000),
   };
-  const app = new OpenAPIHono<HoldfastEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) return c.json(errorBody("InvalidArgument", describeIssues(result.error.issues)), 400);
-    },
-  });
+  // Plain Hono: the routes validate their bodies with zod/mini (json-input.ts) and the
+  // OpenAPI document is generated at build time (meta/openapi-spec.ts).
+  const app = new Hono<HoldfastEnv>();
 
   const origins = options.corsOrigins ?? [];
   app.use(

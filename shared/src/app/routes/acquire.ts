@@ -1,4 +1,3 @@
-import { createRoute } from "@hono/zod-openapi";
 import { LockError } from "../../errors.ts";
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
@@ -6,25 +5,13 @@ import type { AcquireRequest, AcquireResult } from "../../model.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
 import { acquireWithWait } from "../../waiting/poll.ts";
 import { requireScope } from "../auth.ts";
-import { bearerSecurity, type HoldfastApp, jsonBody, jsonResponse, type RouteDeps } from "../context.ts";
-import { ErrorEnvelope, Granted, Locked } from "../responses.ts";
+import type { HoldfastApp, RouteDeps } from "../context.ts";
+import { jsonInput, requireJsonMediaType } from "../json-input.ts";
 import { callStore } from "../store-call.ts";
 
-const route = createRoute({
-  method: "post",
-  path: "/v1/locks/acquire",
-  summary: "Acquire a lock, a semaphore permit or a read lock",
-  security: bearerSecurity,
-  request: { body: jsonBody(AcquireBody) },
-  responses: {
-    200: jsonResponse(Granted, "Granted"),
-    409: jsonResponse(Locked, "Not granted: the key is held (also when waitMs elapsed)"),
-    400: jsonResponse(ErrorEnvelope, "Invalid argument"),
-  },
-});
-
 export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
-  app.openapi(route, async (c) => {
+  // Documented in ../meta/openapi-spec.ts.
+  app.post("/v1/locks/acquire", requireJsonMediaType, jsonInput(AcquireBody), async (c) => {
     const principal = c.get("principal");
     requireScope(principal, "lock");
     const body = c.req.valid("json");

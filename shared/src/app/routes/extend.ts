@@ -1,26 +1,13 @@
-import { createRoute } from "@hono/zod-openapi";
 import { parseLockId } from "../../keys.ts";
 import { ExtendBody } from "../../validation.ts";
 import { requireScope } from "../auth.ts";
-import { bearerSecurity, type HoldfastApp, jsonBody, jsonResponse, type RouteDeps } from "../context.ts";
-import { ErrorEnvelope, Extended, NotHeld } from "../responses.ts";
+import type { HoldfastApp, RouteDeps } from "../context.ts";
+import { jsonInput, requireJsonMediaType } from "../json-input.ts";
 import { callStore } from "../store-call.ts";
 
-const route = createRoute({
-  method: "post",
-  path: "/v1/locks/extend",
-  summary: "Set a live grant's expiry to now + ttlMs",
-  security: bearerSecurity,
-  request: { body: jsonBody(ExtendBody) },
-  responses: {
-    200: jsonResponse(Extended, "Extended"),
-    404: jsonResponse(NotHeld, "Not held: unknown, released or expired (an expired grant cannot be revived)"),
-    400: jsonResponse(ErrorEnvelope, "Invalid argument"),
-  },
-});
-
 export function registerExtend(app: HoldfastApp, deps: RouteDeps): void {
-  app.openapi(route, async (c) => {
+  // Documented in ../meta/openapi-spec.ts.
+  app.post("/v1/locks/extend", requireJsonMediaType, jsonInput(ExtendBody), async (c) => {
     const principal = c.get("principal");
     requireScope(principal, "lock");
     const body = c.req.valid("json");

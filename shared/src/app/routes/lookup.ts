@@ -1,26 +1,14 @@
-import { createRoute } from "@hono/zod-openapi";
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf } from "../../keys.ts";
 import { LookupBody } from "../../validation.ts";
 import { requireScope } from "../auth.ts";
-import { bearerSecurity, type HoldfastApp, jsonBody, jsonResponse, type RouteDeps } from "../context.ts";
-import { ErrorEnvelope, Lookup } from "../responses.ts";
+import type { HoldfastApp, RouteDeps } from "../context.ts";
+import { jsonInput, requireJsonMediaType } from "../json-input.ts";
 import { callStore } from "../store-call.ts";
 
-const route = createRoute({
-  method: "post",
-  path: "/v1/locks/lookup",
-  summary: "Who holds a key (lockIds only for the admin scope)",
-  security: bearerSecurity,
-  request: { body: jsonBody(LookupBody) },
-  responses: {
-    200: jsonResponse(Lookup, "The key's live holders"),
-    400: jsonResponse(ErrorEnvelope, "Invalid argument"),
-  },
-});
-
 export function registerLookup(app: HoldfastApp, deps: RouteDeps): void {
-  app.openapi(route, async (c) => {
+  // Documented in ../meta/openapi-spec.ts.
+  app.post("/v1/locks/lookup", requireJsonMediaType, jsonInput(LookupBody), async (c) => {
     const principal = c.get("principal");
     requireScope(principal, "lock", "read");
     const key = c.req.valid("json").key.normalize("NFC");

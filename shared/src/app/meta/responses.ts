@@ -1,4 +1,4 @@
-/** Response shapes, for the OpenAPI document. */
+/** Response shapes, in classic zod, for the generated OpenAPI document only (see ./openapi-spec.ts). */
 import { z } from "@hono/zod-openapi";
 
 const ServerTime = z.number().int().openapi({ description: "The store's clock, ms since the epoch." });

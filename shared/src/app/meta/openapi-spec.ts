@@ -1,0 +1,111 @@
+/**
+ * The OpenAPI 3.1 document, generated from the classic zod schemas by @hono/zod-openapi,
+ * exactly as the app used to build it on every `GET /openapi.json`. It now runs at build
+ * time only (scripts/gen-openapi.ts writes ./openapi.json, which the app serves), so that
+ * neither classic zod nor the OpenAPI generator ships in the Worker.
+ *
+ * The routes here describe the ones in ../routes; test/worker-bundle.test.ts checks that
+ * the committed JSON equals this function's output and that every documented operation
+ * is served.
+ */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { AcquireBody, ExtendBody, LockIdBody, LookupBody } from "./requests.ts";
+import { ErrorEnvelope, Extended, Granted, Locked, Lookup, NotHeld, Owns, Released, Time } from "./responses.ts";
+
+const bearerSecurity = [{ bearerAuth: [] }];
+
+function jsonBody<T>(schema: T) {
+  return { content: { "application/json": { schema } }, required: true } as const;
+}
+
+function jsonResponse<T>(schema: T, description: string) {
+  return { content: { "application/json": { schema } }, description };
+}
+
+// In the order the app registered them: the document lists paths in registration order.
+const routes = [
+  createRoute({
+    method: "post",
+    path: "/v1/locks/acquire",
+    summary: "Acquire a lock, a semaphore permit or a read lock",
+    security: bearerSecurity,
+    request: { body: jsonBody(AcquireBody) },
+    responses: {
+      200: jsonResponse(Granted, "Granted"),
+      409: jsonResponse(Locked, "Not granted: the key is held (also when waitMs elapsed)"),
+      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+    },
+  }),
+  createRoute({
+    method: "post",
+    path: "/v1/locks/release",
+    summary: "Release a grant by its lockId",
+    security: bearerSecurity,
+    request: { body: jsonBody(LockIdBody) },
+    responses: {
+      200: jsonResponse(Released, "Released"),
+      404: jsonResponse(NotHeld, "Not held: unknown, already released or expired"),
+      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+    },
+  }),
+  createRoute({
+    method: "post",
+    path: "/v1/locks/extend",
+    summary: "Set a live grant's expiry to now + ttlMs",
+    security: bearerSecurity,
+    request: { body: jsonBody(ExtendBody) },
+    responses: {
+      200: jsonResponse(Extended, "Extended"),
+      404: jsonResponse(NotHeld, "Not held: unknown, released or expired (an expired grant cannot be revived)"),
+      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+    },
+  }),
+  createRoute({
+    method: "post",
+    path: "/v1/locks/owns",
+    summary: "Whether a lockId still names a live grant",
+    security: bearerSecurity,
+    request: { body: jsonBody(LockIdBody) },
+    responses: {
+      200: jsonResponse(Owns, "owned is true while the grant is live"),
+      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+    },
+  }),
+  createRoute({
+    method: "post",
+    path: "/v1/locks/lookup",
+    summary: "Who holds a key (lockIds only for the admin scope)",
+    security: bearerSecurity,
+    request: { body: jsonBody(LookupBody) },
+    responses: {
+      200: jsonResponse(Lookup, "The key's live holders"),
+      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+    },
+  }),
+  createRoute({
+    method: "get",
+    path: "/v1/time",
+    summary: "The store's clock, for clients that estimate their offset",
+    responses: { 200: jsonResponse(Time, "Server time") },
+  }),
+];
+
+/** The document as @hono/zod-openapi's `doc31()` produced it. */
+export function buildOpenApiDocument(): unknown {
+  const registry = new OpenAPIHono();
+  for (const route of routes) registry.openAPIRegistry.registerPath(route);
+  registry.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+  return registry.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "Holdfast",
+      version: "1.0.0",
+      description: "Distributed locks, semaphores and read-write locks with fencing tokens, over HTTP.",
+    },
+  });
+}
+
+/** The bytes `GET /openapi.json` serves: what Hono's `c.json()` made of the document. */
+export function renderOpenApiJson(): string {
+  return JSON.stringify(buildOpenApiDocument());
+}
