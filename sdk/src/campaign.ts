@@ -51,9 +51,10 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
         await safely(() => onElected(lock.fence, lock));
         await ended(lock);
         leader = undefined;
-        // Resigned: free the key now (lost: nothing to free).
-        await lock.release().catch(report);
+        // Demoted first, then the key freed (when resigned; a lost lease has nothing to
+        // free): the next leader is elected only after this one has stood down.
         await safely(() => onDemoted?.(lock.signal.reason));
+        await lock.release().catch(report);
       } catch (error) {
         if (signal.aborted) break;
         await report(error);
