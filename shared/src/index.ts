@@ -21,10 +21,12 @@ export { FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
 export { leaveOnAbort } from "./waiting/leave-on-abort.ts";
 export { acquireWithWait } from "./waiting/poll.ts";
 export {
+  acquireInStoreQueue,
+  finalResult,
   type Push,
   type PushChannel,
   type PushedQueue,
   type Queued,
   type QueueStatus,
-  waitForPush,
+  type StoreQueue,
 } from "./waiting/pushed-waiter.ts";

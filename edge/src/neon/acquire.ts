@@ -3,7 +3,7 @@
  * (with waitMs > 0) a place in the key's queue, after serving the waiters whose blockers
  * have expired — all under the key's row lock, by Postgres's clock.
  */
-import { type AcquireRequest, type AcquireResult, LockError, type QueueStatus } from "@holdfast/shared";
+import type { AcquireRequest, QueueStatus } from "@holdfast/shared";
 import type { NeonContext } from "./context.ts";
 import { queueStatusOf } from "./reply.ts";
 
@@ -28,11 +28,4 @@ export async function runAcquire(ctx: NeonContext, request: AcquireRequest, wait
     ],
   );
   return queueStatusOf(reply);
-}
-
-/** Backend.acquire: try once. */
-export async function acquireOnce(ctx: NeonContext, request: AcquireRequest): Promise<AcquireResult> {
-  const status = await runAcquire(ctx, request, 0);
-  if (status.queued) throw new LockError("Internal", "a try-once acquire was queued");
-  return status.result;
 }

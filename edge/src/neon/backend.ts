@@ -4,8 +4,8 @@
  * row lock by Postgres's clock; waiting is a fair queue in the row with handoffs pushed
  * by LISTEN/NOTIFY (wait.ts).
  */
-import type { Backend } from "@holdfast/shared";
-import { acquireOnce } from "./acquire.ts";
+import { type Backend, finalResult } from "@holdfast/shared";
+import { runAcquire } from "./acquire.ts";
 import { createContext, type NeonBackendOptions } from "./context.ts";
 import { runExtend } from "./extend.ts";
 import { runLookup } from "./lookup.ts";
@@ -20,7 +20,7 @@ export function createNeonBackend(options: NeonBackendOptions): Backend {
   const ctx = createContext(options);
   return {
     name: "neon",
-    acquire: (request) => acquireOnce(ctx, request),
+    acquire: async (request) => finalResult(await runAcquire(ctx, request, 0)),
     acquireQueued: (request, wait) => acquireQueued(ctx, request, wait),
     release: (ref) => runRelease(ctx, ref),
     extend: (ref, ttlMs) => runExtend(ctx, ref, ttlMs),

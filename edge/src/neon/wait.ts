@@ -9,13 +9,12 @@
  */
 import {
   type AcquireRequest,
-  type AcquireResult,
+  acquireInStoreQueue,
   type Push,
   type PushChannel,
-  type PushedQueue,
   type QueuedWaitOptions,
   type QueueStatus,
-  waitForPush,
+  type StoreQueue,
 } from "@holdfast/shared";
 import { Client } from "@neondatabase/serverless";
 import { runAcquire } from "./acquire.ts";
@@ -23,30 +22,17 @@ import type { NeonContext } from "./context.ts";
 import { runRelease } from "./release.ts";
 import { queueStatusOf, type Reply } from "./reply.ts";
 
-export async function acquireQueued(
-  ctx: NeonContext,
-  request: AcquireRequest,
-  { waitMs, signal, waitUntil }: QueuedWaitOptions,
-): Promise<AcquireResult> {
-  const deadline = Date.now() + waitMs;
-  try {
-    const first = await runAcquire(ctx, request, waitMs);
-    if (!first.queued) return first.result;
-    return await waitForPush(queueOf(ctx, request), first, deadline, signal);
-  } catch (error) {
-    // Postgres may have queued the request, or served it, before the failure: leave, best
-    // effort, so that the entry does not hold back the waiters behind it until its deadline.
-    const leaving = leaveAfterFailure(ctx, request);
-    waitUntil?.(leaving);
-    throw error;
-  }
+export function acquireQueued(ctx: NeonContext, request: AcquireRequest, wait: QueuedWaitOptions) {
+  return acquireInStoreQueue(storeQueueOf(ctx, request), request.idempotencyKey !== undefined, wait);
 }
 
-function queueOf(ctx: NeonContext, request: AcquireRequest): PushedQueue {
+function storeQueueOf(ctx: NeonContext, request: AcquireRequest): StoreQueue {
   const channel = `${ctx.names.channels}${request.token}`;
   return {
+    enqueue: (waitMs) => runAcquire(ctx, request, waitMs),
     subscribe: (onPush) => listen(ctx, channel, (payload) => onPush(pushOf(payload, request.token))),
     check: (leave) => runCheck(ctx, request, leave),
+    release: (token) => runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token }),
   };
 }
 
@@ -96,16 +82,4 @@ async function runCheck(ctx: NeonContext, request: AcquireRequest, leave: boolea
     [request.keyId, request.tenant, request.key, request.token, leave, names.channels],
   );
   return queueStatusOf(reply);
-}
-
-async function leaveAfterFailure(ctx: NeonContext, request: AcquireRequest): Promise<void> {
-  try {
-    const status = await runCheck(ctx, request, true);
-    // A grant nobody will hear of; kept only if a retry may ask for it by its idempotency key.
-    if (!status.queued && status.result.ok && request.idempotencyKey === undefined) {
-      await runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token: status.result.token });
-    }
-  } catch {
-    // The store is still failing: the entry expires with its deadline.
-  }
 }

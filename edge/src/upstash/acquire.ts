@@ -4,7 +4,7 @@
  * (the client retries network errors) finds its own grant or queue entry by the
  * request's token, so a lost response never yields two grants.
  */
-import { type AcquireRequest, type AcquireResult, LockError, type QueueStatus } from "@holdfast/shared";
+import { type AcquireRequest, LockError, type QueueStatus } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
 import { KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
@@ -152,11 +152,4 @@ export function decodeAcquireReply(reply: unknown[]): AcquireReply {
     default:
       throw new LockError("Internal", `lock script answered kind ${kind}`);
   }
-}
-
-/** Backend.acquire: try once. */
-export async function acquireOnce(ctx: UpstashContext, request: AcquireRequest): Promise<AcquireResult> {
-  const reply = await runAcquire(ctx, request, 0);
-  if (reply.queued) throw new LockError("Internal", "a try-once acquire was queued");
-  return reply.result;
 }

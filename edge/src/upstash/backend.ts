@@ -3,8 +3,8 @@
  * decided by Redis's clock (rules.lua.ts restates the core's rules), and waiting is a
  * fair queue in Redis with pushed handoffs (wait.ts).
  */
-import type { Backend } from "@holdfast/shared";
-import { acquireOnce } from "./acquire.ts";
+import { type Backend, finalResult } from "@holdfast/shared";
+import { runAcquire } from "./acquire.ts";
 import { createContext, type UpstashBackendOptions } from "./context.ts";
 import { toLockError } from "./errors.ts";
 import { runExtend } from "./extend.ts";
@@ -19,7 +19,7 @@ export function createUpstashBackend(options: UpstashBackendOptions): Backend {
   const ctx = createContext(options);
   return {
     name: "upstash",
-    acquire: (request) => acquireOnce(ctx, request),
+    acquire: async (request) => finalResult(await runAcquire(ctx, request, 0)),
     acquireQueued: (request, wait) => acquireQueued(ctx, request, wait),
     release: (ref) => runRelease(ctx, ref),
     extend: (ref, ttlMs) => runExtend(ctx, ref, ttlMs),

@@ -6,13 +6,7 @@
  * commands on a handoff (queue, subscribe, check), and one more only when its blocker
  * expires without a release or its stream breaks.
  */
-import {
-  type AcquireRequest,
-  type AcquireResult,
-  type PushedQueue,
-  type QueuedWaitOptions,
-  waitForPush,
-} from "@holdfast/shared";
+import { type AcquireRequest, acquireInStoreQueue, type QueuedWaitOptions, type StoreQueue } from "@holdfast/shared";
 import { type AcquireReply, decodeAcquireReply, runAcquire } from "./acquire.ts";
 import type { UpstashContext } from "./context.ts";
 import { runRelease } from "./release.ts";
@@ -55,30 +49,16 @@ export const CHECK: LuaScript = {
   sha: "ef47439400f6ed56559c77af2b44e049b7e92777",
 };
 
-export async function acquireQueued(
-  ctx: UpstashContext,
-  request: AcquireRequest,
-  { waitMs, signal, waitUntil }: QueuedWaitOptions,
-): Promise<AcquireResult> {
-  const deadline = Date.now() + waitMs;
-  try {
-    const first = await runAcquire(ctx, request, waitMs);
-    if (!first.queued) return first.result;
-    return await waitForPush(queueOf(ctx, request), first, deadline, signal);
-  } catch (error) {
-    // Redis may have queued the request, or served it, before the failure: leave, best effort,
-    // so that the entry does not hold back the waiters behind it until its deadline.
-    const leaving = leaveAfterFailure(ctx, request);
-    waitUntil?.(leaving);
-    throw error;
-  }
+export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {
+  return acquireInStoreQueue(storeQueueOf(ctx, request), request.idempotencyKey !== undefined, wait);
 }
 
 /** The request's queue entry, its own pub/sub channel over the REST `/subscribe` stream, and its check. */
-function queueOf(ctx: UpstashContext, request: AcquireRequest): PushedQueue {
+function storeQueueOf(ctx: UpstashContext, request: AcquireRequest): StoreQueue {
   const keys = ctx.keysOf(request.keyId);
   const prefix = `${request.token}=`;
   return {
+    enqueue: (waitMs) => runAcquire(ctx, request, waitMs),
     subscribe: (onPush) =>
       subscribe(ctx.url, ctx.token, `${keys.channels}${request.token}`, (text) => {
         // `<retryAt> <token>=<outcome>`, or `<retryAt>` to re-time.
@@ -90,19 +70,8 @@ function queueOf(ctx: UpstashContext, request: AcquireRequest): PushedQueue {
         );
       }),
     check: (leave) => runCheck(ctx, request, leave),
+    release: (token) => runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token }),
   };
-}
-
-async function leaveAfterFailure(ctx: UpstashContext, request: AcquireRequest): Promise<void> {
-  try {
-    const status = await runCheck(ctx, request, true);
-    // A grant nobody will hear of; kept only if a retry may ask for it by its idempotency key.
-    if (!status.queued && status.result.ok && request.idempotencyKey === undefined) {
-      await runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token: status.result.token });
-    }
-  } catch {
-    // The store is still failing: the entry expires with its deadline.
-  }
 }
 
 async function runCheck(ctx: UpstashContext, request: AcquireRequest, leave: boolean): Promise<AcquireReply> {

@@ -12,6 +12,8 @@
  * Every event only records what happened and wakes the loop, which then looks at all of
  * it again: a wake that comes while the loop is busy is kept for its next sleep.
  */
+import type { QueuedWaitOptions } from "../backend.ts";
+import { LockError } from "../errors.ts";
 import type { AcquireResult } from "../model.ts";
 
 /** What the store says when asked: a final result, or a place in its queue. */
@@ -38,6 +40,52 @@ export interface PushedQueue {
   check(leave: boolean): Promise<QueueStatus>;
 }
 
+/** One request's way into a store's own queue, as a backend supplies it. */
+export interface StoreQueue extends PushedQueue {
+  /** The store's acquire with this wait: a grant or a refusal now, or a place in the queue. */
+  enqueue(waitMs: number): Promise<QueueStatus>;
+  /** Frees a grant that nobody will hear of. */
+  release(token: string): Promise<unknown>;
+}
+
+/** Backend.acquire for such a store: a request that does not wait is never queued. */
+export function finalResult(status: QueueStatus): AcquireResult {
+  if (status.queued) throw new LockError("Internal", "a try-once acquire was queued");
+  return status.result;
+}
+
+/**
+ * Backend.acquireQueued for such a store. When a store call fails, the store may have
+ * queued the request, or served it, before the failure: the waiter leaves, best effort,
+ * so that its entry does not hold back the waiters behind it until its deadline.
+ */
+export async function acquireInStoreQueue(
+  queue: StoreQueue,
+  keepGrant: boolean,
+  { waitMs, signal, waitUntil }: QueuedWaitOptions,
+): Promise<AcquireResult> {
+  const deadline = Date.now() + waitMs;
+  try {
+    const first = await queue.enqueue(waitMs);
+    if (!first.queued) return first.result;
+    return await new PushedWaiter(queue, deadline, signal).run(first);
+  } catch (error) {
+    const leaving = leaveAfterFailure(queue, keepGrant);
+    waitUntil?.(leaving);
+    throw error;
+  }
+}
+
+/** `keepGrant`: a retry may still ask for the grant by its idempotency key. */
+async function leaveAfterFailure(queue: StoreQueue, keepGrant: boolean): Promise<void> {
+  try {
+    const status = await queue.check(true);
+    if (!status.queued && status.result.ok && !keepGrant) await queue.release(status.result.token);
+  } catch {
+    // The store is still failing: the entry expires with its deadline.
+  }
+}
+
 /** How long after the blocker's expiry a waiter behind the head asks, per place in line. */
 const STAGGER_MS = 15;
 const MAX_STAGGER_MS = 150;
@@ -48,11 +96,6 @@ const SUBSCRIBE_TIMEOUT_MS = 2_000;
 /** A waiter whose channel fails resubscribes (and asks the store) after this, doubling up to the max. */
 const RESUBSCRIBE_MS = 250;
 const MAX_RESUBSCRIBE_MS = 4_000;
-
-/** Waits in the store's queue until served, the deadline (this machine's clock) or an abort. */
-export function waitForPush(queue: PushedQueue, first: Queued, deadline: number, signal: AbortSignal) {
-  return new PushedWaiter(queue, deadline, signal).run(first);
-}
 
 class PushedWaiter {
   private delivered: AcquireResult | undefined;
