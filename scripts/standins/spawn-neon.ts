@@ -3,12 +3,8 @@
  * benchmarks (its event loop does not share the client's) and for the workerd test project
  * (whose module resolution is set up for workerd, not for node-postgres and ws).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { connectionStringFor, DEFAULT_POSTGRES_URL, type NeonStandinStats, STATS_PATH } from "./neon-proxy.ts";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
+import { spawnStandin } from "./spawn.ts";
 
 export interface SpawnedNeonStandin {
   /** For neonConfig.fetchEndpoint. */
@@ -24,12 +20,9 @@ export interface SpawnedNeonStandin {
 export async function spawnNeonStandin(
   postgresUrl = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL,
 ): Promise<SpawnedNeonStandin> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/standins/neon-proxy.ts"], {
-    cwd: root,
-    env: { ...process.env, PORT: "0", POSTGRES_URL: postgresUrl },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { url: origin, stop } = await spawnStandin("scripts/standins/neon-proxy.ts", "Neon proxy stand-in", {
+    POSTGRES_URL: postgresUrl,
   });
-  const origin = await announcedOrigin(child);
   const stats = async (method: "GET" | "POST") => {
     const response = await fetch(`${origin}${STATS_PATH}`, { method });
     return (await response.json()) as NeonStandinStats;
@@ -42,32 +35,6 @@ export async function spawnNeonStandin(
     resetStats: async () => {
       await stats("POST");
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      await exited;
-    },
+    stop,
   };
-}
-
-function announcedOrigin(child: ChildProcess): Promise<string> {
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Neon proxy stand-in did not start:\n${output}`)), 30_000);
-    const read = (chunk: Buffer) => {
-      output += chunk;
-      const match = output.match(/stand-in on (http:\/\/\S+)/);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on("data", read);
-    child.stderr?.on("data", read);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Neon proxy stand-in exited with ${code}:\n${output}`));
-    });
-  });
 }

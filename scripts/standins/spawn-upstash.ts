@@ -3,13 +3,9 @@
  * be: for benchmarks (its event loop does not share the client's) and for the workerd
  * test project (whose module resolution is set up for workerd, not for Node's Redis client).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
+import { spawnStandin } from "./spawn.ts";
 import { STATS_PATH } from "./upstash-rest.ts";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface SpawnedStandin {
   url: string;
@@ -21,12 +17,10 @@ export interface SpawnedStandin {
 
 export async function spawnUpstashStandin(redisUrl = process.env.REDIS_URL): Promise<SpawnedStandin> {
   const token = randomUUID();
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/standins/upstash-rest.ts"], {
-    cwd: root,
-    env: { ...process.env, PORT: "0", UPSTASH_STANDIN_TOKEN: token, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { url, stop } = await spawnStandin("scripts/standins/upstash-rest.ts", "Upstash REST stand-in", {
+    UPSTASH_STANDIN_TOKEN: token,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });
-  const url = await announcedUrl(child);
   const stats = async (method: "GET" | "POST") => {
     const response = await fetch(`${url}${STATS_PATH}`, { method, headers: { authorization: `Bearer ${token}` } });
     return (await response.json()) as { commands: number; byCommand: Record<string, number> };
@@ -38,32 +32,6 @@ export async function spawnUpstashStandin(redisUrl = process.env.REDIS_URL): Pro
     resetStats: async () => {
       await stats("POST");
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      await exited;
-    },
+    stop,
   };
-}
-
-function announcedUrl(child: ChildProcess): Promise<string> {
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Upstash REST stand-in did not start:\n${output}`)), 30_000);
-    const read = (chunk: Buffer) => {
-      output += chunk;
-      const match = output.match(/stand-in on (http:\/\/\S+)/);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on("data", read);
-    child.stderr?.on("data", read);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Upstash REST stand-in exited with ${code}:\n${output}`));
-    });
-  });
 }
