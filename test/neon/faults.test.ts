@@ -5,7 +5,7 @@
  * restarted mid-run (a throwaway cluster) — clear errors, no false grant or release, and
  * the same state and fences afterwards.
  */
-import { isLockError, keyIdOf, newToken } from "@holdfast/shared";
+import { isLockError, newToken } from "@holdfast/shared";
 import { runContention } from "@holdfast/shared/contract";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,40 +14,13 @@ import { runAcquire } from "../../edge/src/neon/acquire.ts";
 import { createNeonBackend } from "../../edge/src/neon/backend.ts";
 import { createContext } from "../../edge/src/neon/context.ts";
 import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
+import { codeOf, lockHandle } from "../support/store-faults.ts";
 import { neonFixture, POSTGRES_URL } from "./fixture.ts";
 import { startThrowawayPostgres } from "./throwaway-postgres.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function lock(label: string, key = `${label}:${newToken()}`) {
-  const keyId = await keyIdOf("t", key);
-  return {
-    key,
-    keyId,
-    lookupRef: { tenant: "t", key, keyId },
-    ref: (token: string) => ({ tenant: "t", keyId, token }),
-    request: (overrides = {}) => ({
-      tenant: "t",
-      key,
-      keyId,
-      token: newToken(),
-      ttlMs: 60_000,
-      mode: "exclusive" as const,
-      permits: 1,
-      limit: null,
-      ...overrides,
-    }),
-  };
-}
-
-async function codeOf(promise: Promise<unknown> | undefined): Promise<string> {
-  try {
-    await promise;
-    return "resolved";
-  } catch (error) {
-    return isLockError(error) ? error.code : String(error);
-  }
-}
+const lock = (label: string, key?: string) => lockHandle(label, key === undefined ? {} : { key });
 
 const freshPrefix = () =>
   `hft_${newToken()

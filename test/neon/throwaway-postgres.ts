@@ -4,22 +4,13 @@
  * root (CI, this machine) the cluster runs as the `postgres` user.
  */
 import { execFile } from "node:child_process";
-import { once } from "node:events";
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../support/store-faults.ts";
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 /** Runs a Postgres tool as the `postgres` user when this process is root. */
 function asPostgres(command: string, args: string[]) {

@@ -5,47 +5,18 @@
  * ServiceUnavailable / NetworkTimeout and then the same state and fences; SCRIPT FLUSH
  * in the middle of contention changes nothing.
  */
-import { isLockError, keyIdOf, newToken } from "@holdfast/shared";
 import { runContention } from "@holdfast/shared/contract";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACQUIRE } from "../../edge/src/upstash/acquire.ts";
 import { RELEASE } from "../../edge/src/upstash/release.ts";
+import { codeOf, lockHandle } from "../support/store-faults.ts";
 import { REDIS_URL, upstashFixture } from "./fixture.ts";
 import { startThrowawayRedis } from "./throwaway-redis.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function lock(label: string) {
-  const key = `${label}:${newToken()}`;
-  const keyId = await keyIdOf("t", key);
-  return {
-    keyId,
-    lookupRef: { tenant: "t", key, keyId },
-    ref: (token: string) => ({ tenant: "t", keyId, token }),
-    request: (overrides = {}) => ({
-      tenant: "t",
-      key,
-      keyId,
-      token: newToken(),
-      ttlMs: 60_000,
-      mode: "exclusive" as const,
-      permits: 1,
-      limit: null,
-      ...overrides,
-    }),
-  };
-}
-
-/** Resolves to the LockError code the promise rejects with ("resolved" if it did not). */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "resolved";
-  } catch (error) {
-    return isLockError(error) ? error.code : String(error);
-  }
-}
+const lock = (label: string) => lockHandle(label);
 
 const sends = (sha: string) => (commands: unknown[][]) =>
   commands.some((command) => String(command[0]).toLowerCase() === "evalsha" && command[1] === sha);

@@ -3,7 +3,7 @@
  * one hash tag per lock, fences that neither round nor expire, holder keys that expire
  * exactly with their last holder, hostile keys, and dead waiters that drop out.
  */
-import { keyIdOf, newToken } from "@holdfast/shared";
+import { newToken } from "@holdfast/shared";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACQUIRE, runAcquire } from "../../edge/src/upstash/acquire.ts";
@@ -13,6 +13,7 @@ import { LOOKUP } from "../../edge/src/upstash/lookup.ts";
 import { OWNS } from "../../edge/src/upstash/owns.ts";
 import { RELEASE } from "../../edge/src/upstash/release.ts";
 import { CHECK } from "../../edge/src/upstash/wait.ts";
+import { lockHandle } from "../support/store-faults.ts";
 import { REDIS_URL, upstashFixture } from "./fixture.ts";
 
 let fixture: Awaited<ReturnType<typeof upstashFixture>>;
@@ -26,24 +27,10 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function handle(label: string, key = `${label}:${newToken()}`) {
-  const keyId = await keyIdOf("t", key);
-  return {
-    key,
-    keyId,
-    keys: createContext({ url: fixture.standin.url, token: "-", prefix: fixture.prefix }).keysOf(keyId),
-    request: (overrides = {}) => ({
-      tenant: "t",
-      key,
-      keyId,
-      token: newToken(),
-      ttlMs: 10_000,
-      mode: "exclusive" as const,
-      permits: 1,
-      limit: null,
-      ...overrides,
-    }),
-  };
+async function handle(label: string, key?: string) {
+  const handle = await lockHandle(label, { ttlMs: 10_000, ...(key === undefined ? {} : { key }) });
+  const keys = createContext({ url: fixture.standin.url, token: "-", prefix: fixture.prefix }).keysOf(handle.keyId);
+  return { ...handle, keys };
 }
 
 describe("Upstash scripts in Redis", () => {
