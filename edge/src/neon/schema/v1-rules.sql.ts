@@ -193,6 +193,19 @@ BEGIN
   WHERE key_id = r.key_id;
 END $$;
 ---
+-- The end of a release or an extend: the queue is served from its head (the key may
+-- have room now), the row written back if it changed, and the waiters told.
+CREATE OR REPLACE FUNCTION {p}serve_and_save(r {p}locks, locked {p}locks, now_ms bigint, channels text,
+                                             everyone boolean) RETURNS {p}locks LANGUAGE plpgsql AS $$
+DECLARE
+  d record;
+BEGIN
+  SELECT * INTO d FROM {p}dispatch(r, now_ms);
+  PERFORM {p}save(d.r, locked);
+  PERFORM {p}announce(d.r, channels, d.retry_at, d.notes, everyone);
+  RETURN d.r;
+END $$;
+---
 -- Locks the key's row for the rest of the statement; creates it (fence 0) if need be.
 CREATE OR REPLACE FUNCTION {p}lock_row(p_key_id text, p_tenant text, p_key text) RETURNS {p}locks
 LANGUAGE plpgsql AS $$
@@ -309,9 +322,6 @@ DECLARE
   found_row boolean;
   now_ms bigint;
   released boolean;
-  retry_at bigint;
-  notes jsonb;
-  d record;
 BEGIN
   SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
   found_row := FOUND;
@@ -323,12 +333,7 @@ BEGIN
   r.holders := coalesce((SELECT jsonb_agg(h ORDER BY (h->>'f')::bigint) FROM jsonb_array_elements(r.holders) h
                          WHERE h->>'t' <> p_token), '[]'::jsonb);
   IF jsonb_array_length(r.holders) = 0 THEN r.lock_limit := NULL; END IF;
-  SELECT * INTO d FROM {p}dispatch(r, now_ms);
-  r := d.r;
-  retry_at := d.retry_at;
-  notes := d.notes;
-  PERFORM {p}save(r, locked);
-  PERFORM {p}announce(r, p_channels, retry_at, notes, false);
+  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, false);
   RETURN jsonb_build_object('k', CASE WHEN released THEN 'r' ELSE 'n' END, 'n', now_ms);
 END $$;
 ---
@@ -341,9 +346,6 @@ DECLARE
   found_row boolean;
   now_ms bigint;
   place integer;
-  retry_at bigint;
-  notes jsonb;
-  d record;
 BEGIN
   SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
   found_row := FOUND;
@@ -356,12 +358,7 @@ BEGIN
   IF place IS NOT NULL THEN
     r.holders := jsonb_set(r.holders, ARRAY[place::text, 'e'], to_jsonb(now_ms + p_ttl));
   END IF;
-  SELECT * INTO d FROM {p}dispatch(r, now_ms);
-  r := d.r;
-  retry_at := d.retry_at;
-  notes := d.notes;
-  PERFORM {p}save(r, locked);
-  PERFORM {p}announce(r, p_channels, retry_at, notes, true);
+  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, true);
   IF place IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   RETURN jsonb_build_object('k', 'e', 'n', now_ms, 'e', now_ms + p_ttl);
 END $$;
