@@ -62,7 +62,7 @@
  *     node --import tsx scripts/standins/neon-proxy.ts
  */
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
@@ -78,6 +78,7 @@ import {
   type QueryResult,
 } from "pg";
 import WebSocket, { WebSocketServer } from "ws";
+import { closeServer, errorMessage, HttpError, readBody } from "./http.ts";
 
 export interface NeonStandinOptions {
   /** The real Postgres. Default postgres://postgres@127.0.0.1:5432/test. */
@@ -164,30 +165,11 @@ const ERROR_FIELDS = [
 /** node-postgres with every type left as Postgres's text: this is Neon's raw text output. */
 const RAW_TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as CustomTypesConfig;
 
-/** An answer of the stand-in's own making (bad header, bad body…): Neon answers these with code "". */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Postgres could not be reached (refused, or gone before the session started): Neon answers 500. */
 class PostgresUnreachable extends Error {}
 
 /** The connection broke while a statement ran: Neon answers 400, with no SQLSTATE. */
 class PostgresLost extends Error {}
-
-function errorMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // Node's connect errors can be an AggregateError with an empty message.
-  if (error.message) return error.message;
-  const [first] = error instanceof AggregateError ? (error.errors as unknown[]) : [];
-  if (first) return errorMessage(first);
-  return (error as { code?: string }).code ?? error.name;
-}
 
 /** A Postgres URL for messages, without its password. */
 export function redact(postgresUrl: string): string {
@@ -332,18 +314,6 @@ function parseOptions(req: IncomingMessage): RequestOptions {
     readOnly: header("neon-batch-read-only") === "true",
     deferrable: header("neon-batch-deferrable") === "true",
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Keep draining so that the 413 can still be sent on this socket.
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new HttpError(413, `request is too large (max is ${MAX_BODY_BYTES} bytes)`);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function badBody(reason: string): HttpError {
@@ -610,7 +580,9 @@ class Standin {
     // Neon's order: connection string and headers first, then the body.
     const target = targetFromHeader(req.headers["neon-connection-string"], this.base);
     const options = parseOptions(req);
-    const body = parseJson(await readBody(req));
+    const body = parseJson(
+      await readBody(req, MAX_BODY_BYTES, `request is too large (max is ${MAX_BODY_BYTES} bytes)`),
+    );
     const payload = toPayload(body);
     const drop = this.claimDrop(body as DropMatchBody);
     let outcome: Outcome;
@@ -815,14 +787,6 @@ function batchHeaders(options: RequestOptions): Record<string, string> {
 function truncate(reason: string): string {
   const bytes = Buffer.from(reason);
   return bytes.length <= MAX_CLOSE_REASON ? reason : bytes.subarray(0, MAX_CLOSE_REASON).toString("utf8");
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  const closed = new Promise<void>((done) => server.close(() => done()));
-  // Keep-alive sockets (the driver's fetch keeps them) would hold close() open.
-  server.closeAllConnections();
-  return closed;
 }
 
 export async function startNeonStandin(options: NeonStandinOptions = {}): Promise<NeonStandin> {

@@ -17,11 +17,12 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis, type RedisOptions, ReplyError } from "ioredis";
+import { closeServer, errorMessage, HttpError, readBody } from "./http.ts";
 
 export interface UpstashStandinOptions {
   /** Default redis://127.0.0.1:6379. */
@@ -109,15 +110,6 @@ const CONNECTION_STATE_COMMANDS = new Set([
   "AUTH",
 ]);
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Redis could not be reached (refused, lost, not yet reconnected): answered 503. */
 class UnavailableError extends Error {}
 
@@ -135,10 +127,6 @@ function redact(redisUrl: string): string {
   } catch {
     return redisUrl;
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -171,18 +159,6 @@ function authorized(req: IncomingMessage, token: string): boolean {
   const given = Buffer.from(match[1]);
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Keep draining so that the 413 can still be sent on this socket.
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new HttpError(413, "ERR request body too large");
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function parseJson(text: string): unknown {
@@ -616,7 +592,10 @@ class Standin {
       req.resume();
       return this.stream(route, res);
     }
-    const commands = toCommands(route.kind, parseJson(await readBody(req)));
+    const commands = toCommands(
+      route.kind,
+      parseJson(await readBody(req, MAX_BODY_BYTES, "ERR request body too large")),
+    );
     rejectConnectionStateCommands(commands);
     const drop = this.claimDrop(commands);
     const base64 = req.headers["upstash-encoding"]?.toString().toLowerCase() === "base64";
@@ -758,14 +737,6 @@ function describeError(error: unknown): [status: number, message: string] {
   if (isReplyError(error)) return [400, error.message];
   if (error instanceof UnavailableError) return [503, `ERR redis unavailable: ${error.message}`];
   return [500, `ERR stand-in failure: ${errorMessage(error)}`];
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  const closed = new Promise<void>((done) => server.close(() => done()));
-  // Keep-alive sockets (the client's fetch keeps them) would hold close() open.
-  server.closeAllConnections();
-  return closed;
 }
 
 export async function startUpstashStandin(options: UpstashStandinOptions): Promise<UpstashStandin> {
