@@ -7,12 +7,13 @@
  * test/worker-bundle.test.ts keeps equal to the generator's output.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { buildOpenApiDocument } from "../shared/src/app/meta/openapi-spec.ts";
+import { OPENAPI_JSON_PATH } from "./openapi-file.ts";
 
-export const OPENAPI_JSON_PATH = fileURLToPath(new URL("../shared/src/app/meta/openapi.json", import.meta.url));
+export { OPENAPI_JSON_PATH };
 
 /**
  * Pretty-printed for review, in the layout Biome gives JSON, so `npm run check` stays
@@ -40,9 +41,16 @@ export function openApiFileIsCurrent(): boolean {
   }
 }
 
-/** Rewrites the file only when its content changed (keeps mtimes, and watchers, quiet). */
+/**
+ * Rewrites the file only when its content changed; an unchanged one is touched instead, so
+ * that openApiSourcesChanged() stays false until a schema changes again.
+ */
 export function writeOpenApiJson(): boolean {
-  if (openApiFileIsCurrent()) return false;
+  if (openApiFileIsCurrent()) {
+    const now = new Date();
+    utimesSync(OPENAPI_JSON_PATH, now, now);
+    return false;
+  }
   writeFileSync(OPENAPI_JSON_PATH, render());
   return true;
 }
