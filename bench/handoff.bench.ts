@@ -5,14 +5,10 @@
  * to the same server (`GET /v1/time`, after a 1 ms pause as a release follows a hold) and
  * raw pg_advisory_lock on the local Postgres (16 kept connections, the same hold).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
-import { startServer } from "../test/start-server.ts";
 import { type ContentionResult, pollingAcquirer, runContention, waitingAcquirer } from "./contention.ts";
-import { jsonClient, percentile } from "./http-client.ts";
-import { asContender, median, medianOf, timed } from "./measure.ts";
+import { type jsonClient, percentile } from "./http-client.ts";
+import { asContender, benchServer, median, medianOf, timed } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const CONTENDERS = 16;
@@ -65,9 +61,7 @@ async function rawAdvisoryRun(pool: pg.Pool): Promise<ContentionResult> {
 }
 
 export default async function handoffBench(): Promise<BenchRow[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-"));
-  const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench" });
-  const client = jsonClient(server.url, "bench");
+  const { server, client, stop } = await benchServer();
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: CONTENDERS + 2 });
   const results = {
     waiting: [] as ContentionResult[],
@@ -106,10 +100,8 @@ export default async function handoffBench(): Promise<BenchRow[]> {
       { name: `uncontended acquire+release pairs/s, 1 client (${where})`, value: pairs.toFixed(0) },
     ];
   } finally {
-    client.close();
     await pool.end();
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -1,6 +1,11 @@
 /** Measuring helpers shared by the store benchmarks: medians, timings, and peers as contenders. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Backend, keyIdOf, newToken } from "@holdfast/shared";
+import { startServer } from "../test/start-server.ts";
 import type { Acquirer, ContentionResult } from "./contention.ts";
-import { type JsonClient, percentile } from "./http-client.ts";
+import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
 
 export const median = (values: number[]) =>
   percentile(
@@ -66,4 +71,37 @@ export function asContender(take: PeerLock): { client: JsonClient; acquire: Acqu
       close() {},
     },
   };
+}
+
+/** A start command (`npm start` by default) on a fresh data dir, with a keep-alive client for token "bench". */
+export async function benchServer(env: Record<string, string> = {}, script?: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-"));
+  const server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench", ...env }, script);
+  const client = jsonClient(server.url, "bench");
+  return {
+    server,
+    client,
+    async stop() {
+      client.close();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Each backend operation once, on one fresh key of tenant "bench", in the order a lock lives. */
+export async function eachOperation(
+  backend: Backend,
+  measure: (name: string, run: () => Promise<unknown>) => Promise<void>,
+) {
+  const key = `count:${newToken()}`;
+  const keyId = await keyIdOf("bench", key);
+  const token = newToken();
+  const ref = { tenant: "bench", keyId, token };
+  const request = { tenant: "bench", key, keyId, token, ttlMs: 10_000, mode: "exclusive" as const, permits: 1 };
+  await measure("acquire", () => backend.acquire({ ...request, limit: null }));
+  await measure("extend", () => backend.extend(ref, 10_000));
+  await measure("owns", () => backend.owns(ref));
+  await measure("lookup", () => backend.lookup({ tenant: "bench", key, keyId }));
+  await measure("release", () => backend.release(ref));
 }

@@ -12,9 +12,6 @@
  * Every figure is the median over ROUNDS interleaved rounds, its floor measured in the same rounds.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { keyIdOf, newToken } from "@holdfast/shared";
 import { neon } from "@neondatabase/serverless";
 import pg from "pg";
@@ -22,10 +19,20 @@ import ws from "ws";
 import { createNeonBackend } from "../edge/src/neon/backend.ts";
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
 import { type SpawnedNeonStandin, spawnNeonStandin } from "../scripts/standins/spawn-neon.ts";
-import { startServer } from "../test/start-server.ts";
 import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
-import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
-import { asContender, median, medianOf, ms, type PeerLock, ratio, sleep, timed } from "./measure.ts";
+import { type JsonClient, percentile } from "./http-client.ts";
+import {
+  asContender,
+  benchServer,
+  eachOperation,
+  median,
+  medianOf,
+  ms,
+  type PeerLock,
+  ratio,
+  sleep,
+  timed,
+} from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -38,16 +45,12 @@ export default async function neonBench(): Promise<BenchRow[]> {
   const standin = await spawnNeonStandin(POSTGRES_URL);
   const connectionString = `postgres://postgres@${standin.wsProxy}/test`;
   const tag = randomUUID().replaceAll("-", "").slice(0, 10);
-  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-neon-"));
-  const server = await startServer({
-    HOLDFAST_DATA_DIR: dataDir,
-    HOLDFAST_TOKEN: "bench",
+  const { client, stop } = await benchServer({
     HOLDFAST_BACKEND: "neon",
     DATABASE_URL: connectionString,
     HOLDFAST_NEON_LOCAL_PROXY: "true",
     HOLDFAST_PG_PREFIX: `hfb_${tag}_`,
   });
-  const client = jsonClient(server.url, "bench");
   const nodePrefix = `hfn_${tag}_`;
   const backend = createNeonBackend({
     connectionString,
@@ -65,12 +68,10 @@ export default async function neonBench(): Promise<BenchRow[]> {
       ...(await handoffs({ client, standin, pool, peers, sql: neon(connectionString) })),
     ];
   } finally {
-    client.close();
-    await server.stop();
+    await stop();
     await peers.drop();
     await pool.end();
     await standin.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -78,29 +79,17 @@ async function statementCounts(
   standin: SpawnedNeonStandin,
   backend: ReturnType<typeof createNeonBackend>,
 ): Promise<BenchRow[]> {
-  const key = `count:${newToken()}`;
-  const keyId = await keyIdOf("bench", key);
-  const token = newToken();
-  const ref = { tenant: "bench", keyId, token };
-  const request = { tenant: "bench", key, keyId, token, ttlMs: 10_000, mode: "exclusive" as const, permits: 1 };
-  const operations: [string, () => Promise<unknown>][] = [
-    ["acquire", () => backend.acquire({ ...request, limit: null })],
-    ["extend", () => backend.extend(ref, 10_000)],
-    ["owns", () => backend.owns(ref)],
-    ["lookup", () => backend.lookup({ tenant: "bench", key, keyId })],
-    ["release", () => backend.release(ref)],
-  ];
   const rows: BenchRow[] = [];
-  for (const [name, operation] of operations) {
+  await eachOperation(backend, async (name, run) => {
     await standin.resetStats();
-    await operation();
+    await run();
     const { statements, httpRequests } = await standin.stats();
     rows.push({
       name: `neon: statements / HTTP round trips per ${name}`,
       value: `${statements} / ${httpRequests}`,
       goal: "1 / 1",
     });
-  }
+  });
   return rows;
 }
 

@@ -9,18 +9,24 @@
  * Every figure is the median over ROUNDS interleaved rounds, its floor measured in the same rounds.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { keyIdOf, newToken } from "@holdfast/shared";
 import { Lock } from "@upstash/lock";
 import { Redis } from "@upstash/redis";
 import { createUpstashBackend } from "../edge/src/upstash/backend.ts";
 import { type SpawnedStandin, spawnUpstashStandin } from "../scripts/standins/spawn-upstash.ts";
-import { startServer } from "../test/start-server.ts";
 import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
-import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
-import { asContender, median, medianOf, ms, type PeerLock, ratio, timed } from "./measure.ts";
+import { type JsonClient, percentile } from "./http-client.ts";
+import {
+  asContender,
+  benchServer,
+  eachOperation,
+  median,
+  medianOf,
+  ms,
+  type PeerLock,
+  ratio,
+  timed,
+} from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,17 +38,13 @@ export default async function upstashBench(): Promise<BenchRow[]> {
   // A process of its own, as the hosted service is: its event loop is not the client's.
   const standin = await spawnUpstashStandin();
   const { token } = standin;
-  const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-upstash-"));
   const prefix = `bench-${randomUUID()}`;
-  const server = await startServer({
-    HOLDFAST_DATA_DIR: dataDir,
-    HOLDFAST_TOKEN: "bench",
+  const { client, stop } = await benchServer({
     HOLDFAST_BACKEND: "upstash",
     HOLDFAST_REDIS_PREFIX: prefix,
     UPSTASH_REDIS_REST_URL: standin.url,
     UPSTASH_REDIS_REST_TOKEN: token,
   });
-  const client = jsonClient(server.url, "bench");
   const backend = createUpstashBackend({ url: standin.url, token, prefix: `${prefix}-node` });
   const redis = new Redis({ url: standin.url, token, enableTelemetry: false, enableAutoPipelining: false });
   try {
@@ -51,10 +53,8 @@ export default async function upstashBench(): Promise<BenchRow[]> {
     const handoff = await handoffs(standin, client, redis);
     return [...counts, ...latency.rows, ...handoff];
   } finally {
-    client.close();
-    await server.stop();
+    await stop();
     await standin.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -62,24 +62,13 @@ async function commandCounts(
   standin: SpawnedStandin,
   backend: ReturnType<typeof createUpstashBackend>,
 ): Promise<BenchRow[]> {
-  const key = `count:${newToken()}`;
-  const keyId = await keyIdOf("bench", key);
-  const request = { tenant: "bench", key, keyId, token: newToken(), ttlMs: 10_000, mode: "exclusive" as const };
-  const ref = { tenant: "bench", keyId, token: request.token };
-  const operations: [string, () => Promise<unknown>][] = [
-    ["acquire", () => backend.acquire({ ...request, permits: 1, limit: null })],
-    ["extend", () => backend.extend(ref, 10_000)],
-    ["owns", () => backend.owns(ref)],
-    ["lookup", () => backend.lookup({ tenant: "bench", key, keyId })],
-    ["release", () => backend.release(ref)],
-  ];
   const rows: BenchRow[] = [];
-  for (const [name, operation] of operations) {
+  await eachOperation(backend, async (name, run) => {
     await standin.resetStats();
-    await operation();
+    await run();
     const { commands } = await standin.stats();
     rows.push({ name: `upstash: store commands per ${name}`, value: String(commands), goal: "1" });
-  }
+  });
   return rows;
 }
 
