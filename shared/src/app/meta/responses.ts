@@ -1,5 +1,6 @@
 /** Response shapes, in classic zod, for the generated OpenAPI document only (see ./openapi-spec.ts). */
 import { z } from "@hono/zod-openapi";
+import { HTTP_STATUS, type ServerErrorCode } from "../../errors.ts";
 
 const ServerTime = z.number().int().openapi({ description: "The store's clock, ms since the epoch." });
 const Fence = z
@@ -11,14 +12,8 @@ export const ErrorEnvelope = z
   .object({
     ok: z.literal(false),
     error: z.object({
-      code: z.enum([
-        "InvalidArgument",
-        "AuthFailed",
-        "RateLimited",
-        "ServiceUnavailable",
-        "NetworkTimeout",
-        "Internal",
-      ]),
+      // The codes a server answers with: exactly those that have an HTTP status.
+      code: z.enum(Object.keys(HTTP_STATUS) as [ServerErrorCode, ...ServerErrorCode[]]),
       message: z.string(),
     }),
   })
