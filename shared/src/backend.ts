@@ -43,5 +43,7 @@ export interface Backend {
    * hands the key straight to the next waiter). Backends without it are polled.
    */
   acquireQueued?(request: AcquireRequest, options: QueuedWaitOptions): Promise<AcquireResult>;
+  /** Extra facts for /health (the Firestore backend: its clock and this instance's skew). */
+  health?(): Record<string, unknown>;
   close?(): Promise<void>;
 }

@@ -3,3 +3,17 @@ export { extendTransition } from "./extend.ts";
 export { lookupOf, ownsOf } from "./read.ts";
 export { releaseTransition } from "./release.ts";
 export { assertSameKey, cloneState, emptyState, isLive, pruneExpired, viewOf } from "./state.ts";
+export {
+  cloneQueuedState,
+  emptyQueuedState,
+  extendAndServe,
+  outcomeFor,
+  type PostedOutcome,
+  type QueuedKeyState,
+  queueCheck,
+  queuedAcquire,
+  releaseAndServe,
+  type StoredWaiter,
+  serveQueue,
+  waiterView,
+} from "./store-queue.ts";

@@ -13,7 +13,7 @@ export function registerMeta(app: HoldfastApp, deps: RouteDeps): void {
   });
   app.get("/health", async (c) => {
     const serverTimeMs = await callStore(() => deps.backend.time(), deps.storeTimeoutMs);
-    return c.json({ ok: true, backend: deps.backend.name, serverTimeMs });
+    return c.json({ ok: true, backend: deps.backend.name, serverTimeMs, ...deps.backend.health?.() });
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument));
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Holdfast API" }));

@@ -1,0 +1,91 @@
+/**
+ * The one atomic step every changing operation goes through: read the document (one RPC,
+ * whose `readTime` is the store's clock for every decision), apply the core's pure rules
+ * to a copy, and write the copy back only if it changed, on condition that the document
+ * is still the one that was read (`lastUpdateTime`, or `create` for a new one): a second
+ * RPC. A write that lost the race wrote nothing and the step starts over, within a budget;
+ * a contended key costs retries, never a false "locked".
+ *
+ * Why not a Firestore transaction: server-side transactions lock what they read, and two
+ * that read one document and then both write it deadlock until a lock timeout (the
+ * emulator answers both with ABORTED after ~2 s; the client then backs off for ~1 s).
+ * A conditional write is one document's compare-and-set: no lock, no deadlock.
+ *
+ * Each write carries a marker (`op`: a fresh id and the answer). The client re-sends a
+ * commit whose answer was lost; the re-sent write then fails its precondition, and the
+ * step, reading the document again, finds its own marker and answers what it wrote.
+ */
+
+import type { DocumentReference, DocumentSnapshot } from "@google-cloud/firestore";
+import { LockError, newToken, type QueuedKeyState } from "@holdfast/shared";
+import type { FirestoreContext } from "./context.ts";
+import { documentData, readDocument, sameRecord } from "./document.ts";
+import { isConflict, toLockError } from "./errors.ts";
+
+export interface StepOptions {
+  /** The step may grant: an instance whose clock is out of tolerance refuses it. */
+  grants: boolean;
+}
+
+/** Decides on a copy of the record (null: no document yet) at the store time `nowMs`. */
+export type Decide<R> = (record: QueuedKeyState | null, nowMs: number) => { result: R; record: QueuedKeyState | null };
+
+export async function atomically<R>(
+  ctx: FirestoreContext,
+  keyId: string,
+  decide: Decide<R>,
+  { grants }: StepOptions,
+): Promise<R> {
+  const ref = ctx.docOf(keyId);
+  return ctx.inLane(ref.id, async () => {
+    const startedMs = ctx.now();
+    let marker: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const { snapshot, nowMs } = await readAt(ctx, ref);
+      const { record, op } = readDocument(snapshot);
+      if (marker !== undefined && op?.id === marker) return op.result as R;
+      if (grants) ctx.skew.assertCanGrant();
+      const decided = decide(record, nowMs);
+      if (decided.record === null || sameRecord(record, decided.record)) return decided.result;
+      marker = newToken();
+      try {
+        await write(ref, snapshot, documentData(decided.record, { id: marker, result: decided.result }));
+        return decided.result;
+      } catch (error) {
+        if (!isConflict(error)) throw toLockError(error);
+      }
+      if (ctx.now() - startedMs > ctx.contentionBudgetMs) {
+        throw new LockError(
+          "ServiceUnavailable",
+          `too much contention on this key: ${attempt + 1} writes lost their race in ${ctx.contentionBudgetMs} ms; retry`,
+        );
+      }
+      await backoff(attempt);
+    }
+  });
+}
+
+/** One read; its `readTime` is the store's clock, and measures this instance's skew. */
+export async function readAt(ctx: FirestoreContext, ref: DocumentReference) {
+  const sentMs = ctx.now();
+  let snapshot: DocumentSnapshot;
+  try {
+    snapshot = await ref.get();
+  } catch (error) {
+    throw toLockError(error);
+  }
+  const nowMs = snapshot.readTime.toMillis();
+  ctx.skew.observe(sentMs, ctx.now(), nowMs);
+  return { snapshot, nowMs };
+}
+
+function write(ref: DocumentReference, read: DocumentSnapshot, data: Record<string, unknown>) {
+  if (!read.exists || read.updateTime === undefined) return ref.create(data);
+  return ref.update(data, { lastUpdateTime: read.updateTime });
+}
+
+/** A short, jittered pause: the winner of the race is one round trip ahead. */
+function backoff(attempt: number): Promise<void> {
+  const ceilingMs = Math.min(50, 2 ** Math.min(attempt, 6));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceilingMs));
+}

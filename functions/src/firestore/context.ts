@@ -1,0 +1,59 @@
+/** What the Firestore backend's operations share: the client, the collection, the skew guard, the per-key lane. */
+import type { CollectionReference, DocumentReference, Firestore } from "@google-cloud/firestore";
+import { DEFAULT_CLOCK_TOLERANCE_MS, SkewGuard } from "./clock.ts";
+import { docIdOf } from "./document.ts";
+
+export interface FirestoreBackendOptions {
+  firestore: Firestore;
+  /** Collection of the lock documents (default `holdfast_locks`). */
+  collection?: string;
+  /** Largest tolerated skew of this instance's clock against Firestore's, in ms (default 1000). */
+  clockToleranceMs?: number;
+  /** How long one operation may keep retrying writes that lost a race on its document (default 3000 ms). */
+  contentionBudgetMs?: number;
+  /** The instance clock, used only to measure its skew (tests shift it). Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface FirestoreContext {
+  firestore: Firestore;
+  locks: CollectionReference;
+  docOf(keyId: string): DocumentReference;
+  skew: SkewGuard;
+  contentionBudgetMs: number;
+  now: () => number;
+  /** Runs `step` after the steps this instance already runs on the same document. */
+  inLane<T>(docId: string, step: () => Promise<T>): Promise<T>;
+}
+
+export function createContext(options: FirestoreBackendOptions): FirestoreContext {
+  const locks = options.firestore.collection(options.collection ?? "holdfast_locks");
+  return {
+    firestore: options.firestore,
+    locks,
+    docOf: (keyId) => locks.doc(docIdOf(keyId)),
+    skew: new SkewGuard(options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS),
+    contentionBudgetMs: options.contentionBudgetMs ?? 3000,
+    now: options.now ?? Date.now,
+    inLane: lanes(),
+  };
+}
+
+/**
+ * One lane per document: this instance's writes to one document go one after the other,
+ * so that they never race each other (each would read, then lose its write to the other
+ * and read again). Writes from other instances are still caught by the preconditions.
+ */
+function lanes() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(docId: string, step: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(docId) ?? Promise.resolve();
+    const run = previous.then(step, step);
+    const tail = run.catch(() => undefined);
+    tails.set(docId, tail);
+    void tail.then(() => {
+      if (tails.get(docId) === tail) tails.delete(docId);
+    });
+    return run;
+  };
+}

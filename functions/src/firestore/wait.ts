@@ -1,0 +1,95 @@
+/**
+ * Fair server-side waiting (Backend.acquireQueued), pushed rather than polled: the
+ * acquire step queues the request in its key's document (priority, then arrival), and
+ * the shared pushed waiter (shared/src/waiting/pushed-waiter.ts) listens to that document
+ * (`onSnapshot`). The step that serves the waiter (a release, an extend, an expiry, a
+ * leave) writes its grant into the document, and the listener sees it. A waiter spends,
+ * per handoff, one queueing step, one listen and one check (a read, and a write only if
+ * the check served someone).
+ */
+import {
+  type AcquireRequest,
+  acquireInStoreQueue,
+  cloneQueuedState,
+  type Push,
+  type PushChannel,
+  type QueuedWaitOptions,
+  type QueueStatus,
+  queueCheck,
+  type StoreQueue,
+  waiterView,
+} from "@holdfast/shared";
+import { runAcquire } from "./acquire.ts";
+import { atomically } from "./atomic.ts";
+import type { FirestoreContext } from "./context.ts";
+import { readDocument } from "./document.ts";
+import { runRelease } from "./release.ts";
+
+export function acquireQueued(ctx: FirestoreContext, request: AcquireRequest, wait: QueuedWaitOptions) {
+  return acquireInStoreQueue(storeQueueOf(ctx, request), request.idempotencyKey !== undefined, wait);
+}
+
+function storeQueueOf(ctx: FirestoreContext, request: AcquireRequest): StoreQueue {
+  return {
+    enqueue: (waitMs) => runAcquire(ctx, request, waitMs),
+    subscribe: (onPush) => listen(ctx, request, onPush),
+    check: (leave) => runCheck(ctx, request, leave),
+    release: (token) => runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token }),
+  };
+}
+
+function runCheck(ctx: FirestoreContext, request: AcquireRequest, leave: boolean): Promise<QueueStatus> {
+  return atomically(
+    ctx,
+    request.keyId,
+    (current, nowMs) => {
+      const record = current && cloneQueuedState(current);
+      if (record === null || record.tenant !== request.tenant || record.key !== request.key) {
+        // No record: nothing was ever queued here (or the store lost it).
+        return { result: { queued: false, result: locked(nowMs) }, record: null };
+      }
+      return { result: queueCheck(record, request.token, leave, nowMs), record };
+    },
+    { grants: !leave },
+  );
+}
+
+const locked = (nowMs: number) => ({
+  ok: false as const,
+  reason: "locked" as const,
+  serverTimeMs: nowMs,
+  retryAtMs: nowMs,
+});
+
+/** Listens to the key's document; ready with the first snapshot. Each snapshot says what the queue did for this waiter. */
+function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: Push) => void): PushChannel {
+  let confirm!: (listening: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => {
+    confirm = resolve;
+  });
+  let finish!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  }).finally(() => confirm(false));
+  const unsubscribe = ctx.docOf(request.keyId).onSnapshot(
+    (snapshot) => {
+      try {
+        const nowMs = snapshot.readTime.toMillis();
+        const { record } = readDocument(snapshot);
+        confirm(true);
+        if (record && record.tenant === request.tenant) onPush(waiterView(record, request.token, nowMs));
+      } catch {
+        finish();
+      }
+    },
+    () => finish(),
+  );
+  return {
+    ready,
+    ended,
+    close() {
+      unsubscribe();
+      finish();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * Rule 8 of docs/design.md ("Queue") for stores that keep a key's queue in its record and
+ * run JavaScript in their atomic step (Firestore): pure functions over a copy of the
+ * record, which the store writes back only if they changed it. They restate exactly what
+ * the Neon SQL (edge/src/neon/schema/v1-rules.sql.ts) does, and the waiting contract
+ * holds both to it. Grants go through the core's acquire transition (rules 2–6).
+ */
+import { MAX_FENCE } from "../fence.ts";
+import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode } from "../model.ts";
+import type { QueueStatus } from "../waiting/pushed-waiter.ts";
+import { acquireTransition } from "./acquire.ts";
+import { extendTransition } from "./extend.ts";
+import { releaseTransition } from "./release.ts";
+import { assertSameKey, cloneState, emptyState, pruneExpired } from "./state.ts";
+
+/** A queued request. Its callers are the request and the retries that joined it, each with its deadline (store time). */
+export interface StoredWaiter {
+  token: string;
+  mode: Mode;
+  permits: number;
+  limit: number | null;
+  ttlMs: number;
+  priority: number;
+  /** Arrival order within the key. */
+  seq: number;
+  idempotencyKey?: string;
+  callers: Record<string, number>;
+}
+
+/**
+ * What the queue decided for a caller that is not itself the holder it got: a retry that
+ * joined a waiter, or a limit mismatch. (A waiter's own grant is the holder with its token.)
+ */
+export interface PostedOutcome {
+  caller: string;
+  outcome: AcquireResult;
+  keepUntilMs: number;
+}
+
+export interface QueuedKeyState extends KeyState {
+  waiters: StoredWaiter[];
+  queueSeq: number;
+  posted: PostedOutcome[];
+}
+
+/** How long a posted outcome is kept past its caller's deadline, for a caller that missed it. */
+const POSTED_KEEP_MS = 60_000;
+
+export function emptyQueuedState(tenant: string, key: string): QueuedKeyState {
+  return { ...emptyState(tenant, key), waiters: [], queueSeq: 0, posted: [] };
+}
+
+export function cloneQueuedState(state: QueuedKeyState): QueuedKeyState {
+  return {
+    ...cloneState(state),
+    waiters: state.waiters.map((w) => ({ ...w, callers: { ...w.callers } })),
+    queueSeq: state.queueSeq,
+    posted: state.posted.map((p) => ({ ...p })),
+  };
+}
+
+function requestOf(state: KeyState, waiter: StoredWaiter): AcquireRequest {
+  return {
+    tenant: state.tenant,
+    key: state.key,
+    keyId: "",
+    token: waiter.token,
+    ttlMs: waiter.ttlMs,
+    mode: waiter.mode,
+    permits: waiter.permits,
+    limit: waiter.limit,
+    ...(waiter.idempotencyKey === undefined ? {} : { idempotencyKey: waiter.idempotencyKey }),
+  };
+}
+
+/**
+ * Serves the queue from its head while the rules grant it; callers past their deadline
+ * are dropped. Returns the head's retry time (0 when nothing blocks a waiter).
+ */
+export function serveQueue(state: QueuedKeyState, nowMs: number): number {
+  state.posted = state.posted.filter((p) => p.keepUntilMs > nowMs);
+  for (;;) {
+    const head = state.waiters[0];
+    if (!head) return 0;
+    const live = Object.entries(head.callers).filter(([, deadline]) => deadline > nowMs);
+    if (live.length === 0) {
+      state.waiters.shift();
+      continue;
+    }
+    head.callers = Object.fromEntries(live);
+    if (state.fence >= MAX_FENCE) return 0;
+    const { result } = acquireTransition(state, requestOf(state, head), nowMs);
+    if (!result.ok && result.reason === "locked") return result.retryAtMs;
+    state.waiters.shift();
+    for (const [caller, deadline] of live) {
+      if (result.ok && caller === result.token) continue;
+      state.posted.push({ caller, outcome: result, keepUntilMs: Math.max(nowMs, deadline) + POSTED_KEEP_MS });
+    }
+  }
+}
+
+/** What the queue decided for `caller`, as of now: a grant that expired before its caller came for it is no grant. */
+export function outcomeFor(state: QueuedKeyState, caller: string, nowMs: number): AcquireResult | undefined {
+  const posted = state.posted.find((p) => p.caller === caller)?.outcome;
+  const token = posted ? (posted.ok ? posted.token : undefined) : caller;
+  if (posted && !posted.ok) return { ...posted, serverTimeMs: nowMs };
+  const holder = state.holders.find((h) => h.token === token && nowMs < h.expiresAtMs);
+  if (holder) {
+    const { fence, acquiredAtMs, expiresAtMs } = holder;
+    return { ok: true, token: holder.token, fence, acquiredAtMs, expiresAtMs, serverTimeMs: nowMs };
+  }
+  return posted ? locked(nowMs) : undefined;
+}
+
+function locked(nowMs: number, retryAtMs = nowMs): AcquireResult {
+  return { ok: false, reason: "locked", serverTimeMs: nowMs, retryAtMs };
+}
+
+function placeOf(state: QueuedKeyState, caller: string): number {
+  return state.waiters.findIndex((w) => caller in w.callers);
+}
+
+const queued = (nowMs: number, retryAtMs: number, rank: number): QueueStatus => ({
+  queued: true,
+  serverTimeMs: nowMs,
+  retryAtMs,
+  rank,
+});
+const final = (result: AcquireResult): QueueStatus => ({ queued: false, result });
+
+/** An acquire that may wait (`waitMs` > 0) or tries once: a grant or a refusal now, or a place in the queue. */
+export function queuedAcquire(
+  state: QueuedKeyState,
+  request: AcquireRequest,
+  waitMs: number,
+  nowMs: number,
+): QueueStatus {
+  assertSameKey(state, request.tenant, request.key);
+  pruneExpired(state, nowMs);
+  // The expiry path: waiters whose blockers have gone are served before anyone new.
+  let retryAtMs = serveQueue(state, nowMs);
+  // This very request, repeated (a lost answer).
+  const mine = outcomeFor(state, request.token, nowMs);
+  if (mine) return final(mine);
+  const place = placeOf(state, request.token);
+  if (place >= 0) return queued(nowMs, retryAtMs, place);
+
+  if (request.idempotencyKey !== undefined) {
+    // Rule 3 for a live holder (the core decides it); a queued original is joined by a
+    // waiting retry, one grant for both, and a retry that tries once is locked.
+    if (state.holders.some((h) => h.idempotencyKey === request.idempotencyKey)) {
+      return final(acquireTransition(state, request, nowMs).result);
+    }
+    const index = state.waiters.findIndex((w) => w.idempotencyKey === request.idempotencyKey);
+    const original = state.waiters[index];
+    if (original) {
+      const same =
+        original.mode === request.mode && original.permits === request.permits && original.limit === request.limit;
+      if (!same) return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
+      if (waitMs <= 0) return final(locked(nowMs));
+      original.callers[request.token] = nowMs + waitMs;
+      return queued(nowMs, retryAtMs, index);
+    }
+  }
+
+  // Rules 4 and 5, and rule 8's fairness: ahead of the queue only with a strictly higher priority.
+  const preview = acquireTransition(cloneState(state), request, nowMs).result;
+  if (!preview.ok && preview.reason !== "locked") return final(preview);
+  const priority = request.priority ?? 0;
+  const head = state.waiters[0];
+  const behind = head !== undefined && priority <= head.priority;
+  if (preview.ok && !behind) return final(acquireTransition(state, request, nowMs).result);
+  const blockedUntil = preview.ok ? 0 : preview.retryAtMs;
+  if (waitMs <= 0) return final(locked(nowMs, blockedUntil > 0 ? blockedUntil : nowMs));
+
+  state.queueSeq += 1;
+  const waiter: StoredWaiter = {
+    token: request.token,
+    mode: request.mode,
+    permits: request.permits,
+    limit: request.limit,
+    ttlMs: request.ttlMs,
+    priority,
+    seq: state.queueSeq,
+    ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+    callers: { [request.token]: nowMs + waitMs },
+  };
+  // Higher priority first, then arrival.
+  const at = state.waiters.findIndex((w) => w.priority < priority);
+  if (at === -1) state.waiters.push(waiter);
+  else state.waiters.splice(at, 0, waiter);
+  if (!behind) retryAtMs = blockedUntil;
+  return queued(nowMs, retryAtMs, placeOf(state, request.token));
+}
+
+/** A waiter asks where it stands (after subscribing, at its blocker's expiry), or leaves. */
+export function queueCheck(state: QueuedKeyState, caller: string, leave: boolean, nowMs: number): QueueStatus {
+  pruneExpired(state, nowMs);
+  let retryAtMs = serveQueue(state, nowMs);
+  const outcome = outcomeFor(state, caller, nowMs);
+  if (outcome) return final(outcome);
+  const place = placeOf(state, caller);
+  const waiter = state.waiters[place];
+  // Gone from the queue: its deadline passed, or it left.
+  if (!waiter) return final(locked(nowMs));
+  if (!leave) return queued(nowMs, retryAtMs, place);
+  delete waiter.callers[caller];
+  if (Object.keys(waiter.callers).length === 0) {
+    state.waiters.splice(place, 1);
+    // A head that leaves may let the compatible waiters behind it through at once.
+    retryAtMs = serveQueue(state, nowMs);
+  }
+  return final(locked(nowMs, retryAtMs || nowMs));
+}
+
+/** Rule 7's release, then the queue is served in the same step. Another tenant's lockId finds nothing. */
+export function releaseAndServe(state: QueuedKeyState | null, ref: LockRef, nowMs: number) {
+  const outcome = releaseTransition(state, ref, nowMs);
+  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs);
+  return outcome.result;
+}
+
+/** Rule 7's extend (a shorter lease may let the head in sooner), then the queue is served. */
+export function extendAndServe(state: QueuedKeyState | null, ref: LockRef, ttlMs: number, nowMs: number) {
+  const outcome = extendTransition(state, ref, ttlMs, nowMs);
+  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs);
+  return outcome.result;
+}
+
+/** Read-only, for a waiter watching the record: its outcome if the queue served it, else the head's retry time. */
+export function waiterView(
+  state: QueuedKeyState | null,
+  caller: string,
+  nowMs: number,
+): { outcome: AcquireResult } | { retryAtMs: number } {
+  if (state === null) return { retryAtMs: 0 };
+  const outcome = outcomeFor(state, caller, nowMs);
+  if (outcome?.ok || (outcome && outcome.reason !== "locked")) return { outcome };
+  const preview = cloneQueuedState(state);
+  pruneExpired(preview, nowMs);
+  return { retryAtMs: serveQueue(preview, nowMs) };
+}
