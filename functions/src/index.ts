@@ -1,2 +1,37 @@
-// The Firebase Functions entry and the Firestore backend arrive with their issue.
-export {};
+/**
+ * The Firebase Functions entry: one HTTPS function, `holdfast`, serving the whole v1 API
+ * over Firestore. Tokens come from the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN); the
+ * app does its own auth and CORS, so the function is public and Functions' CORS is off.
+ */
+import { Firestore } from "@google-cloud/firestore";
+import { defineSecret, defineString } from "firebase-functions/params";
+import { onRequest } from "firebase-functions/v2/https";
+import { createFunctionApp } from "./app.ts";
+import { expressHandler, type FetchHandler } from "./web-adapter.ts";
+
+const tokens = defineSecret("HOLDFAST_TOKENS");
+const region = defineString("HOLDFAST_REGION", { default: "us-central1" });
+
+let handle: FetchHandler | undefined;
+
+/** Built on the first request (secrets are readable only at run time); a misconfiguration answers a clear 503. */
+function build(): FetchHandler {
+  try {
+    const env = { ...process.env, HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS ? tokens.value() : undefined };
+    const { app } = createFunctionApp(env, new Firestore());
+    return (request) => app.fetch(request);
+  } catch (error) {
+    const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(`holdfast: ${message}`);
+    return () => Response.json({ ok: false, error: { code: "ServiceUnavailable", message } }, { status: 503 });
+  }
+}
+
+export const holdfast = onRequest(
+  // A waiting acquire is held up to HOLDFAST_WAIT_CAP_MS (25 s): the function's timeout is above it.
+  { region, secrets: [tokens], invoker: "public", timeoutSeconds: 60, concurrency: 80 },
+  expressHandler((request) => {
+    handle ??= build();
+    return handle(request);
+  }),
+);

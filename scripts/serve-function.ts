@@ -1,0 +1,23 @@
+/**
+ * Serves the exported `holdfast` function the way Cloud Functions runs it: registered with
+ * Google's Functions Framework (the server of Cloud Run functions), which parses the body
+ * and hands the function an Express request with `rawBody`. The Firestore client inside
+ * reaches the emulator through FIRESTORE_EMULATOR_HOST.
+ */
+import type { Server } from "node:http";
+import { type HttpFunction, http } from "@google-cloud/functions-framework";
+import { getTestServer } from "@google-cloud/functions-framework/testing";
+
+export async function serveFunction(port: number, hostname = "127.0.0.1"): Promise<{ server: Server; url: string }> {
+  const { holdfast } = await import("../functions/src/index.ts");
+  // The framework types rawBody as optional (a GET has none); the function handles that.
+  http("holdfast", holdfast as unknown as HttpFunction);
+  const server = getTestServer("holdfast");
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => resolve());
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  return { server, url: `http://${hostname}:${actualPort}` };
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm run start:firebase`: the exported Firebase function (`functions/src/index.ts`) on
+ * 127.0.0.1:8788 (PORT overrides), served by Google's Functions Framework as Cloud
+ * Functions serves it, over the real Firestore emulator: the one at FIRESTORE_EMULATOR_HOST,
+ * or one started here on a free port that keeps its documents in .holdfast/firestore/
+ * (imported at start, exported at a clean stop, so fences survive restarts) and stops
+ * with this process.
+ */
+import { join, resolve } from "node:path";
+import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
+import { serveFunction } from "./serve-function.ts";
+
+Object.assign(process.env, OFFLINE_ENV);
+const port = Number(process.env.PORT ?? 8788);
+const hostname = process.env.HOST ?? "127.0.0.1";
+const token = process.env.HOLDFAST_TOKEN ?? "dev";
+process.env.HOLDFAST_TOKEN = token;
+process.env.GCLOUD_PROJECT ??= DEMO_PROJECT;
+
+let emulator: FirestoreEmulator | undefined;
+let where: string;
+if (process.env.FIRESTORE_EMULATOR_HOST) {
+  where = `Firestore emulator at ${process.env.FIRESTORE_EMULATOR_HOST}`;
+} else {
+  const dataDir = join(resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast"), "firestore");
+  emulator = await startFirestoreEmulator({ dataDir });
+  process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+  where = `Firestore emulator on ${emulator.host} (started here; documents kept in ${dataDir})`;
+}
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void Promise.allSettled([emulator?.stop()]).finally(() => process.exit(0));
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
+
+try {
+  const { server, url } = await serveFunction(port, hostname);
+  const health = (await (await fetch(new URL("/health", url))).json()) as { backend?: string };
+  console.log(
+    [
+      `Holdfast listening on ${url}`,
+      `backend: ${health.backend} (the exported function under the Functions Framework), ${where}`,
+      process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
+    ].join("\n"),
+  );
+  process.on("exit", () => server.close());
+} catch (error) {
+  console.error(`start:firebase: ${error instanceof Error ? error.message : String(error)}`);
+  await emulator?.stop();
+  process.exit(1);
+}
