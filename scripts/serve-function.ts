@@ -8,8 +8,13 @@ import type { Server } from "node:http";
 import { type HttpFunction, http } from "@google-cloud/functions-framework";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
 
-export async function serveFunction(port: number, hostname = "127.0.0.1"): Promise<{ server: Server; url: string }> {
-  const { holdfast } = await import("../functions/src/index.ts");
+/** `entry`: the module that exports `holdfast` (the source, or the bundle that `npm run build:functions` deploys). */
+export async function serveFunction(
+  port: number,
+  hostname = "127.0.0.1",
+  entry = new URL("../functions/src/index.ts", import.meta.url).href,
+): Promise<{ server: Server; url: string }> {
+  const { holdfast } = (await import(entry)) as { holdfast: unknown };
   // The framework types rawBody as optional (a GET has none); the function handles that.
   http("holdfast", holdfast as unknown as HttpFunction);
   const server = getTestServer("holdfast");
