@@ -1,5 +1,5 @@
 export { runBackendContract } from "./backend-contract.ts";
-export { type BackendFixture, keyHandle, type MakeBackend } from "./helpers.ts";
+export { type BackendFixture, keyHandle, type MakeBackend, uniqueKey } from "./helpers.ts";
 export { CONTRACT_TOKENS, runHttpContract } from "./http-contract.ts";
 export { type ContentionOptions, type ContentionReport, runContention, type Section } from "./ledger.ts";
 export { runWaitingContract } from "./waiting-contract.ts";
