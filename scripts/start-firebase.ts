@@ -6,6 +6,7 @@
  * (imported at start, exported at a clean stop, so fences survive restarts) and stops
  * with this process.
  */
+import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
 import { serveFunction } from "./serve-function.ts";
@@ -28,16 +29,22 @@ if (process.env.FIRESTORE_EMULATOR_HOST) {
   where = `Firestore emulator on ${emulator.host} (started here; documents kept in ${dataDir})`;
 }
 
+let server: Server | undefined;
 let stopping = false;
+// Stop taking requests first, so that the export the emulator makes at its stop is the last state.
 const stop = () => {
   if (stopping) return;
   stopping = true;
+  server?.closeAllConnections();
+  server?.close();
   void Promise.allSettled([emulator?.stop()]).finally(() => process.exit(0));
 };
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
 
 try {
-  const { server, url } = await serveFunction(port, hostname);
+  const served = await serveFunction(port, hostname);
+  server = served.server;
+  const { url } = served;
   const health = (await (await fetch(new URL("/health", url))).json()) as { backend?: string };
   console.log(
     [
@@ -46,7 +53,6 @@ try {
       process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
     ].join("\n"),
   );
-  process.on("exit", () => server.close());
 } catch (error) {
   console.error(`start:firebase: ${error instanceof Error ? error.message : String(error)}`);
   await emulator?.stop();

@@ -44,21 +44,24 @@ function expectedAnswers(script: string): RegExp[] {
 // prefix gives a fresh store.
 const stores = [
   { backend: "durable-object", env: {} },
+  // npm run start:firebase: the exported function over a Firestore emulator it starts.
+  { backend: "firebase", env: {}, script: "scripts/start-firebase.ts" },
   { backend: "upstash", env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: `readme-${randomUUID()}` } },
   { backend: "neon", env: { HOLDFAST_BACKEND: "neon", HOLDFAST_PG_PREFIX: `hfr_${randomUUID().slice(0, 8)}_` } },
 ];
 
-it.each(stores)("runs the README's curl session as printed ($backend)", async ({ backend, env }) => {
+it.each(stores)("runs the README's curl session as printed ($backend)", async ({ backend, env, ...entry }) => {
   await server?.stop();
-  server = await startServer({ HOLDFAST_DATA_DIR: join(dataDir, backend), HOLDFAST_TOKEN: "dev", ...env });
-  const script = sessionScript();
+  const script = "script" in entry ? entry.script : undefined;
+  server = await startServer({ HOLDFAST_DATA_DIR: join(dataDir, backend), HOLDFAST_TOKEN: "dev", ...env }, script);
+  const session = sessionScript();
   // curl prints bodies without a final newline; give each answer its own line.
   const prelude = 'curl() { command curl "$@"; echo; }\n';
-  const { stdout } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", prelude + script], {
+  const { stdout } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", prelude + session], {
     env: { ...process.env, HOLDFAST_URL: server.url, HOLDFAST_TOKEN: "dev" },
   });
   const answers = stdout.split("\n").filter((line) => line.length > 0);
-  const expected = expectedAnswers(script);
+  const expected = expectedAnswers(session);
   expect(answers).toHaveLength(expected.length);
   answers.forEach((answer, i) => {
     expect(answer).toMatch(expected[i] as RegExp);
