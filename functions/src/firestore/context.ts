@@ -1,5 +1,6 @@
 /** What the Firestore backend's operations share: the client, the collection, the skew guard, the per-key lane. */
 import type { CollectionReference, DocumentReference, Firestore } from "@google-cloud/firestore";
+import { LockError } from "@holdfast/shared";
 import { DEFAULT_CLOCK_TOLERANCE_MS, SkewGuard } from "./clock.ts";
 import { docIdOf } from "./document.ts";
 
@@ -13,6 +14,11 @@ export interface FirestoreBackendOptions {
   contentionBudgetMs?: number;
   /** The instance clock, used only to measure its skew (tests shift it). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Longest an operation may wait behind this instance's earlier operations on the same
+   * key before it gives up without touching the store (default 5000 ms).
+   */
+  laneWaitMs?: number;
 }
 
 export interface FirestoreContext {
@@ -35,7 +41,7 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
     skew: new SkewGuard(options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS),
     contentionBudgetMs: options.contentionBudgetMs ?? 3000,
     now: options.now ?? Date.now,
-    inLane: lanes(),
+    inLane: lanes(options.laneWaitMs ?? 5000),
   };
 }
 
@@ -43,12 +49,25 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
  * One lane per document: this instance's writes to one document go one after the other,
  * so that they never race each other (each would read, then lose its write to the other
  * and read again). Writes from other instances are still caught by the preconditions.
+ * While Firestore does not answer, a lane backs up; a step that waited too long is
+ * dropped unsent, so that its caller's answer (a timeout, long given) stays true instead
+ * of the step landing in the store once it is back.
  */
-function lanes() {
+function lanes(maxWaitMs: number) {
   const tails = new Map<string, Promise<unknown>>();
   return <T>(docId: string, step: () => Promise<T>): Promise<T> => {
     const previous = tails.get(docId) ?? Promise.resolve();
-    const run = previous.then(step, step);
+    const queuedAt = performance.now();
+    const start = () => {
+      if (performance.now() - queuedAt > maxWaitMs) {
+        throw new LockError(
+          "ServiceUnavailable",
+          "Firestore is slow to answer on this key: the operation was not sent; retry",
+        );
+      }
+      return step();
+    };
+    const run = previous.then(start, start);
     const tail = run.catch(() => undefined);
     tails.set(docId, tail);
     void tail.then(() => {
