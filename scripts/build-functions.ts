@@ -5,7 +5,7 @@
  * core (hono and zod included), and the Google and Firebase libraries, which Cloud
  * Functions installs itself, stay external, pinned in a generated package.json.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -48,6 +48,10 @@ export async function buildFunctions(outDir = FUNCTIONS_DIST): Promise<void> {
     dependencies,
   };
   writeFileSync(join(outDir, "package.json"), `${JSON.stringify(deployed, null, 2)}\n`);
+  // Firebase reads the function's settings from .env files beside its source.
+  for (const name of readdirSync(join(root, "functions"))) {
+    if (/^\.env(\..+)?$/.test(name)) copyFileSync(join(root, "functions", name), join(outDir, name));
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -35,6 +35,11 @@ export async function buildWorker(outfile: string): Promise<void> {
   await build(workerOptions({ outfile, sourcemap: "linked" }));
 }
 
+/** Another entry bundled as the Worker is (the benchmark's variants of it). */
+export async function buildWorkerEntry(entry: string, outfile: string): Promise<void> {
+  await build(workerOptions({ entryPoints: [entry], outfile }));
+}
+
 export interface BundleMeasure {
   code: string;
   minifiedBytes: number;

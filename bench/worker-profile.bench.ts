@@ -1,0 +1,160 @@
+/**
+ * Where `npm start`'s time goes (issue 10, item 3), measured by peeling layers off the
+ * same Worker under the same Miniflare, each on a direct socket as `npm start` serves it:
+ * 1. a trivial Worker (the floor: workerd, the socket, the client, JSON in and out);
+ * 2. the Holdfast app alone, over a memory backend in the isolate (routing, auth,
+ *    validation, key ids, envelopes);
+ * 3. the real Worker with its Durable Object keeping state in memory only (adds the RPC
+ *    to the object, the object's lock logic and its fair queue);
+ * 4. the real Worker with its Durable Object writing to SQLite on disk, as `npm start`
+ *    does (adds the storage write and the commit the reply waits for).
+ * Each layer's cost is the difference in time per pair (1 / pairs per second) with 32
+ * clients, and per sequential pair; the hot key (16 waiters holding 1 ms) is run on 3
+ * and 4. Medians of ROUNDS interleaved rounds.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, type MiniflareOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { buildWorkerEntry } from "../scripts/build-worker.ts";
+import { type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
+import { trivialWorker } from "./floors.ts";
+import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
+import { median, medianOf, ms, ratio, timed } from "./measure.ts";
+import type { BenchRow } from "./run.ts";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 200);
+const CLIENTS = 32;
+
+process.env.WRANGLER_SEND_METRICS = "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+
+interface Layer {
+  label: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function serveWorker(dir: string, entry: string, extra: Partial<MiniflareOptions>): Promise<Miniflare> {
+  const script = join(dir, `${entry.split("/").pop()?.replace(/\.ts$/, "")}.js`);
+  await buildWorkerEntry(entry, script);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+  const miniflare = new Miniflare({
+    ...workerOptions,
+    modules: true,
+    scriptPath: script,
+    modulesRoot: dir,
+    bindings: { ...workerOptions.bindings, HOLDFAST_TOKEN: "bench", HOLDFAST_CORS_ORIGINS: "" },
+    host: "127.0.0.1",
+    port: 0,
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    ...extra,
+  } as MiniflareOptions);
+  await miniflare.ready;
+  return miniflare;
+}
+
+async function layers(dir: string): Promise<Layer[]> {
+  const floor = await trivialWorker();
+  const started: Array<[string, Miniflare]> = [
+    ["the Holdfast app alone, memory backend in the isolate", await serveWorker(dir, "bench/workers/app-only.ts", {})],
+    [
+      "+ the Durable Object, state in memory only",
+      await serveWorker(dir, "bench/workers/volatile.ts", {
+        durableObjects: { LOCKS: { className: "VolatileLockObject", useSQLite: true } },
+      }),
+    ],
+    [
+      "+ its SQLite storage on disk (= npm start)",
+      await serveWorker(dir, "edge/src/worker.ts", { durableObjectsPersist: join(dir, "durable-objects") }),
+    ],
+  ];
+  return [
+    { label: "a trivial Worker (floor)", url: floor.url, stop: floor.stop },
+    ...(await Promise.all(
+      started.map(async ([label, miniflare]) => ({
+        label,
+        url: (await miniflare.unsafeGetDirectURL()).origin,
+        stop: () => miniflare.dispose(),
+      })),
+    )),
+  ];
+}
+
+async function pairsPerSecond(client: JsonClient): Promise<number> {
+  const deadline = performance.now() + SECONDS * 1000;
+  let pairs = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, worker) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        const grant = await client.post("/v1/locks/acquire", { key: `profile:${worker}:${i % 4}` });
+        await client.post("/v1/locks/release", { lockId: String(grant.body.lockId ?? "x") });
+        pairs++;
+      }
+    }),
+  );
+  return pairs / ((performance.now() - started) / 1000);
+}
+
+export default async function workerProfileBench(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-bench-profile-"));
+  const stack = await layers(dir);
+  const rates: number[][] = stack.map(() => []);
+  const sequential: number[][] = stack.map(() => []);
+  const hot: ContentionResult[][] = [[], []];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, layer] of stack.entries()) {
+        const client = jsonClient(layer.url, "bench");
+        try {
+          rates[i]?.push(await pairsPerSecond(client));
+          const times = await timed(PAIRS, async (n) => {
+            const grant = await client.post("/v1/locks/acquire", { key: `seq:${n % 16}` });
+            await client.post("/v1/locks/release", { lockId: String(grant.body.lockId ?? "x") });
+          });
+          sequential[i]?.push(percentile(times, 50));
+          if (i >= 2) {
+            hot[i - 2]?.push(
+              await runContention(client, { contenders: 16, seconds: SECONDS, holdMs: 1, acquire: waitingAcquirer }),
+            );
+          }
+        } finally {
+          client.close();
+        }
+      }
+    }
+  } finally {
+    for (const layer of stack) await layer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (i: number) => median(rates[i] ?? []);
+  const perPairUs = (i: number) => 1e6 / rate(i);
+  const rows: BenchRow[] = stack.map((layer, i) => ({
+    name: `where npm start's time goes, ${CLIENTS} clients: ${layer.label}`,
+    value: `${rate(i).toFixed(0)} pairs/s`,
+    note:
+      i === 0
+        ? `${perPairUs(0).toFixed(0)} µs per pair; sequential pair p50 ${ms(median(sequential[0] ?? []))}`
+        : `${ratio(rate(i), rate(0))} the floor; this layer adds ${(perPairUs(i) - perPairUs(i - 1)).toFixed(0)} µs of ${perPairUs(i).toFixed(0)} µs per pair; sequential pair p50 ${ms(median(sequential[i] ?? []))} (+${ms(median(sequential[i] ?? []) - median(sequential[i - 1] ?? []))})`,
+  }));
+  const [volatile, durable] = hot.map((results) => medianOf(results));
+  if (volatile && durable) {
+    rows.push(
+      {
+        name: "where the handoff's time goes, 16 waiters, hold 1 ms: Durable Object in memory only",
+        value: `p50 ${ms(volatile.handoffP50)}, p99 ${ms(volatile.handoffP99)}, ${volatile.grantsPerSecond.toFixed(0)} grants/s`,
+        note: `fairness ${volatile.fairness.toFixed(2)}`,
+      },
+      {
+        name: "where the handoff's time goes, 16 waiters, hold 1 ms: with SQLite on disk (= npm start)",
+        value: `p50 ${ms(durable.handoffP50)}, p99 ${ms(durable.handoffP99)}, ${durable.grantsPerSecond.toFixed(0)} grants/s`,
+        note: `storage adds ${ms(durable.handoffP50 - volatile.handoffP50)} to the p50 handoff; fairness ${durable.fairness.toFixed(2)}`,
+      },
+    );
+  }
+  return rows;
+}
