@@ -3,14 +3,16 @@
  * same Worker under the same Miniflare, each on a direct socket as `npm start` serves it:
  * 1. a trivial Worker (the floor: workerd, the socket, the client, JSON in and out);
  * 2. the Holdfast app alone, over a memory backend in the isolate (routing, auth,
- *    validation, key ids, envelopes);
- * 3. the real Worker with its Durable Object keeping state in memory only (adds the RPC
- *    to the object, the object's lock logic and its fair queue);
- * 4. the real Worker with its Durable Object writing to SQLite on disk, as `npm start`
- *    does (adds the storage write and the commit the reply waits for).
- * Each layer's cost is the difference in time per pair (1 / pairs per second) with 32
- * clients, and per sequential pair; the hot key (16 waiters holding 1 ms) is run on 3
- * and 4. Medians of ROUNDS interleaved rounds.
+ *    validation, key ids, envelopes), against 1;
+ * 3. a trivial Worker that makes one call to a trivial Durable Object per request (the
+ *    floor of any design with an object per key), against 1;
+ * 4. the real Worker with its Durable Object keeping state in memory only (Holdfast's
+ *    object: its lock logic, its fair queue, the RPC's arguments), against 3;
+ * 5. the real Worker with its Durable Object writing to SQLite on disk, as `npm start`
+ *    does (the storage write and the commit the reply waits for), against 4.
+ * A layer's cost is the difference in time per pair (1 / pairs per second) with 32
+ * clients, and per sequential pair; the hot key (16 waiters holding 1 ms) is run on 4
+ * and 5. Medians of ROUNDS interleaved rounds.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,9 +36,23 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 
 interface Layer {
   label: string;
+  /** The layer it adds to. */
+  base: number;
   url: string;
   stop(): Promise<void>;
 }
+
+/** One call to an object per request, named by the key (acquire) or by the "lockId" it answered (release). */
+const TRIVIAL_OBJECT = `
+import { DurableObject } from "cloudflare:workers";
+export class Echo extends DurableObject {
+  answer(name) { return { ok: true, lockId: name, fence: "000000000000001", serverTimeMs: Date.now() }; }
+}
+export default { async fetch(request, env) {
+  const body = request.method === "POST" ? await request.json() : {};
+  const name = String(body.key ?? body.lockId ?? "x");
+  return Response.json(await env.ECHO.get(env.ECHO.idFromName(name)).answer(name));
+} };`;
 
 async function serveWorker(dir: string, entry: string, extra: Partial<MiniflareOptions>): Promise<Miniflare> {
   const script = join(dir, `${entry.split("/").pop()?.replace(/\.ts$/, "")}.js`);
@@ -59,24 +75,42 @@ async function serveWorker(dir: string, entry: string, extra: Partial<MiniflareO
 
 async function layers(dir: string): Promise<Layer[]> {
   const floor = await trivialWorker();
-  const started: Array<[string, Miniflare]> = [
-    ["the Holdfast app alone, memory backend in the isolate", await serveWorker(dir, "bench/workers/app-only.ts", {})],
+  const trivialObject = new Miniflare({
+    modules: true,
+    script: TRIVIAL_OBJECT,
+    compatibilityDate: "2026-04-01",
+    durableObjects: { ECHO: { className: "Echo", useSQLite: true } },
+    host: "127.0.0.1",
+    port: 0,
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  });
+  await trivialObject.ready;
+  const started: Array<[string, number, Miniflare]> = [
     [
-      "+ the Durable Object, state in memory only",
+      "the Holdfast app alone, memory backend in the isolate",
+      0,
+      await serveWorker(dir, "bench/workers/app-only.ts", {}),
+    ],
+    ["a trivial Worker calling a trivial Durable Object", 0, trivialObject],
+    [
+      "Holdfast's Worker and Durable Object, state in memory only",
+      2,
       await serveWorker(dir, "bench/workers/volatile.ts", {
         durableObjects: { LOCKS: { className: "VolatileLockObject", useSQLite: true } },
       }),
     ],
     [
       "+ its SQLite storage on disk (= npm start)",
+      3,
       await serveWorker(dir, "edge/src/worker.ts", { durableObjectsPersist: join(dir, "durable-objects") }),
     ],
   ];
   return [
-    { label: "a trivial Worker (floor)", url: floor.url, stop: floor.stop },
+    { label: "a trivial Worker (floor)", base: 0, url: floor.url, stop: floor.stop },
     ...(await Promise.all(
-      started.map(async ([label, miniflare]) => ({
+      started.map(async ([label, base, miniflare]) => ({
         label,
+        base: base,
         url: (await miniflare.unsafeGetDirectURL()).origin,
         stop: () => miniflare.dispose(),
       })),
@@ -106,6 +140,7 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
   const rates: number[][] = stack.map(() => []);
   const sequential: number[][] = stack.map(() => []);
   const hot: ContentionResult[][] = [[], []];
+  const firstHot = stack.length - 2;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, layer] of stack.entries()) {
@@ -117,8 +152,8 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
             await client.post("/v1/locks/release", { lockId: String(grant.body.lockId ?? "x") });
           });
           sequential[i]?.push(percentile(times, 50));
-          if (i >= 2) {
-            hot[i - 2]?.push(
+          if (i >= firstHot) {
+            hot[i - firstHot]?.push(
               await runContention(client, { contenders: 16, seconds: SECONDS, holdMs: 1, acquire: waitingAcquirer }),
             );
           }
@@ -133,14 +168,18 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
   }
   const rate = (i: number) => median(rates[i] ?? []);
   const perPairUs = (i: number) => 1e6 / rate(i);
-  const rows: BenchRow[] = stack.map((layer, i) => ({
-    name: `where npm start's time goes, ${CLIENTS} clients: ${layer.label}`,
-    value: `${rate(i).toFixed(0)} pairs/s`,
-    note:
-      i === 0
-        ? `${perPairUs(0).toFixed(0)} µs per pair; sequential pair p50 ${ms(median(sequential[0] ?? []))}`
-        : `${ratio(rate(i), rate(0))} the floor; this layer adds ${(perPairUs(i) - perPairUs(i - 1)).toFixed(0)} µs of ${perPairUs(i).toFixed(0)} µs per pair; sequential pair p50 ${ms(median(sequential[i] ?? []))} (+${ms(median(sequential[i] ?? []) - median(sequential[i - 1] ?? []))})`,
-  }));
+  const seq = (i: number) => median(sequential[i] ?? []);
+  const rows: BenchRow[] = stack.map((layer, i) => {
+    const base = stack[layer.base] as Layer;
+    return {
+      name: `where npm start's time goes, ${CLIENTS} clients: ${layer.label}`,
+      value: `${rate(i).toFixed(0)} pairs/s`,
+      note:
+        i === 0
+          ? `${perPairUs(0).toFixed(0)} µs per pair; sequential pair p50 ${ms(seq(0))}`
+          : `${ratio(rate(i), rate(0))} the floor; ${(perPairUs(i) - perPairUs(layer.base)).toFixed(0)} µs per pair more than "${base.label}" (${perPairUs(i).toFixed(0)} µs in all); sequential pair p50 ${ms(seq(i))} (${seq(i) >= seq(layer.base) ? "+" : ""}${ms(seq(i) - seq(layer.base))})`,
+    };
+  });
   const [volatile, durable] = hot.map((results) => medianOf(results));
   if (volatile && durable) {
     rows.push(
