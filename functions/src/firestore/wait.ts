@@ -3,9 +3,10 @@
  * acquire step queues the request in its key's document (priority, then arrival), and
  * the shared pushed waiter (shared/src/waiting/pushed-waiter.ts) listens to that document
  * (`onSnapshot`). The step that serves the waiter (a release, an extend, an expiry, a
- * leave) writes its grant into the document, and the listener sees it. A waiter spends,
- * per handoff, one queueing step, one listen and one check (a read, and a write only if
- * the check served someone).
+ * leave) writes its grant into the document, and the listener sees it. The listener's
+ * first snapshot stands in for the check after subscribing. A waiter spends, per handoff,
+ * one queueing step (a read and a write) and one listen; a check (a read, and a write if
+ * it serves someone) only when its blocker expires without a release.
  */
 import {
   type AcquireRequest,
@@ -16,6 +17,7 @@ import {
   type QueuedWaitOptions,
   type QueueStatus,
   queueCheck,
+  queueStatusIn,
   type StoreQueue,
   waiterView,
 } from "@holdfast/shared";
@@ -71,13 +73,20 @@ function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: P
   const ended = new Promise<void>((resolve) => {
     finish = resolve;
   }).finally(() => confirm(false));
+  let first: QueueStatus | undefined;
+  let seen = false;
   const unsubscribe = ctx.docOf(request.keyId).onSnapshot(
     (snapshot) => {
       try {
         const nowMs = snapshot.readTime.toMillis();
         const { record } = readDocument(snapshot);
+        const mine = record && record.tenant === request.tenant ? record : null;
+        if (!seen) {
+          seen = true;
+          first = queueStatusIn(mine, request.token, nowMs);
+        }
         confirm(true);
-        if (record && record.tenant === request.tenant) onPush(waiterView(record, request.token, nowMs));
+        if (mine) onPush(waiterView(mine, request.token, nowMs));
       } catch {
         finish();
       }
@@ -87,6 +96,7 @@ function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: P
   return {
     ready,
     ended,
+    current: () => first,
     close() {
       unsubscribe();
       finish();

@@ -12,6 +12,7 @@ export {
   type QueuedKeyState,
   queueCheck,
   queuedAcquire,
+  queueStatusIn,
   releaseAndServe,
   type StoredWaiter,
   serveQueue,

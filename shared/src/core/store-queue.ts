@@ -227,6 +227,16 @@ export function extendAndServe(state: QueuedKeyState | null, ref: LockRef, ttlMs
   return outcome.result;
 }
 
+/** Read-only: when the head's blockers expire (now, if nothing blocks it; 0 without a queue). */
+function headRetryAt(state: QueuedKeyState, nowMs: number): number {
+  const preview = cloneQueuedState(state);
+  pruneExpired(preview, nowMs);
+  const head = preview.waiters[0];
+  if (!head) return 0;
+  const { result } = acquireTransition(preview, requestOf(preview, head), nowMs);
+  return !result.ok && result.reason === "locked" ? result.retryAtMs : nowMs;
+}
+
 /** Read-only, for a waiter watching the record: its outcome if the queue served it, else the head's retry time. */
 export function waiterView(
   state: QueuedKeyState | null,
@@ -236,7 +246,18 @@ export function waiterView(
   if (state === null) return { retryAtMs: 0 };
   const outcome = outcomeFor(state, caller, nowMs);
   if (outcome?.ok || (outcome && outcome.reason !== "locked")) return { outcome };
-  const preview = cloneQueuedState(state);
-  pruneExpired(preview, nowMs);
-  return { retryAtMs: serveQueue(preview, nowMs) };
+  return { retryAtMs: headRetryAt(state, nowMs) };
+}
+
+/**
+ * Read-only: what a check would answer, from a record as it was read (a waiter's first
+ * snapshot), without serving anyone; undefined when only a check can tell (the caller is
+ * neither served nor queued).
+ */
+export function queueStatusIn(state: QueuedKeyState | null, caller: string, nowMs: number): QueueStatus | undefined {
+  if (state === null) return undefined;
+  const outcome = outcomeFor(state, caller, nowMs);
+  if (outcome) return final(outcome);
+  const place = placeOf(state, caller);
+  return place < 0 ? undefined : queued(nowMs, headRetryAt(state, nowMs), place);
 }

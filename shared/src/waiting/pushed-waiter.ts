@@ -29,6 +29,12 @@ export type Push = { outcome: AcquireResult } | { retryAtMs: number };
 export interface PushChannel {
   /** True once the store confirmed the subscription; false if the channel ended first. */
   ready: Promise<boolean>;
+  /**
+   * For a channel whose confirmation carries the whole record (Firestore's first
+   * snapshot): where the waiter stood then, which spares the check after subscribing.
+   * Undefined when only a check can tell.
+   */
+  current?(): QueueStatus | undefined;
   /** Resolves when the channel ends or fails, for whatever reason. */
   ended: Promise<void>;
   close(): void;
@@ -151,12 +157,14 @@ class PushedWaiter {
     }
   }
 
-  /** Once subscribed nothing can be missed; one check covers what came before. */
+  /** Once subscribed nothing can be missed; one check (or the record the subscription showed) covers what came before. */
   private async checkOnceSubscribed(channel: PushChannel): Promise<QueueStatus> {
     const subscribed = await this.until(channel.ready, Math.min(this.deadline, Date.now() + SUBSCRIBE_TIMEOUT_MS));
     if (subscribed) this.resubscribeMs = RESUBSCRIBE_MS;
     else this.channelDown = true;
-    return this.check(false);
+    const shown = subscribed ? channel.current?.() : undefined;
+    if (shown?.queued) this.learn(shown);
+    return shown ?? this.check(false);
   }
 
   /** Leaves the queue; a handoff that came first is kept (the route gives it back if no one wants it). */
