@@ -51,7 +51,10 @@ function buildApp(env: Env) {
 /** A misconfigured deployment answers every request with a clear 503, not a bare runtime error. */
 function misconfigured(error: unknown): Response {
   const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
-  return Response.json({ ok: false, error: { code: "ServiceUnavailable", message } }, { status: 503 });
+  return Response.json(
+    { ok: false, error: { code: "ServiceUnavailable", message }, serverTimeMs: Date.now() },
+    { status: 503 },
+  );
 }
 
 // Built once per isolate: bindings do not change while it lives.

@@ -23,7 +23,11 @@ function build(): FetchHandler {
   } catch (error) {
     const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
     console.error(`holdfast: ${message}`);
-    return () => Response.json({ ok: false, error: { code: "ServiceUnavailable", message } }, { status: 503 });
+    return () =>
+      Response.json(
+        { ok: false, error: { code: "ServiceUnavailable", message }, serverTimeMs: Date.now() },
+        { status: 503 },
+      );
   }
 }
 

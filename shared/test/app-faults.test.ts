@@ -24,6 +24,7 @@ describe("store faults", () => {
     expect(await response.json()).toEqual({
       ok: false,
       error: { code: "ServiceUnavailable", message: "store unreachable" },
+      serverTimeMs: expect.any(Number),
     });
     expect((await app.request("/health")).status).toBe(503);
   });
@@ -44,7 +45,11 @@ describe("store faults", () => {
     const app = createApp({ backend, auth, logError });
     const response = await acquire(app, { key: "k" });
     expect(response.status).toBe(500);
-    expect(await response.json()).toEqual({ ok: false, error: { code: "Internal", message: "internal error" } });
+    expect(await response.json()).toEqual({
+      ok: false,
+      error: { code: "Internal", message: "internal error" },
+      serverTimeMs: expect.any(Number),
+    });
     expect(logError).toHaveBeenCalledOnce();
   });
 });

@@ -1,11 +1,15 @@
-/** The one error envelope, `{ok:false, error:{code, message}}`, for every failure. */
+/**
+ * The one error envelope, `{ok:false, error:{code, message}, serverTimeMs}`, for every
+ * failure. Its time is this server's clock: an error may come before (a bad request) or
+ * instead of (a store that failed) any reading of the store's.
+ */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { httpStatusOf, isLockError, type LockErrorCode } from "../errors.ts";
 
 export function errorBody(code: LockErrorCode, message: string) {
-  return { ok: false as const, error: { code, message } };
+  return { ok: false as const, error: { code, message }, serverTimeMs: Date.now() };
 }
 
 export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {

@@ -16,6 +16,7 @@ export const ErrorEnvelope = z
       code: z.enum(Object.keys(HTTP_STATUS) as [ServerErrorCode, ...ServerErrorCode[]]),
       message: z.string(),
     }),
+    serverTimeMs: z.number().int().openapi({ description: "This server's clock, ms since the epoch." }),
   })
   .openapi("Error");
 
