@@ -27,7 +27,7 @@ function failing(error: () => unknown): Backend {
 
 describe("error envelopes carry serverTimeMs", () => {
   const app = createApp({ backend: createMemoryBackend(), auth });
-  const cases: Array<[string, () => Promise<Response>, number]> = [
+  const cases: Array<[string, () => Response | Promise<Response>, number]> = [
     ["bad JSON", () => post(app, "/v1/locks/release", "{"), 400],
     ["an unknown field", () => post(app, "/v1/locks/release", '{"lockId":"a","x":1}'), 400],
     ["no token", () => post(app, "/v1/locks/owns", "{}", { authorization: "" }), 401],
