@@ -41,11 +41,23 @@ export function newToken(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
+/** Control characters (C0, DEL, C1): never in a tenant name. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
+/** Throws unless `tenant` can name a tenant: no control character, no lone surrogate. */
+export function assertTenantName(tenant: string): void {
+  if (CONTROL_CHARACTER.test(tenant)) throw new RangeError(`tenant ${JSON.stringify(tenant)} has a control character`);
+  if (!isWellFormedString(tenant)) throw new RangeError(`tenant ${JSON.stringify(tenant)} is not well-formed Unicode`);
+}
+
 /**
- * The store id of (tenant, key): 128 bits of SHA-256 over both, so that tenants never
- * share a record. Stores keep tenant and key beside it and check them on acquire.
+ * The store id of (tenant, key): 128 bits of SHA-256 over `tenant NUL key`, so that
+ * tenants never share a record. The encoding is unambiguous because a tenant name holds
+ * no NUL (assertTenantName): the first NUL ends it, whatever the key holds. Stores keep
+ * tenant and key beside it and check them on acquire.
  */
 export async function keyIdOf(tenant: string, key: string): Promise<string> {
+  assertTenantName(tenant);
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${tenant}\u0000${key}`));
   return base64url(new Uint8Array(digest)).slice(0, ID_CHARS);
 }

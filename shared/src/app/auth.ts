@@ -4,6 +4,7 @@
  * `read` (owns, lookup), `admin` (everything, and raw lockIds in lookup).
  */
 import { LockError } from "../errors.ts";
+import { assertTenantName } from "../keys.ts";
 
 export type Scope = "lock" | "read" | "admin";
 
@@ -39,6 +40,7 @@ const VERIFIED_CACHE_SIZE = 256;
  * WebCrypto digests cost a thread hop on some runtimes and this runs on every request.
  */
 export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
+  for (const entry of entries) assertTenantName(entry.tenant);
   const digests = Promise.all(entries.map(async (entry) => ({ entry, digest: await digest(entry.token) })));
   const verified = new Map<string, Principal>();
   return async (token) => {
@@ -67,21 +69,48 @@ export function tokensFromEnv(env: {
   HOLDFAST_TOKEN?: string | undefined;
 }): TokenEntry[] {
   if (env.HOLDFAST_TOKENS) {
-    const parsed: unknown = JSON.parse(env.HOLDFAST_TOKENS);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.HOLDFAST_TOKENS);
+    } catch (error) {
+      throw new Error(`HOLDFAST_TOKENS is not valid JSON (${error instanceof Error ? error.message : error})`);
+    }
     if (!Array.isArray(parsed)) throw new Error("HOLDFAST_TOKENS must be a JSON array");
+    const seen = new Set<string>();
     return parsed.map((raw: Partial<TokenEntry>, index) => {
-      if (typeof raw.token !== "string" || raw.token.length < 1 || typeof raw.tenant !== "string") {
-        throw new Error(`HOLDFAST_TOKENS[${index}] needs a token and a tenant`);
+      const at = `HOLDFAST_TOKENS[${index}]`;
+      if (typeof raw.token !== "string" || typeof raw.tenant !== "string") {
+        throw new Error(`${at} needs a token and a tenant`);
+      }
+      assertBearerToken(`${at}.token`, raw.token);
+      if (seen.has(raw.token)) throw new Error(`${at}.token repeats an earlier entry's token`);
+      seen.add(raw.token);
+      try {
+        assertTenantName(raw.tenant);
+      } catch (error) {
+        throw new Error(`${at}.tenant: ${error instanceof Error ? error.message : error}`);
       }
       const scopes = raw.scopes ?? ["lock", "read"];
       if (!scopes.every((s) => s === "lock" || s === "read" || s === "admin")) {
-        throw new Error(`HOLDFAST_TOKENS[${index}].scopes: use lock, read, admin`);
+        throw new Error(`${at}.scopes: use lock, read, admin`);
       }
       return { token: raw.token, tenant: raw.tenant, scopes };
     });
   }
-  if (env.HOLDFAST_TOKEN) return [{ token: env.HOLDFAST_TOKEN, tenant: "default", scopes: ["lock", "read", "admin"] }];
+  if (env.HOLDFAST_TOKEN) {
+    assertBearerToken("HOLDFAST_TOKEN", env.HOLDFAST_TOKEN);
+    return [{ token: env.HOLDFAST_TOKEN, tenant: "default", scopes: ["lock", "read", "admin"] }];
+  }
   throw new Error("set HOLDFAST_TOKEN or HOLDFAST_TOKENS");
+}
+
+/** What `Authorization: Bearer <token>` can carry (see authenticate): anything else could never match. */
+const BEARER_TOKEN = /^[\x21-\x7e]{1,4096}$/;
+
+function assertBearerToken(name: string, token: string): void {
+  if (!BEARER_TOKEN.test(token)) {
+    throw new Error(`${name}: a token is 1 to 4096 printable ASCII characters, without spaces`);
+  }
 }
 
 export function hasScope(principal: Principal, needed: Scope): boolean {
