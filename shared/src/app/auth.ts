@@ -9,20 +9,32 @@ import { assertTenantName } from "../keys.ts";
 export type Scope = "lock" | "read" | "admin";
 
 export interface Principal {
+  /**
+   * Who is calling, within the tenant: idempotency keys are scoped to it. Never a
+   * secret (a static token's id is a digest of it).
+   */
+  id: string;
   tenant: string;
   scopes: readonly Scope[];
 }
 
 export type Authenticator = (token: string) => Promise<Principal | null>;
 
-export interface TokenEntry extends Principal {
+export interface TokenEntry {
   token: string;
+  tenant: string;
+  scopes: readonly Scope[];
 }
 
 const encoder = new TextEncoder();
 
 async function digest(value: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+}
+
+/** 96 bits of the token's digest, hex: names the token in idempotency scopes without revealing it. */
+function principalIdOf(tokenDigest: Uint8Array): string {
+  return Array.from(tokenDigest.subarray(0, 12), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** Compares digests so that neither the length nor the content leaks through timing. */
@@ -41,7 +53,12 @@ const VERIFIED_CACHE_SIZE = 256;
  */
 export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
   for (const entry of entries) assertTenantName(entry.tenant);
-  const digests = Promise.all(entries.map(async (entry) => ({ entry, digest: await digest(entry.token) })));
+  const digests = Promise.all(
+    entries.map(async (entry) => {
+      const bytes = await digest(entry.token);
+      return { entry, digest: bytes, id: `token:${principalIdOf(bytes)}` };
+    }),
+  );
   const verified = new Map<string, Principal>();
   return async (token) => {
     const known = verified.get(token);
@@ -50,7 +67,7 @@ export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
     let match: Principal | null = null;
     for (const candidate of await digests) {
       if (equalBytes(candidate.digest, presented))
-        match = { tenant: candidate.entry.tenant, scopes: candidate.entry.scopes };
+        match = { id: candidate.id, tenant: candidate.entry.tenant, scopes: candidate.entry.scopes };
     }
     if (match) {
       if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();

@@ -15,7 +15,9 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     const principal = c.get("principal");
     requireScope(principal, "lock");
     const body = c.req.valid("json");
-    const idempotencyKey = idempotencyKeyOf(body.idempotencyKey, c.req.header("idempotency-key"));
+    const sent = idempotencyKeyOf(body.idempotencyKey, c.req.header("idempotency-key"));
+    // Scoped to the principal: another token of the tenant that sends the same key makes a request of its own.
+    const idempotencyKey = sent === undefined ? undefined : `${principal.id} ${sent}`;
     const key = body.key.normalize("NFC");
     const request: AcquireRequest = {
       tenant: principal.tenant,
