@@ -8,6 +8,7 @@
  */
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
+import { claimDataDir } from "./data-dir-lock.ts";
 import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
 import { serveFunction } from "./serve-function.ts";
 
@@ -24,6 +25,12 @@ if (process.env.FIRESTORE_EMULATOR_HOST) {
   where = `Firestore emulator at ${process.env.FIRESTORE_EMULATOR_HOST}`;
 } else {
   const dataDir = join(resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast"), "firestore");
+  try {
+    claimDataDir(dataDir, "npm run start:firebase");
+  } catch (error) {
+    console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
   emulator = await startFirestoreEmulator({ dataDir });
   process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
   where = `Firestore emulator on ${emulator.host} (started here; documents kept in ${dataDir})`;

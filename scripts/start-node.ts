@@ -13,6 +13,7 @@ import {
   tokensFromEnv,
 } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
+import { claimDataDir } from "./data-dir-lock.ts";
 import { importLegacyState, lmdbPersistence } from "./lmdb-persistence.ts";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -22,6 +23,12 @@ const dataDir = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast");
 const corsOrigins = parseCorsOrigins(process.env.HOLDFAST_CORS_ORIGINS);
 const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", process.env.HOLDFAST_WAIT_CAP_MS);
 
+try {
+  claimDataDir(join(dataDir, "memory-lmdb"), "npm run start:node");
+} catch (error) {
+  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const persistence = lmdbPersistence(join(dataDir, "memory-lmdb"));
 // Upgrading from the JSON file persistence: its fences move into LMDB once.
 const legacyFile = join(dataDir, "memory-state.json");

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildWorker } from "./build-worker.ts";
+import { claimDataDir } from "./data-dir-lock.ts";
 import { prepareStore } from "./local-store.ts";
 
 // Keep every tool on this machine: no metrics, no cf fetch.
@@ -24,6 +25,8 @@ const script = join(stateDir, "build", "worker.js");
 
 let store: Awaited<ReturnType<typeof prepareStore>>;
 try {
+  // Durable Objects' SQLite files: one server at a time, or fences repeat.
+  claimDataDir(join(stateDir, "durable-objects"), "npm start");
   store = await prepareStore(process.env, stateDir);
 } catch (error) {
   console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
