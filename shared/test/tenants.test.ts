@@ -50,3 +50,30 @@ describe("token configuration is checked", () => {
     expect(() => tokensFromEnv({ HOLDFAST_TOKEN: "has space" })).toThrow(/HOLDFAST_TOKEN/);
   });
 });
+
+describe("tokens kept as their SHA-256", () => {
+  const sha256 = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"; // of "secret"
+
+  it("accepts the token whose digest is configured, and not the digest itself", async () => {
+    const auth = staticTokens(tokensFromEnv({ HOLDFAST_TOKENS: JSON.stringify([{ sha256, tenant: "a" }]) }));
+    expect(await auth("secret")).toMatchObject({ tenant: "a", scopes: ["lock", "read"] });
+    expect(await auth(sha256)).toBeNull();
+  });
+
+  it("names the same principal whether the token is given as itself or as its digest", async () => {
+    const plain = await staticTokens(
+      tokensFromEnv({ HOLDFAST_TOKENS: JSON.stringify([{ token: "secret", tenant: "a" }]) }),
+    )("secret");
+    const hashed = await staticTokens(tokensFromEnv({ HOLDFAST_TOKENS: JSON.stringify([{ sha256, tenant: "a" }]) }))(
+      "secret",
+    );
+    expect(hashed?.id).toBe(plain?.id);
+  });
+
+  it("refuses a malformed digest, and an entry with both", () => {
+    const bad = JSON.stringify([{ sha256: "abc", tenant: "a" }]);
+    expect(() => tokensFromEnv({ HOLDFAST_TOKENS: bad })).toThrow(/HOLDFAST_TOKENS\[0\]\.sha256/);
+    const both = JSON.stringify([{ token: "secret", sha256, tenant: "a" }]);
+    expect(() => tokensFromEnv({ HOLDFAST_TOKENS: both })).toThrow(/HOLDFAST_TOKENS\[0\]/);
+  });
+});

@@ -20,16 +20,23 @@ export interface Principal {
 
 export type Authenticator = (token: string) => Promise<Principal | null>;
 
-export interface TokenEntry {
-  token: string;
+/** A configured token: the token itself, or its SHA-256 (hex) so that the secret is not kept in plain text. */
+export type TokenEntry = ({ token: string } | { sha256: string }) & {
   tenant: string;
   scopes: readonly Scope[];
-}
+};
 
 const encoder = new TextEncoder();
 
 async function digest(value: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+function hexBytes(hex: string): Uint8Array {
+  if (!SHA256_HEX.test(hex)) throw new RangeError("a token's sha256 is 64 hex digits");
+  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
 }
 
 /** 96 bits of the token's digest, hex: names the token in idempotency scopes without revealing it. */
@@ -55,7 +62,7 @@ export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
   for (const entry of entries) assertTenantName(entry.tenant);
   const digests = Promise.all(
     entries.map(async (entry) => {
-      const bytes = await digest(entry.token);
+      const bytes = "token" in entry ? await digest(entry.token) : hexBytes(entry.sha256);
       return { entry, digest: bytes, id: `token:${principalIdOf(bytes)}` };
     }),
   );
@@ -78,7 +85,7 @@ export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
 }
 
 /**
- * Parses `HOLDFAST_TOKENS` (JSON: `[{"token","tenant","scopes"}]`) or, failing that,
+ * Parses `HOLDFAST_TOKENS` (JSON: `[{"token" or "sha256","tenant","scopes"}]`) or, failing that,
  * one `HOLDFAST_TOKEN` for tenant "default" with every scope.
  */
 export function tokensFromEnv(env: {
@@ -94,24 +101,34 @@ export function tokensFromEnv(env: {
     }
     if (!Array.isArray(parsed)) throw new Error("HOLDFAST_TOKENS must be a JSON array");
     const seen = new Set<string>();
-    return parsed.map((raw: Partial<TokenEntry>, index) => {
+    return parsed.map((raw: { token?: unknown; sha256?: unknown; tenant?: unknown; scopes?: unknown }, index) => {
       const at = `HOLDFAST_TOKENS[${index}]`;
-      if (typeof raw.token !== "string" || typeof raw.tenant !== "string") {
-        throw new Error(`${at} needs a token and a tenant`);
+      if (typeof raw.tenant !== "string" || (typeof raw.token === "string") === (typeof raw.sha256 === "string")) {
+        throw new Error(`${at} needs a tenant and either a token or its sha256`);
       }
-      assertBearerToken(`${at}.token`, raw.token);
-      if (seen.has(raw.token)) throw new Error(`${at}.token repeats an earlier entry's token`);
-      seen.add(raw.token);
+      let secret: { token: string } | { sha256: string };
+      if (typeof raw.token === "string") {
+        assertBearerToken(`${at}.token`, raw.token);
+        secret = { token: raw.token };
+      } else {
+        const sha256 = String(raw.sha256).toLowerCase();
+        if (!SHA256_HEX.test(sha256)) throw new Error(`${at}.sha256: the token's SHA-256 as 64 hex digits`);
+        secret = { sha256 };
+      }
+      const identity = "token" in secret ? `token ${secret.token}` : `sha256 ${secret.sha256}`;
+      if (seen.has(identity))
+        throw new Error(`${at}.${"token" in secret ? "token" : "sha256"} repeats an earlier entry's`);
+      seen.add(identity);
       try {
         assertTenantName(raw.tenant);
       } catch (error) {
         throw new Error(`${at}.tenant: ${error instanceof Error ? error.message : error}`);
       }
       const scopes = raw.scopes ?? ["lock", "read"];
-      if (!scopes.every((s) => s === "lock" || s === "read" || s === "admin")) {
+      if (!Array.isArray(scopes) || !scopes.every((s) => s === "lock" || s === "read" || s === "admin")) {
         throw new Error(`${at}.scopes: use lock, read, admin`);
       }
-      return { token: raw.token, tenant: raw.tenant, scopes };
+      return { ...secret, tenant: raw.tenant, scopes: scopes as Scope[] };
     });
   }
   if (env.HOLDFAST_TOKEN) {
