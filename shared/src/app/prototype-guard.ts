@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { LockError } from "../errors.ts";
 
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * Two checks on a JSON body before the route's schema sees it. The bytes must be valid
