@@ -8,6 +8,7 @@
  */
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
+import { checkConfig } from "@holdfast/shared";
 import { claimDataDir } from "./data-dir-lock.ts";
 import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
 import { serveFunction } from "./serve-function.ts";
@@ -18,6 +19,12 @@ const hostname = process.env.HOST ?? "127.0.0.1";
 const token = process.env.HOLDFAST_TOKEN ?? "dev";
 process.env.HOLDFAST_TOKEN = token;
 process.env.GCLOUD_PROJECT ??= DEMO_PROJECT;
+try {
+  checkConfig(process.env);
+} catch (error) {
+  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 
 let emulator: FirestoreEmulator | undefined;
 let where: string;

@@ -5,6 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import {
+  checkConfig,
   createApp,
   createMemoryBackend,
   parseCorsOrigins,
@@ -16,6 +17,12 @@ import { serve } from "@hono/node-server";
 import { claimDataDir } from "./data-dir-lock.ts";
 import { importLegacyState, lmdbPersistence } from "./lmdb-persistence.ts";
 
+try {
+  checkConfig({ ...process.env, HOLDFAST_TOKEN: process.env.HOLDFAST_TOKEN ?? "dev" });
+} catch (error) {
+  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const port = Number(process.env.PORT ?? 8787);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const token = process.env.HOLDFAST_TOKEN ?? "dev";

@@ -1,6 +1,7 @@
 /** The Cloudflare Worker: the shared Hono app over the backend chosen by HOLDFAST_BACKEND. */
 import {
   type Backend,
+  checkConfig,
   createApp,
   parseCorsOrigins,
   parsePositiveInt,
@@ -39,6 +40,7 @@ function backendFor(env: Env): Backend {
 }
 
 function buildApp(env: Env) {
+  checkConfig(env);
   const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   return createApp({
     backend: backendFor(env),

@@ -1,6 +1,13 @@
 /** The shared Hono app over the Firestore backend, configured from the function's environment. */
 import type { Firestore } from "@google-cloud/firestore";
-import { createApp, parseCorsOrigins, parsePositiveInt, staticTokens, tokensFromEnv } from "@holdfast/shared";
+import {
+  checkConfig,
+  createApp,
+  parseCorsOrigins,
+  parsePositiveInt,
+  staticTokens,
+  tokensFromEnv,
+} from "@holdfast/shared";
 import { createFirestoreBackend } from "./firestore/backend.ts";
 
 /** The variables the function reads (README, "Firebase Functions"). */
@@ -23,6 +30,7 @@ export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
       "set the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN): firebase functions:secrets:set HOLDFAST_TOKENS",
     );
   }
+  checkConfig(env);
   const backend = createFirestoreBackend({
     firestore,
     ...(env.HOLDFAST_FIRESTORE_COLLECTION ? { collection: env.HOLDFAST_FIRESTORE_COLLECTION } : {}),

@@ -6,6 +6,7 @@ export {
   type TokenEntry,
   tokensFromEnv,
 } from "./app/auth.ts";
+export { checkConfig, type ServerEnv } from "./app/check-config.ts";
 export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
 export { memoryRateLimiter, type RateLimiter } from "./app/rate-limit.ts";

@@ -1,0 +1,35 @@
+/**
+ * The configuration every start mode checks before it serves (npm start, start:node,
+ * start:firebase; the Worker and the function on their first request): a malformed
+ * variable is an Error whose message names it, never a server that answers 503 to
+ * everything or a raw SyntaxError.
+ */
+import { tokensFromEnv } from "./auth.ts";
+import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
+
+export interface ServerEnv {
+  HOLDFAST_TOKEN?: string | undefined;
+  HOLDFAST_TOKENS?: string | undefined;
+  HOLDFAST_CORS_ORIGINS?: string | undefined;
+  HOLDFAST_WAIT_CAP_MS?: string | undefined;
+  HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
+}
+
+export function checkConfig(env: ServerEnv): void {
+  tokensFromEnv(env);
+  for (const origin of parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS)) {
+    if (origin !== "*" && !isOrigin(origin)) {
+      throw new Error(`HOLDFAST_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port]) or *`);
+    }
+  }
+  parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
+  parsePositiveInt("HOLDFAST_CLOCK_TOLERANCE_MS", env.HOLDFAST_CLOCK_TOLERANCE_MS);
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
