@@ -5,7 +5,7 @@
  * any state, and a second one refuses to start, naming the holder. A lock left by a
  * server that died (its pid is gone) is taken over. The claim ends when the process exits.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface Claim {
@@ -32,22 +32,35 @@ function readClaim(path: string): Claim | undefined {
   }
 }
 
+/**
+ * Creates `path` holding `claim`, atomically: written to a file of its own first, then
+ * linked into place, which fails if the path exists. Nobody ever sees it half written.
+ */
+function createClaim(path: string, claim: Claim): boolean {
+  const draft = `${path}.${process.pid}.draft`;
+  writeFileSync(draft, JSON.stringify(claim));
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+}
+
 /** Claims `dir` for this process, or throws an Error that names the server holding it. */
 export function claimDataDir(dir: string, command: string): void {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "server.lock");
   const claim: Claim = { pid: process.pid, command, since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, JSON.stringify(claim));
-      closeSync(fd);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (createClaim(path, claim)) {
       process.on("exit", () => {
         if (readClaim(path)?.pid === process.pid) rmSync(path, { force: true });
       });
       return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = readClaim(path);
     if (holder && alive(holder.pid) && holder.pid !== process.pid) {
@@ -55,14 +68,24 @@ export function claimDataDir(dir: string, command: string): void {
         `${dir} is in use by another server (pid ${holder.pid}, ${holder.command}, since ${holder.since}): stop it, or give this one its own HOLDFAST_DATA_DIR`,
       );
     }
-    // Left by a server that is gone (or half written): set it aside and claim again.
-    const stale = `${path}.stale-${process.pid}`;
+    // Left by a server that is gone: set it aside, and make sure it was that one (a server
+    // starting at the same moment may have claimed the directory in between).
+    const aside = `${path}.stale-${process.pid}`;
     try {
-      renameSync(path, stale);
-      rmSync(stale, { force: true });
+      renameSync(path, aside);
     } catch {
-      // Another starting server set it aside first; try again.
+      continue; // another starting server set it aside first
     }
+    const moved = readClaim(aside);
+    if (moved && alive(moved.pid) && moved.pid !== process.pid) {
+      // Not the dead claim: give it back (the path is free, or its new owner is as live).
+      try {
+        linkSync(aside, path);
+      } catch {
+        // someone claimed it meanwhile; that claim stands
+      }
+    }
+    rmSync(aside, { force: true });
   }
   throw new Error(`could not claim ${dir} (server.lock keeps changing): is another server starting?`);
 }

@@ -88,7 +88,14 @@ export async function startFirestoreEmulator(options: EmulatorOptions = {}): Pro
     host,
     port,
     async stop() {
-      if (dataDir && child.exitCode === null) await exportTo(host, dataDir).catch(() => undefined);
+      if (dataDir && child.exitCode === null) {
+        await exportTo(host, dataDir).catch((error: unknown) => {
+          // The next start would import an older export, and fences issued since would repeat: say so.
+          console.error(
+            `holdfast: the Firestore emulator's documents were NOT exported to ${dataDir} (${error instanceof Error ? error.message : String(error)}); the next start will see an older state`,
+          );
+        });
+      }
       await stopGroup(child);
     },
   };

@@ -27,6 +27,22 @@ try {
 }
 
 let emulator: FirestoreEmulator | undefined;
+let starting: Promise<FirestoreEmulator> | undefined;
+let server: Server | undefined;
+let stopping = false;
+// Installed before the emulator starts, so that a Ctrl-C during start-up stops it too. The
+// server stops taking requests first, so that the export the emulator makes at its stop
+// is the last state.
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  server?.closeAllConnections();
+  server?.close();
+  const emulatorStopped = (emulator ? Promise.resolve(emulator) : starting)?.then((started) => started.stop());
+  void Promise.allSettled([emulatorStopped]).finally(() => process.exit(0));
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
+
 let where: string;
 if (process.env.FIRESTORE_EMULATOR_HOST) {
   where = `Firestore emulator at ${process.env.FIRESTORE_EMULATOR_HOST}`;
@@ -38,22 +54,12 @@ if (process.env.FIRESTORE_EMULATOR_HOST) {
     console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  emulator = await startFirestoreEmulator({ dataDir });
+  starting = startFirestoreEmulator({ dataDir });
+  emulator = await starting;
+  if (stopping) await new Promise(() => {}); // stop() is stopping it
   process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
   where = `Firestore emulator on ${emulator.host} (started here; documents kept in ${dataDir})`;
 }
-
-let server: Server | undefined;
-let stopping = false;
-// Stop taking requests first, so that the export the emulator makes at its stop is the last state.
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  server?.closeAllConnections();
-  server?.close();
-  void Promise.allSettled([emulator?.stop()]).finally(() => process.exit(0));
-};
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
 
 try {
   const served = await serveFunction(port, hostname);

@@ -26,10 +26,13 @@ export function expressHandler(handle: FetchHandler) {
   };
 }
 
+/** Headers that describe the wire bytes, which rawBody no longer is (the framework inflated a gzip body). */
+const WIRE_HEADERS = new Set(["content-length", "content-encoding", "transfer-encoding"]);
+
 function toWebRequest(req: FunctionsRequest, signal: AbortSignal): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
+    if (value === undefined || WIRE_HEADERS.has(name.toLowerCase())) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
   const host = req.get("host") ?? "localhost";
@@ -37,5 +40,7 @@ function toWebRequest(req: FunctionsRequest, signal: AbortSignal): Request {
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   // An empty body has no rawBody: the app then answers "bad JSON" itself.
   const body = hasBody ? new Uint8Array(req.rawBody ?? new Uint8Array()) : undefined;
+  // The app's body limit counts these bytes, as they are after any decoding.
+  if (body !== undefined) headers.set("content-length", String(body.byteLength));
   return new Request(url, { method: req.method, headers, signal, ...(body === undefined ? {} : { body }) });
 }

@@ -1,6 +1,7 @@
 /**
  * One HTTP round trip to the service: auth, per-request deadline, cancellation, the
- * error envelope, Retry-After, and a clock sample from every answer.
+ * error envelope, Retry-After, and a clock sample from every answer that is not an error
+ * (an error carries the server's own clock, which is not always the store's).
  */
 import type { ClockTracker } from "./clock.ts";
 import { isLockError, LockError, type LockErrorCode } from "./errors.ts";
@@ -53,7 +54,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
         if (deadline.signal.aborted || signal?.aborted) throw error;
         return null;
       });
-      if (typeof json?.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
+      if (typeof json?.serverTimeMs === "number" && !json.error) clock.sample(json.serverTimeMs, sentAt);
       const { status } = response;
       // 409 "locked" and 404 "not held" are answers; an `error` object never is, and
       // neither is a 404/409 without `ok: false` (a gateway's page, a wrong base URL).

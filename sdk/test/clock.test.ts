@@ -138,3 +138,24 @@ describe("client-time deployments", () => {
     expect(client.clock()).toMatchObject({ rttMs: 3000, maxOffsetMs: 1500 });
   });
 });
+
+describe("which answers are clock samples", () => {
+  it("never samples an error envelope: its time is the server's own clock, not always the store's", async () => {
+    const answers = [
+      Response.json(
+        { ok: false, error: { code: "InvalidArgument", message: "bad" }, serverTimeMs: Date.now() + 3_600_000 },
+        { status: 400 },
+      ),
+      Response.json({ serverTimeMs: Date.now() + 25 }),
+    ];
+    const client = createClient({
+      url: "http://holdfast.test",
+      token: "t",
+      fetch: async () => answers.shift() as Response,
+    });
+    await expect(client.owns({ lockId: "x".repeat(45) })).rejects.toMatchObject({ code: "InvalidArgument" });
+    expect(client.clock()).toBeUndefined();
+    const estimate = await client.syncClock();
+    expect(Math.abs(estimate.offsetMs - 25)).toBeLessThan(50);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Issue 11, item 3: an idempotency key belongs to the principal that sent it. Another
- * token of the same tenant that sends the same key is a different request: it neither
- * receives the holder's lockId nor can release the lock with it.
+ * token of the same tenant that sends the same key is a different request: it does not
+ * receive the holder's lockId (the capability that would let it release the lock).
  */
 import { expect, it } from "vitest";
 import { createApp, createMemoryBackend, staticTokens } from "../src/index.ts";

@@ -1,7 +1,8 @@
 /**
  * Instance clocks shifted by ±5 s against Firestore's. Decisions use the store's time (a
  * read's readTime), so with the skew guard off three instances at -5 s, 0 and +5 s share
- * keys and the ledger stays clean; with the guard on (default tolerance 1000 ms) a
+ * keys and the ledger stays clean (with 3 s leases, a backend that decided by the instance
+ * clock overlaps grants here; the shift reaches the backend's clock, not the waiter's timers); with the guard on (default tolerance 1000 ms) a
  * shifted instance refuses to grant, says why, and /health shows its skew.
  */
 import { type AcquireRequest, type Backend, LockError } from "@holdfast/shared";

@@ -83,6 +83,26 @@ describe("the exported function, as Cloud Functions invokes it", () => {
     expect(notJson.status).toBe(415);
   });
 
+  it("judges the bytes that came in: invalid UTF-8 is refused, a gzip body is measured inflated", async () => {
+    // Only the raw bytes show this: the framework's parse would have turned them into U+FFFD.
+    const invalid = await fetch(`${url}/v1/locks/acquire`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: new Uint8Array([...Buffer.from('{"key":"a'), 0xff, ...Buffer.from('"}')]),
+    });
+    expect(await invalid.json()).toMatchObject({
+      error: { code: "InvalidArgument", message: "body is not valid UTF-8" },
+    });
+    // 20 KB of JSON in a few hundred gzip bytes: the body limit counts what it inflates to.
+    const { gzipSync } = await import("node:zlib");
+    const zipped = await fetch(`${url}/v1/locks/acquire`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ key: "a", pad: "x".repeat(20_000) })),
+    });
+    expect(zipped.status).toBe(413);
+  });
+
   it("keeps 32 clients that try once out of each other's sections", async () => {
     const report = await runContention(
       httpBackend(url, () => token),

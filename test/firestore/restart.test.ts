@@ -2,7 +2,7 @@
  * The Firestore emulator stopped and restarted while 8 clients keep acquiring and
  * releasing through the app (retrying an acquire with its idempotency key, as the SDK
  * does): while it is down every answer is a clear 503 / 504 envelope
- * (never a 500, never a false grant or release), and once it is back the same clients
+ * (never a 500, and never a 404 for a release of a live grant), and once it is back the same clients
  * are served again from the store's state: a key locked before the restart keeps its
  * fence and its holder (the emulator exports at the stop and imports at the start).
  */

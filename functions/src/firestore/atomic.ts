@@ -11,9 +11,11 @@
  * emulator answers both with ABORTED after ~2 s; the client then backs off for ~1 s).
  * A conditional write is one document's compare-and-set: no lock, no deadlock.
  *
- * Each write carries a marker (`op`: a fresh id and the answer). The client re-sends a
- * commit whose answer was lost; the re-sent write then fails its precondition, and the
- * step, reading the document again, finds its own marker and answers what it wrote.
+ * Each write carries a marker (a fresh id and the answer), and the document keeps the
+ * markers of its recent writes (`ops`). The client re-sends a commit whose answer was
+ * lost; the re-sent write then fails its precondition, and the step, reading the
+ * document again, finds its own marker (even if other writes came after it) and answers
+ * what it wrote, before any budget applies.
  */
 
 import type { DocumentReference, DocumentSnapshot } from "@google-cloud/firestore";
@@ -39,27 +41,32 @@ export async function atomically<R>(
   const ref = ctx.docOf(keyId);
   return ctx.inLane(ref.id, async () => {
     const startedMs = ctx.now();
-    let marker: string | undefined;
+    // Every write this step made: a re-sent commit may have landed any of them.
+    const mine = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       const { snapshot, nowMs } = await readAt(ctx, ref);
-      const { record, op } = readDocument(snapshot);
-      if (marker !== undefined && op?.id === marker) return op.result as R;
+      const { record, ops } = readDocument(snapshot);
+      const landed = ops.find((op) => mine.has(op.id));
+      if (landed) return landed.result as R;
+      if (attempt > 0 && ctx.now() - startedMs > ctx.contentionBudgetMs) {
+        throw new LockError(
+          "ServiceUnavailable",
+          `too much contention on this key: ${attempt} writes lost their race in ${ctx.contentionBudgetMs} ms; retry`,
+        );
+      }
       if (grants) ctx.skew.assertCanGrant();
       const decided = decide(record, nowMs);
       if (decided.record === null || sameRecord(record, decided.record)) return decided.result;
-      marker = newToken();
+      const marker = { id: newToken(), result: decided.result, atMs: nowMs };
+      mine.add(marker.id);
       try {
-        await write(ref, snapshot, documentData(decided.record, { id: marker, result: decided.result }));
+        await write(ref, snapshot, documentData(decided.record, [...ops, marker]));
         return decided.result;
       } catch (error) {
         if (!isConflict(error)) throw toLockError(error);
       }
-      if (ctx.now() - startedMs > ctx.contentionBudgetMs) {
-        throw new LockError(
-          "ServiceUnavailable",
-          `too much contention on this key: ${attempt + 1} writes lost their race in ${ctx.contentionBudgetMs} ms; retry`,
-        );
-      }
+      // Lost the race, or a re-sent commit of this very write failed its precondition:
+      // the next read tells which.
       await backoff(attempt);
     }
   });

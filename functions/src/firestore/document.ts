@@ -1,7 +1,7 @@
 /**
  * One Firestore document per (tenant, key), `<collection>/k<keyId>`: the record of the
  * core's model (fence, limit, holders) with its queue (waiters, posted outcomes) and the
- * marker of the last write (`op`), stored as plain fields. The id is prefixed because a
+ * markers of its recent writes (`ops`), stored as plain fields. The id is prefixed because a
  * keyId may match `__.*__`, which Firestore reserves. The fence is never reset and the
  * document never deleted, so fences never repeat.
  */
@@ -18,16 +18,23 @@ import {
 
 export const docIdOf = (keyId: string) => `k${keyId}`;
 
-/** The id and result of the write that last changed the document: a re-sent write finds its own result. */
+/** The id and result of a write that changed the document: a re-sent write finds its own result. */
 export interface WriteMarker {
   id: string;
   result: unknown;
+  /** Store time of the write. */
+  atMs: number;
 }
 
 export interface LockDocument {
   record: QueuedKeyState | null;
-  op: WriteMarker | undefined;
+  /** Markers of the recent writes, oldest first. */
+  ops: WriteMarker[];
 }
+
+/** How many write markers a document keeps, and for how long (store time). */
+const MARKERS_KEPT = 16;
+const MARKER_KEEP_MS = 120_000;
 
 function malformed(field: string): never {
   throw new LockError("Internal", `malformed lock document: ${field}`);
@@ -96,9 +103,12 @@ function postedOf(p: Record<string, unknown>): PostedOutcome {
 
 export function readDocument(snapshot: DocumentSnapshot): LockDocument {
   const data = snapshot.data();
-  if (!snapshot.exists || data === undefined) return { record: null, op: undefined };
-  const op =
-    isObject(data.op) && typeof data.op.id === "string" ? { id: data.op.id, result: data.op.result } : undefined;
+  if (!snapshot.exists || data === undefined) return { record: null, ops: [] };
+  const ops = (Array.isArray(data.ops) ? data.ops : []).flatMap((op: unknown) =>
+    isObject(op) && typeof op.id === "string" && typeof op.atMs === "number"
+      ? [{ id: op.id, result: op.result, atMs: op.atMs }]
+      : [],
+  );
   const record: QueuedKeyState = {
     tenant: str(data, "tenant"),
     key: str(data, "key"),
@@ -109,12 +119,14 @@ export function readDocument(snapshot: DocumentSnapshot): LockDocument {
     queueSeq: num(data, "queueSeq"),
     posted: list(data, "posted").map(postedOf),
   };
-  return { record, op };
+  return { record, ops };
 }
 
-/** The fields to write: no `undefined` anywhere (Firestore refuses it). */
-export function documentData(record: QueuedKeyState, op: WriteMarker): DocumentData {
-  return JSON.parse(JSON.stringify({ ...record, op })) as DocumentData;
+/** The fields to write, with the newest markers (no `undefined` anywhere: Firestore refuses it). */
+export function documentData(record: QueuedKeyState, ops: WriteMarker[]): DocumentData {
+  const newest = ops.at(-1)?.atMs ?? 0;
+  const kept = ops.filter((op) => op.atMs > newest - MARKER_KEEP_MS).slice(-MARKERS_KEPT);
+  return JSON.parse(JSON.stringify({ ...record, ops: kept })) as DocumentData;
 }
 
 /** Whether an operation changed the record: an unchanged one is not written. */

@@ -156,6 +156,10 @@ export async function authenticate(header: string | undefined, auth: Authenticat
   if (!match?.[1]) throw new LockError("AuthFailed", "missing or malformed Authorization: Bearer <token>");
   const principal = await auth(match[1]);
   if (!principal) throw new LockError("AuthFailed", "unknown token");
+  // Idempotency keys are scoped by it: an authenticator (plain JavaScript) that leaves it out is a bug.
+  if (typeof principal.id !== "string" || principal.id.length === 0) {
+    throw new LockError("Internal", "the authenticator returned a principal without an id");
+  }
   return principal;
 }
 

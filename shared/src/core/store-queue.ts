@@ -231,6 +231,10 @@ export function extendAndServe(state: QueuedKeyState | null, ref: LockRef, ttlMs
 function headRetryAt(state: QueuedKeyState, nowMs: number): number {
   const preview = cloneQueuedState(state);
   pruneExpired(preview, nowMs);
+  // A head whose callers have all gone is dropped by the next step: the one behind it counts.
+  while (preview.waiters[0] && !Object.values(preview.waiters[0].callers).some((deadline) => deadline > nowMs)) {
+    preview.waiters.shift();
+  }
   const head = preview.waiters[0];
   if (!head) return 0;
   const { result } = acquireTransition(preview, requestOf(preview, head), nowMs);
