@@ -23,6 +23,7 @@ export { leaveOnAbort } from "./waiting/leave-on-abort.ts";
 export { acquireWithWait } from "./waiting/poll.ts";
 export {
   acquireInStoreQueue,
+  channelSignals,
   finalResult,
   type Push,
   type PushChannel,

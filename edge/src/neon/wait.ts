@@ -10,6 +10,7 @@
 import {
   type AcquireRequest,
   acquireInStoreQueue,
+  channelSignals,
   type Push,
   type PushChannel,
   type QueuedWaitOptions,
@@ -49,14 +50,7 @@ function pushOf(payload: string, token: string): Push {
 /** One connection that LISTENs on the waiter's channel; ready once LISTEN has run. */
 function listen(ctx: NeonContext, channel: string, onPayload: (payload: string) => void): PushChannel {
   const client = new Client({ connectionString: ctx.connectionString });
-  let confirm!: (listening: boolean) => void;
-  const ready = new Promise<boolean>((resolve) => {
-    confirm = resolve;
-  });
-  let finish!: () => void;
-  const ended = new Promise<void>((resolve) => {
-    finish = resolve;
-  }).finally(() => confirm(false));
+  const { ready, confirm, ended, finish } = channelSignals();
   client.on("notification", (message) => {
     if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
   });

@@ -11,6 +11,7 @@
 import {
   type AcquireRequest,
   acquireInStoreQueue,
+  channelSignals,
   cloneQueuedState,
   type Push,
   type PushChannel,
@@ -65,14 +66,7 @@ const locked = (nowMs: number) => ({
 
 /** Listens to the key's document; ready with the first snapshot. Each snapshot says what the queue did for this waiter. */
 function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: Push) => void): PushChannel {
-  let confirm!: (listening: boolean) => void;
-  const ready = new Promise<boolean>((resolve) => {
-    confirm = resolve;
-  });
-  let finish!: () => void;
-  const ended = new Promise<void>((resolve) => {
-    finish = resolve;
-  }).finally(() => confirm(false));
+  const { ready, confirm, ended, finish } = channelSignals();
   let first: QueueStatus | undefined;
   let seen = false;
   const unsubscribe = ctx.docOf(request.keyId).onSnapshot(

@@ -40,6 +40,23 @@ export interface PushChannel {
   close(): void;
 }
 
+/**
+ * The two promises of a PushChannel and what settles them, for a channel whose end is an
+ * event: `confirm` says whether the subscription took, `finish` ends it (and a channel
+ * that ends before confirming was not ready).
+ */
+export function channelSignals() {
+  let confirm!: (listening: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => {
+    confirm = resolve;
+  });
+  let finish!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  }).finally(() => confirm(false));
+  return { ready, confirm, ended, finish };
+}
+
 export interface PushedQueue {
   subscribe(onPush: (push: Push) => void): PushChannel;
   /** Serves the queue (the expiry path) and says where this waiter stands; or makes it leave. */
