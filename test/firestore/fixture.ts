@@ -34,7 +34,7 @@ export async function firestoreFixture(
   const firestore = options.firestore ?? firestoreAt(emulator.host);
   const collection = options.collection ?? `locks_${newToken().replace(/[^A-Za-z0-9]/g, "")}`;
   const backend = createFirestoreBackend({ ...options, firestore, collection });
-  return { backend, firestore, collection, emulator, close: () => firestore.terminate() };
+  return { backend, firestore, collection, emulator, close: () => backend.close?.() ?? firestore.terminate() };
 }
 
 export async function stopSharedEmulator(): Promise<void> {

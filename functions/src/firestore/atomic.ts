@@ -59,6 +59,7 @@ export async function atomically<R>(
       if (decided.record === null || sameRecord(record, decided.record)) return decided.result;
       const marker = { id: newToken(), result: decided.result, atMs: nowMs };
       mine.add(marker.id);
+      ctx.assertOpen();
       try {
         await write(ref, snapshot, documentData(decided.record, [...ops, marker]));
         return decided.result;
@@ -74,6 +75,7 @@ export async function atomically<R>(
 
 /** One read; its `readTime` is the store's clock, and measures this instance's skew. */
 export async function readAt(ctx: FirestoreContext, ref: DocumentReference) {
+  ctx.assertOpen();
   const sentMs = ctx.now();
   let snapshot: DocumentSnapshot;
   try {

@@ -30,10 +30,16 @@ export interface FirestoreContext {
   now: () => number;
   /** Runs `step` after the steps this instance already runs on the same document. */
   inLane<T>(docId: string, step: () => Promise<T>): Promise<T>;
+  /** Throws ServiceUnavailable once the backend is closing: called before every RPC. */
+  assertOpen(): void;
+  /** Refuses new RPCs, waits (at most `graceMs`) for the steps under way, then ends the client. */
+  close(graceMs: number): Promise<void>;
 }
 
 export function createContext(options: FirestoreBackendOptions): FirestoreContext {
   const locks = options.firestore.collection(options.collection ?? "holdfast_locks");
+  const lane = lanes(options.laneWaitMs ?? 5000);
+  let closing = false;
   return {
     firestore: options.firestore,
     locks,
@@ -41,7 +47,23 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
     skew: new SkewGuard(options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS),
     contentionBudgetMs: options.contentionBudgetMs ?? 3000,
     now: options.now ?? Date.now,
-    inLane: lanes(options.laneWaitMs ?? 5000),
+    inLane: lane.run,
+    assertOpen() {
+      if (closing) throw new LockError("ServiceUnavailable", "this instance is shutting down; retry");
+    },
+    // The client must not be asked for anything once terminated: it then drops the
+    // request's rejection (unhandled) and the request never settles. Hence the flag,
+    // checked before every RPC, and the wait for the steps already under way.
+    async close(graceMs) {
+      closing = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([lane.drained(), grace]);
+      clearTimeout(timer);
+      await options.firestore.terminate();
+    },
   };
 }
 
@@ -55,7 +77,7 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
  */
 function lanes(maxWaitMs: number) {
   const tails = new Map<string, Promise<unknown>>();
-  return <T>(docId: string, step: () => Promise<T>): Promise<T> => {
+  const run = <T>(docId: string, step: () => Promise<T>): Promise<T> => {
     const previous = tails.get(docId) ?? Promise.resolve();
     const queuedAt = performance.now();
     const start = () => {
@@ -67,12 +89,16 @@ function lanes(maxWaitMs: number) {
       }
       return step();
     };
-    const run = previous.then(start, start);
-    const tail = run.catch(() => undefined);
+    const answer = previous.then(start, start);
+    const tail = answer.catch(() => undefined);
     tails.set(docId, tail);
     void tail.then(() => {
       if (tails.get(docId) === tail) tails.delete(docId);
     });
-    return run;
+    return answer;
   };
+  const drained = async () => {
+    while (tails.size > 0) await Promise.all(tails.values());
+  };
+  return { run, drained };
 }

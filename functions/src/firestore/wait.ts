@@ -66,6 +66,7 @@ const locked = (nowMs: number) => ({
 
 /** Listens to the key's document; ready with the first snapshot. Each snapshot says what the queue did for this waiter. */
 function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: Push) => void): PushChannel {
+  ctx.assertOpen();
   const { ready, confirm, ended, finish } = channelSignals();
   let first: QueueStatus | undefined;
   let seen = false;
