@@ -6,7 +6,13 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "../wrangler.toml" },
-      miniflare: { bindings: { HOLDFAST_TOKENS: JSON.stringify(CONTRACT_TOKENS) } },
+      miniflare: {
+        bindings: {
+          HOLDFAST_TOKENS: JSON.stringify(CONTRACT_TOKENS),
+          // Browser tokens in worker.test.ts (the secret is a test value).
+          HOLDFAST_JWT_SECRETS: JSON.stringify({ test: "worker-test-secret-of-32-bytes-or-more" }),
+        },
+      },
     }),
   ],
   test: {

@@ -5,13 +5,12 @@
  */
 import { join, resolve } from "node:path";
 import {
+  authFromEnv,
   checkConfig,
   createApp,
   createMemoryBackend,
   parseCorsOrigins,
   parsePositiveInt,
-  staticTokens,
-  tokensFromEnv,
 } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
 import { claimDataDir } from "./data-dir-lock.ts";
@@ -44,10 +43,9 @@ if (imported) {
   console.log(`imported ${imported.keys} keys from ${legacyFile} into LMDB (old file kept as ${imported.movedTo})`);
 }
 const backend = createMemoryBackend({ name: "memory (persisted)", persist: persistence });
-const tokens = tokensFromEnv({ HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS, HOLDFAST_TOKEN: token });
 const app = createApp({
   backend,
-  auth: staticTokens(tokens),
+  auth: authFromEnv({ ...process.env, HOLDFAST_TOKEN: token }),
   corsOrigins,
   ...(waitCapMs === undefined ? {} : { waitCapMs }),
 });

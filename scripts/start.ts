@@ -48,6 +48,8 @@ const miniflare = new Miniflare({
     HOLDFAST_TOKEN: token,
     HOLDFAST_CORS_ORIGINS: process.env.HOLDFAST_CORS_ORIGINS ?? "",
     ...(process.env.HOLDFAST_TOKENS ? { HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS } : {}),
+    ...(process.env.HOLDFAST_JWT_SECRETS ? { HOLDFAST_JWT_SECRETS: process.env.HOLDFAST_JWT_SECRETS } : {}),
+    ...(process.env.HOLDFAST_JWKS_URL ? { HOLDFAST_JWKS_URL: process.env.HOLDFAST_JWKS_URL } : {}),
     ...(process.env.HOLDFAST_WAIT_CAP_MS ? { HOLDFAST_WAIT_CAP_MS: process.env.HOLDFAST_WAIT_CAP_MS } : {}),
     ...store.bindings,
   },

@@ -22,6 +22,10 @@ export interface Env {
   HOLDFAST_TOKEN?: string;
   /** Secret: JSON `[{"token","tenant","scopes"}]`, instead of HOLDFAST_TOKEN. */
   HOLDFAST_TOKENS?: string;
+  /** Secret: browser-token (JWT) HS256 secrets, JSON `{"<kid>": "<secret>"}`. */
+  HOLDFAST_JWT_SECRETS?: string;
+  /** A JWKS URL with ES256/RS256 keys for browser tokens. */
+  HOLDFAST_JWKS_URL?: string;
   /** Comma-separated browser origins allowed by CORS (`*` for any). */
   HOLDFAST_CORS_ORIGINS?: string;
   /** Longest server-side wait per request, in ms (default 25000). */

@@ -1,12 +1,11 @@
 /** The Cloudflare Worker: the shared Hono app over the backend chosen by HOLDFAST_BACKEND. */
 import {
+  authFromEnv,
   type Backend,
   checkConfig,
   createApp,
   parseCorsOrigins,
   parsePositiveInt,
-  staticTokens,
-  tokensFromEnv,
 } from "@holdfast/shared";
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
@@ -44,7 +43,7 @@ function buildApp(env: Env) {
   const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   return createApp({
     backend: backendFor(env),
-    auth: staticTokens(tokensFromEnv(env)),
+    auth: authFromEnv(env),
     corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
     ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });

@@ -1,6 +1,7 @@
 /** The Worker entry itself (bindings, tokens, routes), through the runtime's own fetch. */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { mintToken } from "../../sdk/src/server.ts";
 
 const headers = { authorization: "Bearer token-a", "content-type": "application/json" };
 const post = (path: string, body: object, init: RequestInit = {}) =>
@@ -27,6 +28,23 @@ describe("the Worker", () => {
       { headers: { ...headers, authorization: "Bearer nope" } },
     );
     expect(response.status).toBe(401);
+  });
+
+  it("takes browser tokens (JWTs) signed with a secret of HOLDFAST_JWT_SECRETS, within their key prefixes", async () => {
+    const token = await mintToken({
+      secret: "worker-test-secret-of-32-bytes-or-more",
+      kid: "test",
+      tenant: "tenant-a",
+      sub: "user-1",
+      keys: ["user:1:"],
+    });
+    const browser = { ...headers, authorization: `Bearer ${token}` };
+    const key = `user:1:${crypto.randomUUID()}`;
+    const grant = await post("/v1/locks/acquire", { key }, { headers: browser });
+    expect(grant.status).toBe(200);
+    expect((await post("/v1/locks/acquire", { key: "user:2:x" }, { headers: browser })).status).toBe(403);
+    const { lockId } = (await grant.json()) as { lockId: string };
+    expect((await post("/v1/locks/release", { lockId }, { headers: browser })).status).toBe(200);
   });
 
   it("hands the key to a waiting request the moment it is released", async () => {

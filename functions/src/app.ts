@@ -1,19 +1,14 @@
 /** The shared Hono app over the Firestore backend, configured from the function's environment. */
 import type { Firestore } from "@google-cloud/firestore";
-import {
-  checkConfig,
-  createApp,
-  parseCorsOrigins,
-  parsePositiveInt,
-  staticTokens,
-  tokensFromEnv,
-} from "@holdfast/shared";
+import { authFromEnv, checkConfig, createApp, parseCorsOrigins, parsePositiveInt } from "@holdfast/shared";
 import { createFirestoreBackend } from "./firestore/backend.ts";
 
 /** The variables the function reads (README, "Firebase Functions"). */
 export interface FunctionEnv {
   HOLDFAST_TOKEN?: string | undefined;
   HOLDFAST_TOKENS?: string | undefined;
+  HOLDFAST_JWT_SECRETS?: string | undefined;
+  HOLDFAST_JWKS_URL?: string | undefined;
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
   /** Collection of the lock documents (default `holdfast_locks`). */
@@ -25,9 +20,9 @@ export interface FunctionEnv {
 export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
   const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   const clockToleranceMs = parsePositiveInt("HOLDFAST_CLOCK_TOLERANCE_MS", env.HOLDFAST_CLOCK_TOLERANCE_MS);
-  if (!env.HOLDFAST_TOKENS && !env.HOLDFAST_TOKEN) {
+  if (!env.HOLDFAST_TOKENS && !env.HOLDFAST_TOKEN && !env.HOLDFAST_JWT_SECRETS && !env.HOLDFAST_JWKS_URL) {
     throw new Error(
-      "set the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN): firebase functions:secrets:set HOLDFAST_TOKENS",
+      "set the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN, HOLDFAST_JWT_SECRETS): firebase functions:secrets:set HOLDFAST_TOKENS",
     );
   }
   checkConfig(env);
@@ -38,7 +33,7 @@ export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
   });
   const app = createApp({
     backend,
-    auth: staticTokens(tokensFromEnv(env)),
+    auth: authFromEnv(env),
     corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
     ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });

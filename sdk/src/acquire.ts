@@ -18,7 +18,7 @@ import type { AcquireOptions, AcquireResult, RetryOptions } from "./types.ts";
 /** The server's default wait cap; asking for no more keeps each request's deadline bounded. */
 export const MAX_WAIT_PER_REQUEST_MS = 25_000;
 
-/** Retries of one attempt after a lost answer or an unavailable service. */
+/** Retries of one attempt after a lost answer or an unavailable service (reset by each answer). */
 const TRANSIENT_RETRIES = 2;
 
 /** Grace past the caller's deadline for an answer already on its way. */
@@ -76,6 +76,7 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
       continue;
     }
     notGranted++;
+    failures = 0; // the service answered: the transient budget is per attempt, not per acquisition
     const now = monotonic();
     if (notGranted > maxRetries || now >= deadline) {
       ctx.emit({ type: "acquire", ok: false }, key);

@@ -27,14 +27,23 @@ type Envelope = { ok?: unknown; serverTimeMs?: unknown; error?: { code: LockErro
 
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
-  return async (path, body, { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS } = {}) => {
-    throwIfAborted(signal);
-    let token = options.token;
+  const tokens = tokenSource(options);
+  const request: Request = async (path, body, requestOptions = {}) => {
     try {
-      if (options.getToken) token = await options.getToken();
+      return await send(path, body, requestOptions, await tokens());
     } catch (error) {
-      throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
+      // A kept token the service no longer takes (revoked, or expired by its clock): once more with a new one.
+      if (!options.getToken || (error as LockError).status !== 401) throw error;
+      return send(path, body, requestOptions, await tokens(true));
     }
+  };
+  const send = async <T>(
+    path: string,
+    body: object | undefined,
+    { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS }: RequestOptions,
+    token: string | undefined,
+  ): Promise<Answer<T>> => {
+    throwIfAborted(signal);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     const sentAt = monotonic();
@@ -79,6 +88,40 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
     } finally {
       clearTimeout(timer);
     }
+  };
+  return request;
+}
+
+/**
+ * The token for the next request. A token from `getToken` that is a JWT is kept until
+ * 30 s before its `exp`, then fetched anew; any other token is fetched for every request.
+ * Concurrent requests share one call.
+ */
+function tokenSource({ token, getToken }: ClientOptions) {
+  let kept: Promise<string> | undefined;
+  let until = 0;
+  return async (fresh?: boolean) => {
+    if (!getToken) return token;
+    if (fresh || wall() >= until) {
+      until = Number.POSITIVE_INFINITY; // shared while it is fetched
+      kept = Promise.resolve()
+        .then(getToken)
+        .then(
+          (next) => {
+            until = 0; // unless it is a JWT with an exp
+            try {
+              until = JSON.parse(atob(next.split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")).exp * 1e3 - 3e4;
+            } catch {}
+            until ||= 0;
+            return next;
+          },
+          (error) => {
+            until = 0;
+            throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
+          },
+        );
+    }
+    return kept;
   };
 }
 

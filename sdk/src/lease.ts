@@ -90,7 +90,9 @@ export function createLease(ctx: Context, answer: Answer<Grant>, spec: LeaseSpec
     wallDeadline = wall() + deadline - monotonic();
     expiresAtMs = clock.toLocal(body.expiresAtMs);
     watch();
-    if (autoExtend && !signal.aborted) keepAlive(sentAt + remaining / 3 - monotonic());
+    // A third of the way into the lease, or halfway to its deadline when a wide safety margin comes first.
+    if (autoExtend && !signal.aborted)
+      keepAlive(Math.min(remaining / 3, (deadline - sentAt) / 2) + sentAt - monotonic());
   };
 
   const watch = () => {

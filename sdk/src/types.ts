@@ -7,7 +7,10 @@ export type Mode = "exclusive" | "shared";
 export interface ClientOptions {
   /** The service's base URL, e.g. "https://locks.example.com". */
   url: string;
-  /** A bearer token, or `getToken` to fetch a fresh one for every request. */
+  /**
+   * A bearer token, or `getToken` to fetch one: a browser token (JWT) is kept until shortly
+   * before it expires, any other token is fetched for every request.
+   */
   token?: string;
   getToken?: () => string | Promise<string>;
   /** A fetch to use instead of the global one (tests, proxies, custom agents). */

@@ -101,6 +101,20 @@ describe("acquisition loop on a fake clock", () => {
     expect(service.calls.map((c) => c.body.waitMs)).toEqual([10_000, 9000, 8000]);
   });
 
+  it("counts transient failures per attempt: 503s between 'locked' answers do not end a long wait", async () => {
+    const unavailable = {
+      status: 503,
+      body: { ok: false, error: { code: "ServiceUnavailable", message: "store restarting" } },
+    };
+    const script = [unavailable, locked(), unavailable, locked(), unavailable, locked(), unavailable];
+    const service = fakeService(() => script.shift() ?? granted(30_000));
+    const client = createClient({ url: "http://fake", token: "t", fetch: service.fetch });
+    const result = client.acquire({ key: "k", waitMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect((await result).ok).toBe(true);
+    expect(service.calls).toHaveLength(8);
+  });
+
   it("honours Retry-After on 429", async () => {
     let n = 0;
     const service = fakeService(() =>

@@ -4,8 +4,8 @@
  * lock.signal fires while the server still holds the lease (before it could expire).
  */
 import { describe, expect, it } from "vitest";
-import { type createClient, isLockError, type OwnsResult } from "../src/index.ts";
-import { type TestServer, useTestServer } from "./support/server.ts";
+import { createClient, isLockError, type OwnsResult } from "../src/index.ts";
+import { type TestServer, TOKEN, useTestServer } from "./support/server.ts";
 
 let server: TestServer;
 let client: ReturnType<typeof createClient>;
@@ -26,6 +26,15 @@ describe("lease health", () => {
     expect(await client.owns({ lockId: lock.lockId })).toMatchObject({ owned: true });
     await lock.release();
     expect(lock.signal.aborted).toBe(true);
+  });
+
+  it("autoExtend with a safetyMarginMs close to the TTL extends before the margin begins", async () => {
+    const tight = createClient({ url: server.url, token: TOKEN, safetyMarginMs: 1500 });
+    const lock = await tight.acquire({ key: "lease:tight-margin", ttlMs: 2000, autoExtend: true });
+    if (!lock.ok) throw new Error("not granted");
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(lock.signal.aborted).toBe(false);
+    await lock.release();
   });
 
   it("aborts lock.signal when the lease is revoked", async () => {

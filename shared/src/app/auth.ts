@@ -16,6 +16,8 @@ export interface Principal {
   id: string;
   tenant: string;
   scopes: readonly Scope[];
+  /** A browser token's key prefixes: acquire and lookup only for keys that start with one. Absent: every key. */
+  keyPrefixes?: readonly string[];
 }
 
 export type Authenticator = (token: string) => Promise<Principal | null>;
@@ -161,6 +163,26 @@ export async function authenticate(header: string | undefined, auth: Authenticat
     throw new LockError("Internal", "the authenticator returned a principal without an id");
   }
   return principal;
+}
+
+/** Acquire and lookup name a key: a browser token reaches only the keys under its prefixes. */
+export function requireKeyAllowed(principal: Principal, key: string): void {
+  const prefixes = principal.keyPrefixes;
+  if (prefixes === undefined || prefixes.some((prefix) => key.startsWith(prefix))) return;
+  throw new LockError("AuthFailed", "this token may not lock or look up this key (outside its key prefixes)", {
+    status: 403,
+  });
+}
+
+/** The first authenticator that knows the token answers; null when none does. */
+export function anyOf(...authenticators: Authenticator[]): Authenticator {
+  return async (token) => {
+    for (const authenticate of authenticators) {
+      const principal = await authenticate(token);
+      if (principal) return principal;
+    }
+    return null;
+  };
 }
 
 export function requireScope(principal: Principal, ...anyOf: Scope[]): void {

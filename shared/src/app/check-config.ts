@@ -4,19 +4,17 @@
  * variable is an Error whose message names it, never a server that answers 503 to
  * everything or a raw SyntaxError.
  */
-import { tokensFromEnv } from "./auth.ts";
+import { type AuthEnv, authFromEnv } from "./auth-env.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
 
-export interface ServerEnv {
-  HOLDFAST_TOKEN?: string | undefined;
-  HOLDFAST_TOKENS?: string | undefined;
+export interface ServerEnv extends AuthEnv {
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
   HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
 }
 
 export function checkConfig(env: ServerEnv): void {
-  tokensFromEnv(env);
+  authFromEnv(env);
   for (const origin of parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS)) {
     if (origin !== "*" && !isOrigin(origin)) {
       throw new Error(`HOLDFAST_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port]) or *`);

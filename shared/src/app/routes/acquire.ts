@@ -4,7 +4,7 @@ import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
 import type { AcquireRequest, AcquireResult } from "../../model.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
 import { acquireWithWait } from "../../waiting/poll.ts";
-import { requireScope } from "../auth.ts";
+import { requireKeyAllowed, requireScope } from "../auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
 import { jsonInput, requireJsonMediaType } from "../json-input.ts";
 import { callStore } from "../store-call.ts";
@@ -19,6 +19,7 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     // Scoped to the principal: another token of the tenant that sends the same key makes a request of its own.
     const idempotencyKey = sent === undefined ? undefined : `${principal.id} ${sent}`;
     const key = body.key.normalize("NFC");
+    requireKeyAllowed(principal, key);
     const request: AcquireRequest = {
       tenant: principal.tenant,
       key,
@@ -70,12 +71,26 @@ function decide(
   waitUntil: ((promise: Promise<unknown>) => void) | undefined,
 ): Promise<AcquireResult> {
   const { backend, storeTimeoutMs } = deps;
-  if (waitMs <= 0) return callStore(() => backend.acquire(request), storeTimeoutMs);
-  if (!backend.acquireQueued) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
-  const options = { waitMs, signal, ...(waitUntil ? { waitUntil } : {}) };
-  const queued = backend.acquireQueued.bind(backend);
-  // The store answers by itself when waitMs runs out; the deadline only catches a silent store.
-  return callStore(() => queued(request, options), waitMs + storeTimeoutMs);
+  if (!backend.acquireQueued && waitMs > 0) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
+  const abandon = new AbortController();
+  const options = { waitMs, signal: AbortSignal.any([signal, abandon.signal]), ...(waitUntil ? { waitUntil } : {}) };
+  const pending =
+    waitMs > 0 && backend.acquireQueued ? backend.acquireQueued(request, options) : backend.acquire(request);
+  // A queued request's store answers by itself when waitMs runs out; the deadline only catches a silent store.
+  return callStore(() => pending, waitMs + storeTimeoutMs).catch((error: unknown) => {
+    // Answered 504: the request leaves the queue, and a grant that still comes is given
+    // back, so that nobody holds the key unheard of until its TTL. With an idempotency
+    // key the grant may be a retry's: it keeps it.
+    if (error instanceof LockError && error.code === "NetworkTimeout") {
+      abandon.abort(error);
+      const settled = pending.then(
+        (late) => (late.ok && request.idempotencyKey === undefined ? giveBack(deps, request, late.token) : undefined),
+        () => undefined,
+      );
+      waitUntil?.(settled);
+    }
+    throw error;
+  });
 }
 
 /** Workers' ctx.waitUntil, where the runtime has one (Node has none). */

@@ -1,7 +1,7 @@
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf } from "../../keys.ts";
 import { LookupBody } from "../../validation.ts";
-import { requireScope } from "../auth.ts";
+import { requireKeyAllowed, requireScope } from "../auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
 import { jsonInput, requireJsonMediaType } from "../json-input.ts";
 import { callStore } from "../store-call.ts";
@@ -12,6 +12,7 @@ export function registerLookup(app: HoldfastApp, deps: RouteDeps): void {
     const principal = c.get("principal");
     requireScope(principal, "lock", "read");
     const key = c.req.valid("json").key.normalize("NFC");
+    requireKeyAllowed(principal, key);
     const keyId = await keyIdOf(principal.tenant, key);
     const result = await callStore(
       () => deps.backend.lookup({ tenant: principal.tenant, key, keyId }),
