@@ -26,6 +26,11 @@ export interface QueuedWaitOptions {
   signal: AbortSignal;
   /** Keeps the runtime alive for clean-up after the client left (Workers' ctx.waitUntil). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * Called once the request holds its place in the key's queue (never when it is answered
+   * at once): from then on, requests that come later are served after it, priorities aside.
+   */
+  onQueued?: () => void;
 }
 
 export interface Backend {

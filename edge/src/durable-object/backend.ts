@@ -19,13 +19,13 @@ export function createDurableObjectBackend(namespace: DurableObjectNamespace<Loc
   return {
     name: "durable-object",
     acquire: (request) => rpc<AcquireResult>(() => objectFor(request.keyId).acquire(request, 0)),
-    async acquireQueued(request, { waitMs, signal, waitUntil }) {
+    async acquireQueued(request, { waitMs, signal, waitUntil, onQueued }) {
       const object = objectFor(request.keyId);
       const leaveQueue = () => {
         const left = object.cancelWait(request.token).catch(() => false);
         waitUntil?.(left);
       };
-      const result = rpc<AcquireResult>(() => object.acquire(request, waitMs));
+      const result = rpc<AcquireResult>(() => object.acquire(request, waitMs, onQueued));
       // Calls on one stub arrive in order, so a cancel sent now follows the acquire.
       const stopListening = leaveOnAbort(signal, leaveQueue);
       try {

@@ -26,6 +26,7 @@ import {
   releaseTransition,
 } from "@holdfast/shared";
 import type { Env } from "../env.ts";
+import { inStorage } from "./errors.ts";
 
 const STATE = "state";
 
@@ -44,9 +45,14 @@ export class LockObject extends DurableObject<Env> {
     });
   }
 
-  /** Grants now, or parks the call in the object's fair queue for up to `waitMs`. */
-  acquire(request: AcquireRequest, waitMs: number): Promise<AcquireResult> {
-    return this.queue.acquire(request, waitMs);
+  /**
+   * Grants now, or parks the call in the object's fair queue for up to `waitMs`, and then
+   * calls `onQueued` (a stub of the caller's function: one RPC back, only when given).
+   */
+  acquire(request: AcquireRequest, waitMs: number, onQueued?: () => unknown): Promise<AcquireResult> {
+    const result = this.queue.acquire(request, waitMs);
+    if (onQueued && this.queue.isWaiting(request.token)) void Promise.resolve(onQueued()).catch(() => {});
+    return result;
   }
 
   /** The waiter's client went away: leave the queue. */
@@ -96,7 +102,7 @@ export class LockObject extends DurableObject<Env> {
 
   /** Storage is read once per instance: this object is the only writer of its state. */
   private load(): KeyState | null {
-    if (this.cached === undefined) this.cached = this.ctx.storage.kv.get<KeyState>(STATE) ?? null;
+    if (this.cached === undefined) this.cached = inStorage(() => this.ctx.storage.kv.get<KeyState>(STATE)) ?? null;
     return this.cached;
   }
 
@@ -116,7 +122,7 @@ export class LockObject extends DurableObject<Env> {
    * Protected only so that the benchmark's volatile variant can measure storage's share.
    */
   protected persist(state: KeyState): void {
-    this.ctx.storage.kv.put(STATE, state);
+    inStorage(() => this.ctx.storage.kv.put(STATE, state));
   }
 
   private wakeAt(timeMs: number): void {

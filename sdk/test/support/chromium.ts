@@ -10,6 +10,11 @@ export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 export function ensureChromium(): string {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  // Said out loud: a test that changes the machine must not do it silently (README, "Tests").
+  console.warn(
+    `holdfast tests: ${CHROMIUM_PATH} is missing; installing Debian's chromium for the browser test ` +
+      '("apt-get update && apt-get install -y chromium", root needed) …',
+  );
   const run = (args: string[]) =>
     execFileSync("apt-get", args, {
       stdio: ["ignore", "pipe", "pipe"],

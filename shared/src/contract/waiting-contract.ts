@@ -18,8 +18,20 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       backend = opened;
     });
 
-    const wait = (request: AcquireRequest, waitMs: number, signal = new AbortController().signal) =>
-      (backend.acquireQueued as NonNullable<Backend["acquireQueued"]>).call(backend, request, { waitMs, signal });
+    /**
+     * A waiting acquire, and `inQueue`: settles once the backend says the request holds its
+     * place in the queue (or has been answered). Arrival order is then certain, without sleeps.
+     */
+    const wait = (request: AcquireRequest, waitMs: number, signal = new AbortController().signal) => {
+      let onQueued = () => {};
+      const queued = new Promise<void>((resolve) => {
+        onQueued = resolve;
+      });
+      const acquireQueued = backend.acquireQueued as NonNullable<Backend["acquireQueued"]>;
+      const result = acquireQueued.call(backend, request, { waitMs, signal, onQueued });
+      const inQueue = Promise.race([queued, result.then(() => undefined)]);
+      return Object.assign(result, { inQueue });
+    };
 
     const granted = async (promise: Promise<AcquireResult>): Promise<Grant> => {
       const result = await promise;
@@ -39,14 +51,15 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const order: string[] = [];
       const done: Promise<void>[] = [];
       for (const [i, request] of requests.entries()) {
+        const waiting = wait(request, 20_000);
         done.push(
-          granted(wait(request, 20_000)).then(async (grant) => {
+          granted(waiting).then(async (grant) => {
             order.push(labels[i] ?? String(i));
             await sleep(5);
             await backend.release(k.ref(grant.token));
           }),
         );
-        await sleep(60);
+        await waiting.inQueue;
       }
       return { order, done: Promise.all(done) };
     }
@@ -94,9 +107,9 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const holder = await granted(backend.acquire(k.request()));
       const client = new AbortController();
       const leaving = wait(k.request(), 20_000, client.signal);
-      await sleep(60);
+      await leaving.inQueue;
       const staying = wait(k.request(), 20_000);
-      await sleep(60);
+      await staying.inQueue;
       client.abort();
       expect(await leaving).toMatchObject({ ok: false, reason: "locked" });
       await backend.release(k.ref(holder.token));
@@ -117,11 +130,11 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("writer"));
       const reader = await granted(backend.acquire(k.request({ mode: "shared" })));
       const writer = wait(k.request(), 20_000);
-      await sleep(60);
+      await writer.inQueue;
       // A new reader fits with the current one, but must not pass the waiting writer.
       expect(await backend.acquire(k.request({ mode: "shared" }))).toMatchObject({ ok: false, reason: "locked" });
       const lateReader = wait(k.request({ mode: "shared" }), 20_000);
-      await sleep(60);
+      await lateReader.inQueue;
       await backend.release(k.ref(reader.token));
       const write = await granted(writer);
       await backend.release(k.ref(write.token));
@@ -133,7 +146,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("handoff"));
       const holder = await granted(backend.acquire(k.request()));
       const waiter = wait(k.request(), 20_000);
-      await sleep(60);
+      await waiter.inQueue;
       await backend.release(k.ref(holder.token));
       expect(await backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
       await granted(waiter);
@@ -147,7 +160,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("release-dispatch"));
       const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
       const waiter = wait(k.request(), 30_000);
-      await sleep(60);
+      await waiter.inQueue;
       await backend.release(k.ref(holder.token));
       expect(await within(waiter, 3_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
     });
@@ -156,7 +169,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("shorten"));
       const holder = await granted(backend.acquire(k.request({ ttlMs: 60_000 })));
       const waiter = wait(k.request(), 30_000);
-      await sleep(60);
+      await waiter.inQueue;
       expect(await backend.extend(k.ref(holder.token), 200)).toMatchObject({ ok: true });
       expect(await within(waiter, 5_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
     });
@@ -166,9 +179,9 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       await granted(backend.acquire(k.request({ mode: "shared", ttlMs: 20_000 })));
       const writerClient = new AbortController();
       const writer = wait(k.request(), 30_000, writerClient.signal);
-      await sleep(60);
+      await writer.inQueue;
       const reader = wait(k.request({ mode: "shared" }), 30_000);
-      await sleep(60);
+      await reader.inQueue;
       expect(await within(reader, 100)).toBe("pending"); // behind the writer, though it would fit
       writerClient.abort();
       expect(await writer).toMatchObject({ ok: false, reason: "locked" });
@@ -179,7 +192,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("idem-join"));
       const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
       const original = wait(k.request({ idempotencyKey: "q" }), 30_000);
-      await sleep(60);
+      await original.inQueue;
       expect(await within(backend.acquire(k.request({ idempotencyKey: "q" })), 3_000)).toMatchObject({
         ok: false,
         reason: "locked",
@@ -197,9 +210,9 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));
       const originalClient = new AbortController();
       const original = wait(k.request({ idempotencyKey: "r" }), 30_000, originalClient.signal);
-      await sleep(60);
+      await original.inQueue;
       const retry = wait(k.request({ idempotencyKey: "r" }), 30_000);
-      await sleep(60);
+      await retry.inQueue;
       originalClient.abort();
       expect(await original).toMatchObject({ ok: false, reason: "locked" });
       expect(await within(retry, 200)).toBe("pending");
@@ -224,9 +237,9 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       const k = await keyHandle("t1", uniqueKey("idem-wait"));
       const holder = await granted(backend.acquire(k.request()));
       const original = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
-      await sleep(60);
+      await original.inQueue;
       const retry = wait(k.request({ idempotencyKey: "job-9" }), 20_000);
-      await sleep(60);
+      await retry.inQueue;
       await backend.release(k.ref(holder.token));
       const [a, b] = await Promise.all([granted(original), granted(retry)]);
       expect(b.token).toBe(a.token);

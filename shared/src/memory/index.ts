@@ -200,10 +200,11 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
   return {
     name: options.name ?? "memory",
     acquire: acquireNow,
-    async acquireQueued(request, { waitMs, signal }) {
+    async acquireQueued(request, { waitMs, signal, onQueued }) {
       if (writing(request.keyId)) await settled(request.keyId);
       const queue = queueFor(request.keyId);
       const waiting = queue.acquire(request, waitMs);
+      if (queue.isWaiting(request.token)) onQueued?.();
       const stopListening = leaveOnAbort(signal, () => queue.cancel(request.token));
       try {
         const result = await waiting;

@@ -67,6 +67,11 @@ export class FairQueue {
     return promise;
   }
 
+  /** Whether a caller with this token is waiting. */
+  isWaiting(token: string): boolean {
+    return this.waiters.some((w) => w.callers.some((c) => c.token === token));
+  }
+
   /** Serves waiters from the head while the store grants them. Call after a release, an extend or an expiry. */
   dispatch(): void {
     while (this.waiters.length > 0) {

@@ -85,12 +85,13 @@ export function finalResult(status: QueueStatus): AcquireResult {
 export async function acquireInStoreQueue(
   queue: StoreQueue,
   keepGrant: boolean,
-  { waitMs, signal, waitUntil }: QueuedWaitOptions,
+  { waitMs, signal, waitUntil, onQueued }: QueuedWaitOptions,
 ): Promise<AcquireResult> {
   const deadline = Date.now() + waitMs;
   try {
     const first = await queue.enqueue(waitMs);
     if (!first.queued) return first.result;
+    onQueued?.();
     return await new PushedWaiter(queue, deadline, signal).run(first);
   } catch (error) {
     const leaving = leaveAfterFailure(queue, keepGrant);
