@@ -4,11 +4,12 @@
  * origin and locks against the real app on another, through CORS. Chromium resolves
  * no host but 127.0.0.1, so nothing leaves the machine.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleSdk } from "../build.ts";
@@ -158,6 +159,36 @@ describe("the SDK in chromium", () => {
       expect(code).toBe("ServiceUnavailable");
     } finally {
       await closed.close();
+    }
+  });
+
+  it("renders the service's /docs under its policy, and refuses an asset that does not match its integrity", async () => {
+    const packageDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+    const docsPage = await context.newPage();
+    // The pinned CDN files, answered from the npm package here: nothing leaves the machine.
+    let tamper = false;
+    await docsPage.route("https://cdn.jsdelivr.net/**", (route) => {
+      const file = basename(new URL(route.request().url()).pathname);
+      const body = readFileSync(join(packageDir, file));
+      return route.fulfill({
+        status: 200,
+        headers: {
+          "content-type": file.endsWith(".css") ? "text/css" : "text/javascript",
+          "access-control-allow-origin": "*",
+        },
+        body: tamper && file.endsWith(".js") ? Buffer.concat([body, Buffer.from("\n;window.tampered = true;")]) : body,
+      });
+    });
+    try {
+      await docsPage.goto(`${lockServer.url}/docs`);
+      await docsPage.waitForSelector(".swagger-ui .info .title", { timeout: 20_000 });
+      expect(await docsPage.textContent(".swagger-ui .info .title")).toContain("Holdfast");
+      tamper = true;
+      await docsPage.goto(`${lockServer.url}/docs`);
+      await docsPage.waitForLoadState("load");
+      expect(await docsPage.evaluate(() => "SwaggerUIBundle" in window || "tampered" in window)).toBe(false);
+    } finally {
+      await docsPage.close();
     }
   });
 });

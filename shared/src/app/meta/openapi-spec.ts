@@ -10,7 +10,18 @@
  */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { AcquireBody, ExtendBody, LockIdBody, LookupBody } from "./requests.ts";
-import { ErrorEnvelope, Extended, Granted, Locked, Lookup, NotHeld, Owns, Released, Time } from "./responses.ts";
+import {
+  ErrorEnvelope,
+  Extended,
+  Granted,
+  Health,
+  Locked,
+  Lookup,
+  NotHeld,
+  Owns,
+  Released,
+  Time,
+} from "./responses.ts";
 
 const bearerSecurity = [{ bearerAuth: [] }];
 
@@ -21,6 +32,27 @@ function jsonBody<T>(schema: T) {
 function jsonResponse<T>(schema: T, description: string) {
   return { content: { "application/json": { schema } }, description };
 }
+
+/** What every route may answer besides its own results: the store's failures. */
+const storeErrors = {
+  500: jsonResponse(ErrorEnvelope, "Internal: a bug; never for bad input"),
+  503: jsonResponse(ErrorEnvelope, "ServiceUnavailable: the store is unavailable, or the server misconfigured; retry"),
+  504: jsonResponse(ErrorEnvelope, "NetworkTimeout: the store did not answer in time"),
+} as const;
+
+/** What a route behind a bearer token and a JSON body may answer besides its own results. */
+const requestErrors = {
+  400: jsonResponse(ErrorEnvelope, "InvalidArgument"),
+  401: jsonResponse(ErrorEnvelope, "AuthFailed: missing, unknown or expired token"),
+  403: jsonResponse(ErrorEnvelope, "AuthFailed: the token lacks the scope, or the key is outside its key prefixes"),
+  413: jsonResponse(ErrorEnvelope, "InvalidArgument: the body is larger than 16 KiB"),
+  415: jsonResponse(ErrorEnvelope, "InvalidArgument: the body is not application/json"),
+  429: {
+    ...jsonResponse(ErrorEnvelope, "RateLimited: the tenant's request rate is over its limit"),
+    headers: { "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait" } },
+  },
+  ...storeErrors,
+} as const;
 
 // In the order the app registered them: the document lists paths in registration order.
 const routes = [
@@ -33,7 +65,7 @@ const routes = [
     responses: {
       200: jsonResponse(Granted, "Granted"),
       409: jsonResponse(Locked, "Not granted: the key is held (also when waitMs elapsed)"),
-      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+      ...requestErrors,
     },
   }),
   createRoute({
@@ -45,7 +77,7 @@ const routes = [
     responses: {
       200: jsonResponse(Released, "Released"),
       404: jsonResponse(NotHeld, "Not held: unknown, already released or expired"),
-      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+      ...requestErrors,
     },
   }),
   createRoute({
@@ -57,7 +89,7 @@ const routes = [
     responses: {
       200: jsonResponse(Extended, "Extended"),
       404: jsonResponse(NotHeld, "Not held: unknown, released or expired (an expired grant cannot be revived)"),
-      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+      ...requestErrors,
     },
   }),
   createRoute({
@@ -68,7 +100,7 @@ const routes = [
     request: { body: jsonBody(LockIdBody) },
     responses: {
       200: jsonResponse(Owns, "owned is true while the grant is live"),
-      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+      ...requestErrors,
     },
   }),
   createRoute({
@@ -79,14 +111,20 @@ const routes = [
     request: { body: jsonBody(LookupBody) },
     responses: {
       200: jsonResponse(Lookup, "The key's live holders"),
-      400: jsonResponse(ErrorEnvelope, "Invalid argument"),
+      ...requestErrors,
     },
   }),
   createRoute({
     method: "get",
     path: "/v1/time",
     summary: "The store's clock, for clients that estimate their offset",
-    responses: { 200: jsonResponse(Time, "Server time") },
+    responses: { 200: jsonResponse(Time, "Server time"), ...storeErrors },
+  }),
+  createRoute({
+    method: "get",
+    path: "/health",
+    summary: "The backend's name and the store's clock; answers only when the store does",
+    responses: { 200: jsonResponse(Health, "Healthy"), ...storeErrors },
   }),
 ];
 

@@ -77,3 +77,15 @@ export const Lookup = z
   .openapi("Lookup");
 
 export const Time = z.object({ serverTimeMs: ServerTime }).openapi("Time");
+
+export const Health = z
+  .object({
+    ok: z.literal(true),
+    backend: z.string().openapi({ example: "durable-object" }),
+    serverTimeMs: ServerTime,
+    clock: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "Firestore: which clock decides, and this instance's measured skew." }),
+  })
+  .openapi("Health");
