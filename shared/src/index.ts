@@ -1,3 +1,4 @@
+export { type AuditEvent, type AuditSink, consoleAudit } from "./app/audit.ts";
 export {
   type Authenticator,
   anyOf,

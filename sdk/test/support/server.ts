@@ -34,6 +34,7 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
       { token: OTHER_TENANT_TOKEN, tenant: "other", scopes: ["lock", "read"] },
     ]),
     logError: () => {},
+    audit: () => {},
     ...options,
   });
   let hanging = new Set<string>();

@@ -7,6 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Backend } from "../backend.ts";
 import { LockError } from "../errors.ts";
+import { type AuditSink, auditEventOf, consoleAudit } from "./audit.ts";
 import { type Authenticator, authenticate } from "./auth.ts";
 import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
@@ -32,12 +33,15 @@ export interface AppOptions {
   rateLimit?: RateLimiter;
   /** Where unexpected errors are reported (default console.error). */
   logError?: (error: unknown) => void;
+  /** Where auth failures and admin requests are recorded (default: a JSON line on stdout). */
+  audit?: AuditSink;
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(options: AppOptions) {
   const logError = options.logError ?? ((error: unknown) => console.error("holdfast: internal error", error));
+  const audit = options.audit ?? consoleAudit;
   const deps: RouteDeps = {
     backend: options.backend,
     storeTimeoutMs: assertPositiveInt("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
@@ -62,7 +66,10 @@ export function createApp(options: AppOptions) {
     "/v1/locks/*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("InvalidArgument", `body larger than ${MAX_BODY_BYTES} bytes`), 413),
+      // The rest of the body is never read: the connection cannot carry another request,
+      // so the answer says it closes (Node then ends the socket after it; Workers own their connections).
+      onError: (c) =>
+        c.json(errorBody("InvalidArgument", `body larger than ${MAX_BODY_BYTES} bytes`), 413, { connection: "close" }),
     }),
   );
   app.use("/v1/locks/*", async (c, next) => {
@@ -75,6 +82,9 @@ export function createApp(options: AppOptions) {
     }
     c.set("principal", principal);
     await next();
+    if (principal.scopes.includes("admin") && c.res.status !== 401 && c.res.status !== 403) {
+      audit(auditEventOf(c, "admin", c.res.status));
+    }
   });
   app.use("/v1/locks/*", rejectPrototypeKeys);
 
@@ -86,6 +96,12 @@ export function createApp(options: AppOptions) {
   registerMeta(app, deps);
 
   app.notFound((c) => c.json(errorBody("InvalidArgument", `no route ${c.req.method} ${c.req.path}`), 404));
-  app.onError((error, c) => errorResponse(c, error, logError));
+  app.onError((error, c) => {
+    const response = errorResponse(c, error, logError);
+    if (error instanceof LockError && error.code === "AuthFailed") {
+      audit(auditEventOf(c, "auth-failed", response.status, error.message));
+    }
+    return response;
+  });
   return app;
 }
