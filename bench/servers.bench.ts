@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { type StartedServer, startServer } from "../test/start-server.ts";
 import { type Floor, trivialHonoApp, trivialWorker } from "./floors.ts";
 import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
-import { median, ms, ratio, timed } from "./measure.ts";
+import { BENCH_RATE_LIMITS, median, ms, ratio, timed } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -77,7 +77,10 @@ export default async function serversBench(): Promise<BenchRow[]> {
       const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-servers-"));
       dataDirs.push(dataDir);
       const started = performance.now();
-      target.server = await startServer({ HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench" }, target.script);
+      target.server = await startServer(
+        { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench", HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS },
+        target.script,
+      );
       target.startupMs.push(performance.now() - started);
       target.floor = target.script.endsWith("start-node.ts") ? await trivialHonoApp() : await trivialWorker();
     }

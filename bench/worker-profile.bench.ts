@@ -23,7 +23,7 @@ import { buildWorkerEntry } from "../scripts/build-worker.ts";
 import { type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { trivialWorker } from "./floors.ts";
 import { type JsonClient, jsonClient, percentile } from "./http-client.ts";
-import { median, medianOf, ms, ratio, timed } from "./measure.ts";
+import { BENCH_RATE_LIMITS, median, medianOf, ms, ratio, timed } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -63,7 +63,12 @@ async function serveWorker(dir: string, entry: string, extra: Partial<MiniflareO
     modules: true,
     scriptPath: script,
     modulesRoot: dir,
-    bindings: { ...workerOptions.bindings, HOLDFAST_TOKEN: "bench", HOLDFAST_CORS_ORIGINS: "" },
+    bindings: {
+      ...workerOptions.bindings,
+      HOLDFAST_TOKEN: "bench",
+      HOLDFAST_CORS_ORIGINS: "",
+      HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS,
+    },
     host: "127.0.0.1",
     port: 0,
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
@@ -96,7 +101,10 @@ async function layers(dir: string): Promise<Layer[]> {
       "Holdfast's Worker and Durable Object, state in memory only",
       2,
       await serveWorker(dir, "bench/workers/volatile.ts", {
-        durableObjects: { LOCKS: { className: "VolatileLockObject", useSQLite: true } },
+        durableObjects: {
+          LOCKS: { className: "VolatileLockObject", useSQLite: true },
+          RATE_LIMITS: { className: "RateLimitObject", useSQLite: true },
+        },
       }),
     ],
     [

@@ -8,7 +8,12 @@ export default defineConfig({
       wrangler: { configPath: "../wrangler.toml" },
       miniflare: {
         bindings: {
-          HOLDFAST_TOKENS: JSON.stringify(CONTRACT_TOKENS),
+          HOLDFAST_TOKENS: JSON.stringify([
+            ...CONTRACT_TOKENS,
+            { token: "token-limited", tenant: "limited", scopes: ["read"] },
+          ]),
+          // rate-limit.test.ts: one tenant with a small budget; the suites' tenants unlimited.
+          HOLDFAST_RATE_LIMITS: JSON.stringify({ limited: { perSecond: 1, burst: 5 }, "*": null }),
           // Browser tokens in worker.test.ts (the secret is a test value).
           HOLDFAST_JWT_SECRETS: JSON.stringify({ test: "worker-test-secret-of-32-bytes-or-more" }),
         },

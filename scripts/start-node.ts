@@ -6,9 +6,11 @@
 import { join, resolve } from "node:path";
 import {
   authFromEnv,
+  budgetsFromEnv,
   checkConfig,
   createApp,
   createMemoryBackend,
+  memoryRateLimiter,
   parseCorsOrigins,
   parsePositiveInt,
 } from "@holdfast/shared";
@@ -46,6 +48,8 @@ const backend = createMemoryBackend({ name: "memory (persisted)", persist: persi
 const app = createApp({
   backend,
   auth: authFromEnv({ ...process.env, HOLDFAST_TOKEN: token }),
+  // One process: its budget is the whole server's.
+  rateLimit: memoryRateLimiter({ budgetOf: budgetsFromEnv(process.env.HOLDFAST_RATE_LIMITS) }),
   corsOrigins,
   ...(waitCapMs === undefined ? {} : { waitCapMs }),
 });

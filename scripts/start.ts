@@ -50,6 +50,7 @@ const miniflare = new Miniflare({
     ...(process.env.HOLDFAST_TOKENS ? { HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS } : {}),
     ...(process.env.HOLDFAST_JWT_SECRETS ? { HOLDFAST_JWT_SECRETS: process.env.HOLDFAST_JWT_SECRETS } : {}),
     ...(process.env.HOLDFAST_JWKS_URL ? { HOLDFAST_JWKS_URL: process.env.HOLDFAST_JWKS_URL } : {}),
+    ...(process.env.HOLDFAST_RATE_LIMITS ? { HOLDFAST_RATE_LIMITS: process.env.HOLDFAST_RATE_LIMITS } : {}),
     ...(process.env.HOLDFAST_WAIT_CAP_MS ? { HOLDFAST_WAIT_CAP_MS: process.env.HOLDFAST_WAIT_CAP_MS } : {}),
     ...store.bindings,
   },

@@ -6,7 +6,7 @@
 import type { KeyState } from "@holdfast/shared";
 import { LockObject } from "../../edge/src/durable-object/lock-object.ts";
 
-export { default } from "../../edge/src/worker.ts";
+export { default, RateLimitObject } from "../../edge/src/worker.ts";
 export { LockObject };
 
 /** The Durable Object without its storage write: what is left is the RPC and the lock logic. */

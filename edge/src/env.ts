@@ -1,9 +1,14 @@
 import type { LockObject } from "./durable-object/lock-object.ts";
+import type { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 /** The Worker's bindings: see wrangler.toml and the README's deploy section. */
 export interface Env {
   /** Durable Object namespace: one object per (tenant, key). */
   LOCKS: DurableObjectNamespace<LockObject>;
+  /** Durable Object namespace: one object per tenant, its shared request budget. */
+  RATE_LIMITS: DurableObjectNamespace<RateLimitObject>;
+  /** Each tenant's request budget: JSON `{"<tenant>" or "*": {"perSecond", "burst"} or null}`. */
+  HOLDFAST_RATE_LIMITS?: string;
   /** `durable-object` (default), `upstash` or `neon`. */
   HOLDFAST_BACKEND?: string;
   /** Secret, with `neon`: the Neon connection string (migrations applied: `npm run db:migrate`). */

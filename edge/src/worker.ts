@@ -10,9 +10,11 @@ import {
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
 import { createNeonBackend } from "./neon/backend.ts";
+import { sharedRateLimiter } from "./rate-limit/limiter.ts";
 import { createUpstashBackend } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
+export { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 function backendFor(env: Env): Backend {
   const choice = env.HOLDFAST_BACKEND ?? "durable-object";
@@ -44,6 +46,7 @@ function buildApp(env: Env) {
   return createApp({
     backend: backendFor(env),
     auth: authFromEnv(env),
+    rateLimit: sharedRateLimiter(env),
     corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
     ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });

@@ -1,6 +1,14 @@
 /** The shared Hono app over the Firestore backend, configured from the function's environment. */
 import type { Firestore } from "@google-cloud/firestore";
-import { authFromEnv, checkConfig, createApp, parseCorsOrigins, parsePositiveInt } from "@holdfast/shared";
+import {
+  authFromEnv,
+  budgetsFromEnv,
+  checkConfig,
+  createApp,
+  memoryRateLimiter,
+  parseCorsOrigins,
+  parsePositiveInt,
+} from "@holdfast/shared";
 import { createFirestoreBackend } from "./firestore/backend.ts";
 
 /** The variables the function reads (README, "Firebase Functions"). */
@@ -11,6 +19,8 @@ export interface FunctionEnv {
   HOLDFAST_JWKS_URL?: string | undefined;
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
+  /** Each tenant's request budget, per function instance (README, "Configuration"). */
+  HOLDFAST_RATE_LIMITS?: string | undefined;
   /** Collection of the lock documents (default `holdfast_locks`). */
   HOLDFAST_FIRESTORE_COLLECTION?: string | undefined;
   /** Largest tolerated skew of an instance's clock against Firestore's, in ms (default 1000). */
@@ -34,6 +44,9 @@ export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
   const app = createApp({
     backend,
     auth: authFromEnv(env),
+    // Per instance: Firestore sustains about one write per second per document, too few
+    // for a shared counter, so a tenant's budget is per function instance (README).
+    rateLimit: memoryRateLimiter({ budgetOf: budgetsFromEnv(env.HOLDFAST_RATE_LIMITS) }),
     corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
     ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });

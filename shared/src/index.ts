@@ -13,7 +13,17 @@ export { checkConfig, type ServerEnv } from "./app/check-config.ts";
 export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
 export { type JwtOptions, type JwtSecret, jwtTokens, MAX_BROWSER_TOKEN_LIFETIME_S } from "./app/jwt-auth.ts";
-export { memoryRateLimiter, type RateLimiter } from "./app/rate-limit.ts";
+export {
+  type Budget,
+  type BudgetOf,
+  type LeaseTokens,
+  leasedRateLimiter,
+  memoryRateLimiter,
+  type RateLimiter,
+  type RateVerdict,
+  TokenBucket,
+} from "./app/rate-limit.ts";
+export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
 export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
 export * from "./core/index.ts";
 export * from "./errors.ts";

@@ -6,8 +6,10 @@
  */
 import { type AuthEnv, authFromEnv } from "./auth-env.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
+import { budgetsFromEnv } from "./rate-limit-config.ts";
 
 export interface ServerEnv extends AuthEnv {
+  HOLDFAST_RATE_LIMITS?: string | undefined;
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
   HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
@@ -15,6 +17,7 @@ export interface ServerEnv extends AuthEnv {
 
 export function checkConfig(env: ServerEnv): void {
   authFromEnv(env);
+  budgetsFromEnv(env.HOLDFAST_RATE_LIMITS);
   for (const origin of parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS)) {
     if (origin !== "*" && !isOrigin(origin)) {
       throw new Error(`HOLDFAST_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port]) or *`);

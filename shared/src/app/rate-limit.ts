@@ -1,20 +1,138 @@
-/** Per-tenant quotas. The memory limiter is per instance; stores may offer shared ones. */
-export type RateLimiter = (tenant: string) => Promise<{ ok: true } | { ok: false; retryAfterMs: number }>;
+/**
+ * Per-tenant request budgets (`429 RateLimited` with `Retry-After`). Each tenant has its
+ * own token bucket, so one tenant cannot spend another's budget; budgets are configured
+ * per tenant (`HOLDFAST_RATE_LIMITS`, see rate-limit-config.ts).
+ *
+ * Where instances share a store, they share the budget: `leasedRateLimiter` takes tokens
+ * from a shared bucket (on Workers, one Durable Object per tenant) a batch at a time and
+ * spends them locally, so that most requests cost no round trip. What an instance may
+ * overspend is bounded by one batch, which it must use within a second.
+ */
 
-/** A token bucket per tenant: `burst` requests at once, refilled at `perSecond`. */
-export function memoryRateLimiter(options: { perSecond: number; burst: number; now?: () => number }): RateLimiter {
-  const now = options.now ?? (() => Date.now());
-  const buckets = new Map<string, { tokens: number; atMs: number }>();
-  return async (tenant) => {
-    const t = now();
-    const bucket = buckets.get(tenant) ?? { tokens: options.burst, atMs: t };
-    bucket.tokens = Math.min(options.burst, bucket.tokens + ((t - bucket.atMs) * options.perSecond) / 1000);
-    bucket.atMs = t;
-    buckets.set(tenant, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
+/** A tenant's budget: `perSecond` on average, `burst` at once. */
+export interface Budget {
+  perSecond: number;
+  burst: number;
+}
+
+export type RateVerdict = { ok: true } | { ok: false; retryAfterMs: number };
+
+export type RateLimiter = (tenant: string) => Promise<RateVerdict>;
+
+/** Which budget a tenant has; null: unlimited. */
+export type BudgetOf = (tenant: string) => Budget | null;
+
+/** A token bucket: full at `burst`, refilled continuously at `perSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private atMs: number;
+
+  constructor(
+    private budget: Budget,
+    nowMs: number,
+  ) {
+    this.tokens = budget.burst;
+    this.atMs = nowMs;
+  }
+
+  /** Takes up to `wanted` whole tokens; when none is there, says when one will be. */
+  take(wanted: number, nowMs: number, budget = this.budget): { granted: number; retryAfterMs: number } {
+    this.budget = budget;
+    this.tokens = Math.min(budget.burst, this.tokens + (Math.max(0, nowMs - this.atMs) * budget.perSecond) / 1000);
+    this.atMs = nowMs;
+    const granted = Math.min(wanted, Math.floor(this.tokens));
+    if (granted >= 1) {
+      this.tokens -= granted;
+      return { granted, retryAfterMs: 0 };
     }
-    return { ok: false, retryAfterMs: Math.ceil(((1 - bucket.tokens) * 1000) / options.perSecond) };
+    return { granted: 0, retryAfterMs: Math.ceil(((1 - this.tokens) * 1000) / budget.perSecond) };
+  }
+}
+
+const everyTenant =
+  (budget: Budget): BudgetOf =>
+  () =>
+    budget;
+
+/** One instance's buckets: the budget is shared by whatever this instance serves. */
+export function memoryRateLimiter(options: (Budget | { budgetOf: BudgetOf }) & { now?: () => number }): RateLimiter {
+  const now = options.now ?? Date.now;
+  const budgetOf = "budgetOf" in options ? options.budgetOf : everyTenant(options);
+  const buckets = new Map<string, TokenBucket>();
+  return async (tenant) => {
+    const budget = budgetOf(tenant);
+    if (budget === null) return { ok: true };
+    let bucket = buckets.get(tenant);
+    if (!bucket) {
+      bucket = new TokenBucket(budget, now());
+      buckets.set(tenant, bucket);
+    }
+    const { granted, retryAfterMs } = bucket.take(1, now(), budget);
+    return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
+  };
+}
+
+/** Takes up to `wanted` tokens of the tenant's shared bucket. */
+export type LeaseTokens = (
+  tenant: string,
+  budget: Budget,
+  wanted: number,
+) => Promise<{ granted: number; retryAfterMs: number }>;
+
+/** How long leased tokens stay spendable: they are a share of this second's budget. */
+const LEASE_LIFETIME_MS = 1000;
+
+/** Tokens leased from a shared bucket, a batch (a twentieth of the burst) at a time. */
+export function leasedRateLimiter(options: {
+  budgetOf: BudgetOf;
+  lease: LeaseTokens;
+  now?: () => number;
+}): RateLimiter {
+  const now = options.now ?? Date.now;
+  /** Per tenant: leased tokens, until when they may be spent, and until when the shared bucket is empty. */
+  const local = new Map<
+    string,
+    { tokens: number; untilMs: number; emptyUntilMs: number; pending: Promise<void> | undefined }
+  >();
+  return async (tenant) => {
+    const budget = options.budgetOf(tenant);
+    if (budget === null) return { ok: true };
+    let entry = local.get(tenant);
+    if (!entry) {
+      entry = { tokens: 0, untilMs: 0, emptyUntilMs: 0, pending: undefined };
+      local.set(tenant, entry);
+    }
+    for (;;) {
+      if (entry.tokens >= 1 && now() < entry.untilMs) {
+        entry.tokens--;
+        return { ok: true };
+      }
+      // The shared bucket said when its next token comes: no need to ask again before.
+      if (now() < entry.emptyUntilMs) return { ok: false, retryAfterMs: entry.emptyUntilMs - now() };
+      if (!entry.pending) {
+        const current = entry;
+        const wanted = Math.max(1, Math.ceil(budget.burst / 20));
+        current.pending = options
+          .lease(tenant, budget, wanted)
+          .then(({ granted, retryAfterMs }) => {
+            current.tokens = granted;
+            current.untilMs = now() + LEASE_LIFETIME_MS;
+            if (granted < 1) {
+              current.emptyUntilMs = now() + retryAfterMs;
+              throw Object.assign(new Error("over budget"), { retryAfterMs });
+            }
+          })
+          .finally(() => {
+            current.pending = undefined;
+          });
+      }
+      try {
+        await entry.pending;
+      } catch (error) {
+        const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+        if (typeof retryAfterMs === "number") return { ok: false, retryAfterMs };
+        throw error;
+      }
+    }
   };
 }
