@@ -270,4 +270,14 @@ describe("clock", () => {
     expect(Math.abs(estimate.offsetMs)).toBeLessThanOrEqual(estimate.rttMs / 2 + 50);
     expect(estimate.maxOffsetMs).toBeGreaterThanOrEqual(Math.abs(estimate.offsetMs));
   });
+
+  it("treats a 404 without the API's answer shape as an error, not as 'not held'", async () => {
+    const misrouted = createClient({
+      url: "http://127.0.0.1:9",
+      token: TOKEN,
+      fetch: async () => Response.json({ message: "Not Found" }, { status: 404 }),
+    });
+    const error = await misrouted.acquire({ key: "k" }).catch((e: unknown) => e);
+    expect(isLockError(error)).toBe(true);
+  });
 });

@@ -133,6 +133,7 @@ const ran = await createLock(client)(async (held) => held.fence, { key: "package
 console.log(JSON.stringify({
   types: Object.fromEntries(Object.entries(holdfast).map(([name, value]) => [name, typeof value])),
   server: Object.keys(server),
+  minted: (await server.mintToken({ secret: "s".repeat(32), kid: "k", tenant: "t", sub: "u", keys: ["a:"] })).split(".").length,
   fence,
   secondRelease: await lock.release(),
   refused,
@@ -146,7 +147,8 @@ console.log(JSON.stringify({
       expect(out.types[name], name).toBe("function");
     }
     expect(out.types.RETRY_DEFAULTS).toBe("object");
-    expect(out.server).toEqual([]);
+    expect(out.server).toEqual(["mintToken"]);
+    expect(out.minted).toBe(3);
     expect(out.fence).toMatch(/^\d{15}$/);
     expect(out.secondRelease).toEqual({ ok: false });
     expect(out.refused).toEqual([false, { ok: false }, { ok: false }]);
@@ -171,7 +173,7 @@ console.log(JSON.stringify({
   owns,
   type ReleaseResult,
 } from "holdfast";
-import type { BrowserTokenClaims, BrowserTokenScope } from "holdfast/server";
+import { type BrowserTokenClaims, type BrowserTokenScope, mintToken } from "holdfast/server";
 
 export async function main(url: string, token: string): Promise<string> {
   const events: LockEvent[] = [];
@@ -209,7 +211,8 @@ export async function main(url: string, token: string): Promise<string> {
   }
   const scope: BrowserTokenScope = "lock";
   const claims: BrowserTokenClaims = { aud: "holdfast", exp: 0, tenant: "t", sub: "u", scope, keys: ["user:u:"] };
-  lines.push(\`claims \${claims.aud} events \${events.length > 0}\`);
+  const minted: string = await mintToken({ secret: "s".repeat(32), kid: "k", tenant: "t", sub: "u", keys: ["a:"], scope: [scope] });
+  lines.push(\`claims \${claims.aud} events \${events.length > 0} minted \${minted.split(".").length}\`);
   return lines.join("\\n");
 }
 `;
@@ -273,7 +276,7 @@ export async function main(url: string, token: string): Promise<string> {
         "disposed true",
         "releases true false 15",
         "error Aborted",
-        "claims holdfast events true",
+        "claims holdfast events true minted 3",
       ]);
     }, 30_000);
   });

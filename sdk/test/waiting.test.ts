@@ -158,4 +158,18 @@ describe("cancellation", () => {
     const error = await client.acquire({ key: freshKey(), signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect(isLockError(error, "Aborted")).toBe(true);
   });
+
+  it("renews a grant that arrived after a wait longer than its TTL, instead of handing out a dead lease", async () => {
+    const key = "waiting:renewed";
+    const holder = await client.acquire({ key });
+    if (!holder.ok) throw new Error("not granted");
+    const waiting = client.acquire({ key, ttlMs: 1_000, waitMs: 10_000, autoExtend: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the waiter's TTL
+    await holder.release();
+    const lock = await waiting;
+    if (!lock.ok) throw new Error("not granted");
+    expect(lock.signal.aborted).toBe(false);
+    expect(await client.owns({ lockId: lock.lockId })).toMatchObject({ owned: true });
+    await lock.release();
+  });
 });

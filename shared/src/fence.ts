@@ -8,8 +8,3 @@ export function formatFence(fence: number): string {
   }
   return String(fence).padStart(FENCE_DIGITS, "0");
 }
-
-export function parseFence(fence: string): number {
-  if (!/^\d{15}$/.test(fence)) throw new RangeError(`malformed fence: ${fence}`);
-  return Number(fence);
-}

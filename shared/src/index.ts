@@ -27,12 +27,12 @@ export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
 export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
 export * from "./core/index.ts";
 export * from "./errors.ts";
-export { FENCE_DIGITS, formatFence, MAX_FENCE, parseFence } from "./fence.ts";
+export { FENCE_DIGITS, formatFence, MAX_FENCE } from "./fence.ts";
 export { formatLockId, keyIdOf, LOCK_ID_PATTERN, MAX_KEY_BYTES, newToken, parseLockId } from "./keys.ts";
 export { createMemoryBackend, type MemoryBackendOptions, type MemoryPersistence } from "./memory/index.ts";
 export type * from "./model.ts";
 export * from "./validation.ts";
-export { FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
+export { changeHolders, FairQueue, type QueueHost } from "./waiting/fair-queue.ts";
 export { leaveOnAbort } from "./waiting/leave-on-abort.ts";
 export { acquireWithWait } from "./waiting/poll.ts";
 export {

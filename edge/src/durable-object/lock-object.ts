@@ -10,6 +10,7 @@ import {
   type AcquireRequest,
   type AcquireResult,
   acquireTransition,
+  changeHolders,
   cloneState,
   type ExtendResult,
   extendTransition,
@@ -61,20 +62,21 @@ export class LockObject extends DurableObject<Env> {
   }
 
   release(ref: LockRef): ReleaseResult {
-    const state = this.copy();
-    const { result, changed } = releaseTransition(state, ref, Date.now());
-    if (state && changed) this.save(state);
-    if (result.ok) this.queue.dispatch();
-    return result;
+    return changeHolders(
+      this.copy(),
+      (state) => releaseTransition(state, ref, Date.now()),
+      this.saveChanged,
+      this.queue,
+    );
   }
 
   extend(ref: LockRef, ttlMs: number): ExtendResult {
-    const state = this.copy();
-    const { result, changed } = extendTransition(state, ref, ttlMs, Date.now());
-    if (state && changed) this.save(state);
-    // A shortened lease frees the key sooner: let the queue re-time its wake-up.
-    if (result.ok) this.queue.dispatch();
-    return result;
+    return changeHolders(
+      this.copy(),
+      (state) => extendTransition(state, ref, ttlMs, Date.now()),
+      this.saveChanged,
+      this.queue,
+    );
   }
 
   owns(ref: LockRef): OwnsResult {
@@ -111,6 +113,10 @@ export class LockObject extends DurableObject<Env> {
     const state = this.load();
     return state ? cloneState(state) : null;
   }
+
+  private readonly saveChanged = (state: KeyState, changed: boolean): void => {
+    if (changed) this.save(state);
+  };
 
   private save(state: KeyState): void {
     this.persist(state);

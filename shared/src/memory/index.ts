@@ -17,7 +17,7 @@ import type { Backend } from "../backend.ts";
 import { acquireTransition, cloneState, extendTransition, lookupOf, ownsOf, releaseTransition } from "../core/index.ts";
 import { LockError } from "../errors.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
-import { FairQueue } from "../waiting/fair-queue.ts";
+import { changeHolders, FairQueue } from "../waiting/fair-queue.ts";
 import { leaveOnAbort } from "../waiting/leave-on-abort.ts";
 
 export interface MemoryPersistence {
@@ -215,23 +215,24 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
       }
     },
     release(ref) {
-      return onKey(ref.keyId, () => {
-        const state = snapshot(ref.keyId);
-        const { result, changed } = releaseTransition(state, ref, now());
-        if (state) commit(ref.keyId, state, changed);
-        if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
-        return result;
-      });
+      return onKey(ref.keyId, () =>
+        changeHolders(
+          snapshot(ref.keyId),
+          (state) => releaseTransition(state, ref, now()),
+          (state, changed) => commit(ref.keyId, state, changed),
+          queues.get(ref.keyId)?.queue,
+        ),
+      );
     },
     extend(ref, ttlMs) {
-      return onKey(ref.keyId, () => {
-        const state = snapshot(ref.keyId);
-        const { result, changed } = extendTransition(state, ref, ttlMs, now());
-        if (state) commit(ref.keyId, state, changed);
-        // A shortened lease frees the key sooner: let the queue re-time its wake-up.
-        if (result.ok) queues.get(ref.keyId)?.queue.dispatch();
-        return result;
-      });
+      return onKey(ref.keyId, () =>
+        changeHolders(
+          snapshot(ref.keyId),
+          (state) => extendTransition(state, ref, ttlMs, now()),
+          (state, changed) => commit(ref.keyId, state, changed),
+          queues.get(ref.keyId)?.queue,
+        ),
+      );
     },
     owns(ref) {
       return onKey(ref.keyId, () => ownsOf(states.get(ref.keyId) ?? null, ref, now()));

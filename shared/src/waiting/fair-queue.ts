@@ -11,7 +11,7 @@
  * deadline and can leave on its own; the waiter leaves the queue when its last caller
  * has gone.
  */
-import type { AcquireRequest, AcquireResult } from "../model.ts";
+import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 
 export interface QueueHost {
   /** Runs the acquire transition and commits it if granted. Must be synchronous (atomic). */
@@ -153,4 +153,22 @@ export class FairQueue {
     if (request.idempotencyKey === undefined) return undefined;
     return this.waiters.find((w) => w.request.idempotencyKey === request.idempotencyKey);
   }
+}
+
+/**
+ * A release or an extend on a key served by a FairQueue, written once for every backend
+ * that keeps one (memory, Durable Object): the core's transition on a copy of the record,
+ * the copy saved, and, when it succeeded, the queue served. A release frees the key for
+ * the head; an extend may shorten the lease, which moves the head's wake-up.
+ */
+export function changeHolders<R extends { ok: boolean }>(
+  copy: KeyState | null,
+  transition: (copy: KeyState | null) => { result: R; changed: boolean },
+  save: (state: KeyState, changed: boolean) => void,
+  queue: FairQueue | undefined,
+): R {
+  const { result, changed } = transition(copy);
+  if (copy) save(copy, changed);
+  if (result.ok) queue?.dispatch();
+  return result;
 }

@@ -4,9 +4,9 @@
  * backoff. Not fair; stores that can queue (memory, Durable Objects) use FairQueue.
  */
 
-import { callStore } from "../app/store-call.ts";
 import type { Backend } from "../backend.ts";
 import type { AcquireRequest, AcquireResult } from "../model.ts";
+import { callStore } from "../store-call.ts";
 
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 200;

@@ -2,12 +2,12 @@ import { LockError } from "../../errors.ts";
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
 import type { AcquireRequest, AcquireResult } from "../../model.ts";
+import { callStore } from "../../store-call.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
 import { acquireWithWait } from "../../waiting/poll.ts";
 import { requireKeyAllowed, requireScope } from "../auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
 import { jsonInput, requireJsonMediaType } from "../json-input.ts";
-import { callStore } from "../store-call.ts";
 
 export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
   // Documented in ../meta/openapi-spec.ts.

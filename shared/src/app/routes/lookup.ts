@@ -1,10 +1,10 @@
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf } from "../../keys.ts";
+import { callStore } from "../../store-call.ts";
 import { LookupBody } from "../../validation.ts";
 import { requireKeyAllowed, requireScope } from "../auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
 import { jsonInput, requireJsonMediaType } from "../json-input.ts";
-import { callStore } from "../store-call.ts";
 
 export function registerLookup(app: HoldfastApp, deps: RouteDeps): void {
   // Documented in ../meta/openapi-spec.ts.

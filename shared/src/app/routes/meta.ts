@@ -1,9 +1,9 @@
+import { callStore } from "../../store-call.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
 import { DOCS_CSP, DOCS_HTML, DOCS_INIT_JS } from "../meta/docs-page.ts";
 // Generated at build time from the zod schemas (scripts/gen-openapi.ts), so that neither
 // classic zod nor the OpenAPI generator runs, or ships, in the server.
 import openApiDocument from "../meta/openapi.json" with { type: "json" };
-import { callStore } from "../store-call.ts";
 
 /** Unauthenticated routes: an index, time, health, the OpenAPI document and the docs page. */
 export function registerMeta(app: HoldfastApp, deps: RouteDeps): void {

@@ -1,4 +1,4 @@
-import { LockError } from "../errors.ts";
+import { LockError } from "./errors.ts";
 
 /**
  * Runs one store operation under a deadline. A store that does not answer in time is
