@@ -142,7 +142,7 @@ async function waitUntilReady(host: string, child: ChildProcess, output: () => s
 }
 
 /** SIGTERM to the whole group (the Java child exports its data, if asked, and exits), then SIGKILL. */
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

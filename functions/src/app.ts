@@ -1,14 +1,19 @@
 /** The shared Hono app over the Firestore backend, configured from the function's environment. */
 import type { Firestore } from "@google-cloud/firestore";
 import {
+  type Authenticator,
+  anyOf,
   authFromEnv,
   budgetsFromEnv,
   checkConfig,
   createApp,
+  hasTokenConfig,
   memoryRateLimiter,
   parseCorsOrigins,
   parsePositiveInt,
 } from "@holdfast/shared";
+import type { Auth } from "firebase-admin/auth";
+import { firebaseIdTokens } from "./firebase-auth.ts";
 import { createFirestoreBackend } from "./firestore/backend.ts";
 
 /** The variables the function reads (README, "Firebase Functions"). */
@@ -25,17 +30,30 @@ export interface FunctionEnv {
   HOLDFAST_FIRESTORE_COLLECTION?: string | undefined;
   /** Largest tolerated skew of an instance's clock against Firestore's, in ms (default 1000). */
   HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
+  /** Accept Firebase ID tokens: their users' keys live in this tenant, under `user:{uid}:`. */
+  HOLDFAST_FIREBASE_AUTH_TENANT?: string | undefined;
 }
 
-export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
+/** What the function needs besides its variables: the Firestore client, and Firebase Auth when ID tokens are on. */
+export interface FunctionServices {
+  firestore: Firestore;
+  firebaseAuth?: () => Pick<Auth, "verifyIdToken">;
+}
+
+export function createFunctionApp(env: FunctionEnv, { firestore, firebaseAuth }: FunctionServices) {
   const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   const clockToleranceMs = parsePositiveInt("HOLDFAST_CLOCK_TOLERANCE_MS", env.HOLDFAST_CLOCK_TOLERANCE_MS);
-  if (!env.HOLDFAST_TOKENS && !env.HOLDFAST_TOKEN && !env.HOLDFAST_JWT_SECRETS && !env.HOLDFAST_JWKS_URL) {
+  if (!hasTokenConfig(env) && !env.HOLDFAST_FIREBASE_AUTH_TENANT) {
     throw new Error(
-      "set the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN, HOLDFAST_JWT_SECRETS): firebase functions:secrets:set HOLDFAST_TOKENS",
+      "set the secret HOLDFAST_TOKENS (or HOLDFAST_TOKEN, HOLDFAST_JWT_SECRETS, or HOLDFAST_FIREBASE_AUTH_TENANT for Firebase ID tokens): firebase functions:secrets:set HOLDFAST_TOKENS",
     );
   }
   checkConfig(env);
+  const authenticators: Authenticator[] = hasTokenConfig(env) ? [authFromEnv(env)] : [];
+  if (env.HOLDFAST_FIREBASE_AUTH_TENANT) {
+    if (!firebaseAuth) throw new Error("HOLDFAST_FIREBASE_AUTH_TENANT is set but this build has no Firebase Auth");
+    authenticators.push(firebaseIdTokens({ auth: firebaseAuth(), tenant: env.HOLDFAST_FIREBASE_AUTH_TENANT }));
+  }
   const backend = createFirestoreBackend({
     firestore,
     ...(env.HOLDFAST_FIRESTORE_COLLECTION ? { collection: env.HOLDFAST_FIRESTORE_COLLECTION } : {}),
@@ -43,7 +61,7 @@ export function createFunctionApp(env: FunctionEnv, firestore: Firestore) {
   });
   const app = createApp({
     backend,
-    auth: authFromEnv(env),
+    auth: anyOf(...authenticators),
     // Per instance: Firestore sustains about one write per second per document, too few
     // for a shared counter, so a tenant's budget is per function instance (README).
     rateLimit: memoryRateLimiter({ budgetOf: budgetsFromEnv(env.HOLDFAST_RATE_LIMITS) }),

@@ -4,6 +4,8 @@
  * app does its own auth and CORS, so the function is public and Functions' CORS is off.
  */
 import { Firestore } from "@google-cloud/firestore";
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getAuth } from "firebase-admin/auth";
 import { defineSecret, defineString } from "firebase-functions/params";
 import { onRequest } from "firebase-functions/v2/https";
 import { createFunctionApp } from "./app.ts";
@@ -18,7 +20,11 @@ let handle: FetchHandler | undefined;
 function build(): FetchHandler {
   try {
     const env = { ...process.env, HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS ? tokens.value() : undefined };
-    const { app } = createFunctionApp(env, new Firestore());
+    const { app } = createFunctionApp(env, {
+      firestore: new Firestore(),
+      // Only when Firebase ID tokens are on: the project comes from the function's environment.
+      firebaseAuth: () => getAuth(getApps()[0] ?? initializeApp()),
+    });
     return (request) => app.fetch(request);
   } catch (error) {
     const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;

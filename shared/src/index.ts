@@ -8,11 +8,17 @@ export {
   type TokenEntry,
   tokensFromEnv,
 } from "./app/auth.ts";
-export { type AuthEnv, authFromEnv, jwtOptionsFromEnv } from "./app/auth-env.ts";
+export { type AuthEnv, authFromEnv, hasTokenConfig, jwtOptionsFromEnv } from "./app/auth-env.ts";
 export { checkConfig, type ServerEnv } from "./app/check-config.ts";
 export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
-export { type JwtOptions, type JwtSecret, jwtTokens, MAX_BROWSER_TOKEN_LIFETIME_S } from "./app/jwt-auth.ts";
+export {
+  type JwtOptions,
+  type JwtSecret,
+  jwtTokens,
+  looksLikeJwt,
+  MAX_BROWSER_TOKEN_LIFETIME_S,
+} from "./app/jwt-auth.ts";
 export {
   type Budget,
   type BudgetOf,

@@ -29,6 +29,11 @@ export function jwtOptionsFromEnv(env: AuthEnv): JwtOptions | undefined {
   return options;
 }
 
+/** Whether any static or browser token variable is set. */
+export function hasTokenConfig(env: AuthEnv): boolean {
+  return Boolean(env.HOLDFAST_TOKENS || env.HOLDFAST_TOKEN || env.HOLDFAST_JWT_SECRETS || env.HOLDFAST_JWKS_URL);
+}
+
 export function authFromEnv(env: AuthEnv): Authenticator {
   const jwt = jwtOptionsFromEnv(env);
   const hasStatic = Boolean(env.HOLDFAST_TOKENS || env.HOLDFAST_TOKEN);

@@ -4,7 +4,8 @@
  * variable is an Error whose message names it, never a server that answers 503 to
  * everything or a raw SyntaxError.
  */
-import { type AuthEnv, authFromEnv } from "./auth-env.ts";
+import { assertTenantName } from "../keys.ts";
+import { type AuthEnv, authFromEnv, hasTokenConfig } from "./auth-env.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
 import { budgetsFromEnv } from "./rate-limit-config.ts";
 
@@ -13,10 +14,20 @@ export interface ServerEnv extends AuthEnv {
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
   HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
+  /** Firebase: the tenant of users who call with their Firebase ID token. */
+  HOLDFAST_FIREBASE_AUTH_TENANT?: string | undefined;
 }
 
 export function checkConfig(env: ServerEnv): void {
-  authFromEnv(env);
+  // Firebase ID tokens alone are enough on the Functions deployment.
+  if (hasTokenConfig(env) || !env.HOLDFAST_FIREBASE_AUTH_TENANT) authFromEnv(env);
+  if (env.HOLDFAST_FIREBASE_AUTH_TENANT !== undefined) {
+    try {
+      assertTenantName(env.HOLDFAST_FIREBASE_AUTH_TENANT);
+    } catch (error) {
+      throw new Error(`HOLDFAST_FIREBASE_AUTH_TENANT: ${error instanceof Error ? error.message : error}`);
+    }
+  }
   budgetsFromEnv(env.HOLDFAST_RATE_LIMITS);
   for (const origin of parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS)) {
     if (origin !== "*" && !isOrigin(origin)) {

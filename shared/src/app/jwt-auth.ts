@@ -85,7 +85,8 @@ export function jwtTokens(options: JwtOptions): Authenticator {
       } else if (jwks && (header.alg === "ES256" || header.alg === "RS256")) {
         ({ payload } = await jwtVerify(token, jwks, { ...verifyOptions, algorithms: ["ES256", "RS256"] }));
       } else {
-        throw refuse(`the algorithm ${JSON.stringify(header.alg ?? null)} is not accepted here`);
+        // Not one of ours (another authenticator may know it, e.g. a Firebase ID token).
+        return null;
       }
     } catch (error) {
       throw error instanceof LockError ? error : refuse(reasonOf(error));
