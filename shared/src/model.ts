@@ -11,6 +11,11 @@ export interface Holder {
   acquiredAtMs: number;
   expiresAtMs: number;
   idempotencyKey?: string;
+  /**
+   * With an idempotency key: the TTL the grant was asked for, so that a retry is the same
+   * request only with the same TTL (rule 3). Absent on holders stored before it was kept.
+   */
+  ttlMs?: number;
 }
 
 /**

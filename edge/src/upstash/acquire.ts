@@ -44,7 +44,9 @@ if req.idem ~= '' then
   for i = 1, #flat, 2 do
     local w = decodeWaiter(flat[i + 1])
     if w.idem == req.idem then
-      if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit then return finish({ 3, now }) end
+      if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit or w.ttl ~= req.ttl then
+        return finish({ 3, now })
+      end
       if waitMs <= 0 then return finish({ 0, now, now }) end
       local deadline = now + waitMs
       redis.call('HSET', C, token, flat[i] .. '|' .. int(deadline))
@@ -85,7 +87,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "4225138d4a62c7398d51bb9a568d58d190d20ab8",
+  sha: "2e95d6b0590ef5676959e3dff1055d9d4d0be03f",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

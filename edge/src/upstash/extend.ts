@@ -26,7 +26,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "9f90551f851252323a68a29814fb35c54619b2c9",
+  sha: "500c641338bf25a8b0dbe71c62eef9d36ce3241c",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

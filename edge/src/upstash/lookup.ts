@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "d52520ccac479a2fb14492b2d3d38eea39cca149",
+  sha: "1a0e465a503fd1d26f24274a497a2e1f77f98963",
 };
 
 const HOLDER_FIELDS = 6;

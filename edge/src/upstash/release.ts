@@ -37,7 +37,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "4e9a5f72bef2253a2515b1b65e6298f2cb14bc2c",
+  sha: "e20e280893c32c0827d88bc5f337694a802d72d1",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

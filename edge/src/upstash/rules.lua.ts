@@ -38,14 +38,19 @@ local function tenantOf() return redis.call('HGET', R, 'tenant') end
 
 local function lastFence() return tonumber(redis.call('HGET', R, 'fence') or '0') end
 
+-- A holder with an idempotency key keeps the TTL it was granted with in front of the key,
+-- as '<ttl> <key>' (keys begin with their principal's id, never with a digit); holders
+-- stored before that have no TTL (ttl nil), and a retry is not checked on it.
 local function decodeHolder(token, value)
   local mode, permits, fence, acq, exp, idem = string.match(value, '^(%a)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
+  local ttl, key = string.match(idem, '^(%d+) (.*)$')
   return { token = token, mode = mode, permits = tonumber(permits), fence = tonumber(fence),
-           acq = tonumber(acq), exp = tonumber(exp), idem = idem }
+           acq = tonumber(acq), exp = tonumber(exp), idem = key or idem, ttl = tonumber(ttl) }
 end
 
 local function encodeHolder(h)
-  return h.mode .. '|' .. int(h.permits) .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. h.idem
+  local idem = (h.idem ~= '' and h.ttl) and (int(h.ttl) .. ' ' .. h.idem) or h.idem
+  return h.mode .. '|' .. int(h.permits) .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. idem
 end
 
 -- Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
@@ -94,7 +99,8 @@ end
 
 -- A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none).
 local function sameRequest(h, req, limit)
-  return h.mode == req.mode and h.permits == req.permits and (req.mode == 'x' or limit == req.limit)
+  return h.mode == req.mode and h.permits == req.permits and (h.ttl == nil or h.ttl == req.ttl)
+    and (req.mode == 'x' or limit == req.limit)
 end
 
 -- Rules 3 and 4: 'mismatch' when the shared holders agreed another limit; otherwise the
@@ -128,7 +134,7 @@ local function grant(s, req, token, now, tenant, key)
   if tenant then redis.call('HSET', R, 'tenant', tenant, 'key', key) end
   local fence = redis.call('HINCRBY', R, 'fence', 1)
   local h = { token = token, mode = req.mode, permits = req.permits, fence = fence,
-              acq = now, exp = now + req.ttl, idem = req.idem }
+              acq = now, exp = now + req.ttl, idem = req.idem, ttl = req.ttl }
   s.holders[#s.holders + 1] = h
   s.dirty = true
   return h

@@ -46,7 +46,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "ef47439400f6ed56559c77af2b44e049b7e92777",
+  sha: "513c2ee4ed6d8f4acd5c23332939d79c05e98baf",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {

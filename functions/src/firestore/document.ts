@@ -78,6 +78,7 @@ function holderOf(h: Record<string, unknown>): Holder {
     acquiredAtMs: num(h, "acquiredAtMs"),
     expiresAtMs: num(h, "expiresAtMs"),
     ...idempotency(h),
+    ...(typeof h.ttlMs === "number" ? { ttlMs: h.ttlMs } : {}),
   };
 }
 

@@ -148,6 +148,21 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.acquire(k.request({ idempotencyKey: "req-2" }))).toMatchObject({ reason: "locked" });
       });
 
+      it("counts the TTL as part of the request: a retry with another ttlMs is a mismatch", async () => {
+        const k = await keyHandle("t1", uniqueKey("idem-ttl"));
+        const first = await granted(backend.acquire(k.request({ ttlMs: 30_000, idempotencyKey: "t" })));
+        expect(await backend.acquire(k.request({ ttlMs: 60_000, idempotencyKey: "t" }))).toMatchObject({
+          ok: false,
+          reason: "idempotency-mismatch",
+        });
+        // The same TTL is the same request, also after an extend changed the expiry.
+        expect(await backend.extend(k.ref(first.token), 45_000)).toMatchObject({ ok: true });
+        expect(await backend.acquire(k.request({ ttlMs: 30_000, idempotencyKey: "t" }))).toMatchObject({
+          ok: true,
+          token: first.token,
+        });
+      });
+
       it("refuses an idempotency key reused with other parameters", async () => {
         const k = await keyHandle("t1", uniqueKey("idem-mismatch"));
         await granted(backend.acquire(k.request({ mode: "shared", idempotencyKey: "r" })));

@@ -201,6 +201,10 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
         ok: false,
         reason: "idempotency-mismatch",
       });
+      expect(await wait(k.request({ ttlMs: 12_345, idempotencyKey: "q" }), 5_000)).toMatchObject({
+        ok: false,
+        reason: "idempotency-mismatch",
+      });
       await backend.release(k.ref(holder.token));
       expect(await original).toMatchObject({ ok: true });
     });

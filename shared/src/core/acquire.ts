@@ -17,6 +17,7 @@ function sameRequest(holder: Holder, request: AcquireRequest, limit: number | nu
   return (
     holder.mode === request.mode &&
     holder.permits === request.permits &&
+    (holder.ttlMs === undefined || holder.ttlMs === request.ttlMs) &&
     (request.mode === "exclusive" || limit === request.limit)
   );
 }
@@ -66,7 +67,7 @@ export function acquireTransition(
     fence: state.fence + 1,
     acquiredAtMs: nowMs,
     expiresAtMs: nowMs + request.ttlMs,
-    ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+    ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey, ttlMs: request.ttlMs }),
   };
   if (state.holders.length === 0) state.limit = request.mode === "shared" ? request.limit : null;
   state.fence = holder.fence;

@@ -155,7 +155,10 @@ export function queuedAcquire(
     const original = state.waiters[index];
     if (original) {
       const same =
-        original.mode === request.mode && original.permits === request.permits && original.limit === request.limit;
+        original.mode === request.mode &&
+        original.permits === request.permits &&
+        original.limit === request.limit &&
+        original.ttlMs === request.ttlMs;
       if (!same) return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
       if (waitMs <= 0) return final(locked(nowMs));
       original.callers[request.token] = nowMs + waitMs;

@@ -124,7 +124,11 @@ export class FairQueue {
   /** A retry of a queued request shares its waiter, with its own deadline. */
   private join(waiter: Waiter, retry: AcquireRequest, waitMs: number): Promise<AcquireResult> {
     const original = waiter.request;
-    const same = original.mode === retry.mode && original.permits === retry.permits && original.limit === retry.limit;
+    const same =
+      original.mode === retry.mode &&
+      original.permits === retry.permits &&
+      original.limit === retry.limit &&
+      original.ttlMs === retry.ttlMs;
     if (!same) return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
     // Still queued means not granted yet: a try-once retry is truthfully "locked".
     if (waitMs <= 0) return Promise.resolve(this.locked());

@@ -9,6 +9,7 @@ import { pointAtLocalProxy } from "../context.ts";
 import { toLockError } from "../errors.ts";
 import { namesFor } from "./names.ts";
 import { V1_RULES } from "./v1-rules.sql.ts";
+import { V2_IDEMPOTENT_TTL } from "./v2-idempotent-ttl.sql.ts";
 
 export interface Migration {
   version: number;
@@ -17,7 +18,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: "locks table and lock rules", sql: V1_RULES }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: "locks table and lock rules", sql: V1_RULES },
+  { version: 2, name: "the TTL is part of an idempotent request", sql: V2_IDEMPOTENT_TTL },
+];
 
 export interface SetupOptions {
   connectionString: string;
