@@ -8,7 +8,7 @@
  */
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
-import { checkConfig } from "@holdfast/shared";
+import { checkConfigFully } from "@holdfast/shared";
 import { claimDataDir } from "./data-dir-lock.ts";
 import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
 import { serveFunction } from "./serve-function.ts";
@@ -20,7 +20,7 @@ const token = process.env.HOLDFAST_TOKEN ?? "dev";
 process.env.HOLDFAST_TOKEN = token;
 process.env.GCLOUD_PROJECT ??= DEMO_PROJECT;
 try {
-  checkConfig(process.env);
+  await checkConfigFully(process.env);
 } catch (error) {
   console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

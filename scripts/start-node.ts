@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import {
   authFromEnv,
   budgetsFromEnv,
-  checkConfig,
+  checkConfigFully,
   createApp,
   createMemoryBackend,
   memoryRateLimiter,
@@ -19,7 +19,7 @@ import { claimDataDir } from "./data-dir-lock.ts";
 import { importLegacyState, lmdbPersistence } from "./lmdb-persistence.ts";
 
 try {
-  checkConfig({ ...process.env, HOLDFAST_TOKEN: process.env.HOLDFAST_TOKEN ?? "dev" });
+  await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: process.env.HOLDFAST_TOKEN ?? "dev" });
 } catch (error) {
   console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

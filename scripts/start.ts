@@ -7,7 +7,7 @@
  * and Miniflare's entry worker each add a hop (~2 ms and ~0.4 ms a request here).
  */
 import { join, resolve } from "node:path";
-import { checkConfig } from "@holdfast/shared";
+import { checkConfigFully } from "@holdfast/shared";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { buildWorker } from "./build-worker.ts";
@@ -27,7 +27,7 @@ const script = join(stateDir, "build", "worker.js");
 let store: Awaited<ReturnType<typeof prepareStore>>;
 try {
   // The Worker would answer 503 to everything with a bad setting: stop here instead.
-  checkConfig({ ...process.env, HOLDFAST_TOKEN: token });
+  await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: token });
   // Durable Objects' SQLite files: one server at a time, or fences repeat.
   claimDataDir(join(stateDir, "durable-objects"), "npm start");
   store = await prepareStore(process.env, stateDir);

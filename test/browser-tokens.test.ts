@@ -195,3 +195,21 @@ describe("configuration", () => {
     await expect(mint({ keys: [] })).rejects.toThrow(/at least one key prefix/);
   });
 });
+
+describe("static tokens listed twice", () => {
+  it("refuse a token that matches two entries (plainly and as its sha256) instead of picking one", async () => {
+    const token = "listed-twice-token";
+    const sha256 = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))))
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const twice = appWith({
+      HOLDFAST_TOKENS: JSON.stringify([
+        { token, tenant: "a" },
+        { sha256, tenant: "b" },
+      ]),
+    });
+    const response = await post(token, "/v1/locks/lookup", { key: "k" }, twice);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: { message: expect.stringMatching(/listed twice/) } });
+  });
+});

@@ -45,6 +45,21 @@ const bad = [
     env: { HOLDFAST_CORS_ORIGINS: "app.example.com" },
     says: /^holdfast: HOLDFAST_CORS_ORIGINS: "app.example.com" is not an origin/,
   },
+  {
+    variable: "HOLDFAST_TOKENS (one token twice)",
+    env: {
+      HOLDFAST_TOKENS: JSON.stringify([
+        { token: "a-token-given-twice-0123456789", tenant: "a" },
+        { sha256: "6b80ca8808dd639ca93024e74db99f9c7d835ce7b605afa390424bd7969d96c8", tenant: "b" },
+      ]),
+    },
+    says: /^holdfast: HOLDFAST_TOKENS\[1\] is the same token as HOLDFAST_TOKENS\[0\]/,
+  },
+  {
+    variable: "HOLDFAST_RATE_LIMITS",
+    env: { HOLDFAST_RATE_LIMITS: '{"shop":{"perSecond":-1}}' },
+    says: /^holdfast: HOLDFAST_RATE_LIMITS\.shop\.perSecond/,
+  },
 ];
 const modes = [
   { mode: "npm start", script: "scripts/start.ts" },

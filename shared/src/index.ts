@@ -9,7 +9,7 @@ export {
   tokensFromEnv,
 } from "./app/auth.ts";
 export { type AuthEnv, authFromEnv, hasTokenConfig, jwtOptionsFromEnv } from "./app/auth-env.ts";
-export { checkConfig, type ServerEnv } from "./app/check-config.ts";
+export { checkConfig, checkConfigFully, type ServerEnv } from "./app/check-config.ts";
 export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
 export {

@@ -55,6 +55,23 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 const VERIFIED_CACHE_SIZE = 256;
 
+const digestOf = (entry: TokenEntry) =>
+  "token" in entry ? digest(entry.token) : Promise.resolve(hexBytes(entry.sha256));
+
+/**
+ * The first two entries that are one token (given once plainly and once as its sha256,
+ * which the synchronous config check cannot see), as their indexes; undefined if none.
+ */
+export async function repeatedToken(entries: readonly TokenEntry[]): Promise<[number, number] | undefined> {
+  const digests = await Promise.all(entries.map(digestOf));
+  for (let j = 0; j < digests.length; j++) {
+    for (let i = 0; i < j; i++) {
+      if (equalBytes(digests[i] as Uint8Array, digests[j] as Uint8Array)) return [i, j];
+    }
+  }
+  return undefined;
+}
+
 /**
  * An authenticator over a fixed list of tokens (from configuration or secrets).
  * Tokens are compared by digest; a verified token is remembered (bounded) because
@@ -64,7 +81,7 @@ export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
   for (const entry of entries) assertTenantName(entry.tenant);
   const digests = Promise.all(
     entries.map(async (entry) => {
-      const bytes = "token" in entry ? await digest(entry.token) : hexBytes(entry.sha256);
+      const bytes = await digestOf(entry);
       return { entry, digest: bytes, id: `token:${principalIdOf(bytes)}` };
     }),
   );
@@ -74,9 +91,16 @@ export function staticTokens(entries: readonly TokenEntry[]): Authenticator {
     if (known) return known;
     const presented = await digest(token);
     let match: Principal | null = null;
+    let matches = 0;
     for (const candidate of await digests) {
-      if (equalBytes(candidate.digest, presented))
+      if (equalBytes(candidate.digest, presented)) {
+        matches++;
         match = { id: candidate.id, tenant: candidate.entry.tenant, scopes: candidate.entry.scopes };
+      }
+    }
+    // One token configured twice (plainly and as its sha256), maybe for two tenants: which one was meant is unknown.
+    if (matches > 1) {
+      throw new LockError("ServiceUnavailable", "misconfigured: this token is listed twice in HOLDFAST_TOKENS");
     }
     if (match) {
       if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();

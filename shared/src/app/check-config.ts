@@ -5,6 +5,7 @@
  * everything or a raw SyntaxError.
  */
 import { assertTenantName } from "../keys.ts";
+import { repeatedToken, tokensFromEnv } from "./auth.ts";
 import { type AuthEnv, authFromEnv, hasTokenConfig } from "./auth-env.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
 import { budgetsFromEnv } from "./rate-limit-config.ts";
@@ -36,6 +37,18 @@ export function checkConfig(env: ServerEnv): void {
   }
   parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   parsePositiveInt("HOLDFAST_CLOCK_TOLERANCE_MS", env.HOLDFAST_CLOCK_TOLERANCE_MS);
+}
+
+/** checkConfig, and what takes a digest to see: a token listed plainly and as its sha256. Start modes await it. */
+export async function checkConfigFully(env: ServerEnv): Promise<void> {
+  checkConfig(env);
+  if (!env.HOLDFAST_TOKENS) return;
+  const repeated = await repeatedToken(tokensFromEnv(env));
+  if (repeated) {
+    throw new Error(
+      `HOLDFAST_TOKENS[${repeated[1]}] is the same token as HOLDFAST_TOKENS[${repeated[0]}] (one of them given as its sha256)`,
+    );
+  }
 }
 
 function isOrigin(value: string): boolean {
