@@ -54,8 +54,19 @@ describe("/docs", () => {
 describe("/openapi.json", () => {
   it("lists /health and every error status an authenticated route can answer", async () => {
     const document = (await (await app.request("/openapi.json")).json()) as {
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      paths: Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>;
+      components: { responses: Record<string, unknown>; schemas: Record<string, unknown> };
     };
+    // Shared error answers are components, and every reference resolves.
+    expect(document.components.schemas).toHaveProperty("Error");
+    for (const operations of Object.values(document.paths)) {
+      for (const operation of Object.values(operations)) {
+        for (const response of Object.values(operation.responses)) {
+          if (response.$ref)
+            expect(document.components.responses).toHaveProperty(response.$ref.split("/").pop() as string);
+        }
+      }
+    }
     expect(document.paths["/health"]?.get?.responses).toHaveProperty("200");
     for (const [path, operations] of Object.entries(document.paths)) {
       if (!path.startsWith("/v1/locks/")) continue;

@@ -33,26 +33,45 @@ function jsonResponse<T>(schema: T, description: string) {
   return { content: { "application/json": { schema } }, description };
 }
 
-/** What every route may answer besides its own results: the store's failures. */
-const storeErrors = {
-  500: jsonResponse(ErrorEnvelope, "Internal: a bug; never for bad input"),
-  503: jsonResponse(ErrorEnvelope, "ServiceUnavailable: the store is unavailable, or the server misconfigured; retry"),
-  504: jsonResponse(ErrorEnvelope, "NetworkTimeout: the store did not answer in time"),
+/**
+ * The error answers every route shares, written once under components/responses and
+ * referred to by status (the document stays small: it ships in the Worker).
+ */
+const ERROR_RESPONSES = {
+  InvalidArgument: [400, "InvalidArgument"],
+  Unauthenticated: [401, "AuthFailed: missing, unknown or expired token"],
+  Forbidden: [403, "AuthFailed: the token lacks the scope, or the key is outside its key prefixes"],
+  TooLarge: [413, "InvalidArgument: the body is larger than 16 KiB"],
+  NotJson: [415, "InvalidArgument: the body is not application/json"],
+  RateLimited: [429, "RateLimited: the tenant's request rate is over its budget; see Retry-After"],
+  Internal: [500, "Internal: a bug; never for bad input"],
+  Unavailable: [503, "ServiceUnavailable: the store is unavailable, or the server misconfigured; retry"],
+  Timeout: [504, "NetworkTimeout: the store did not answer in time"],
 } as const;
 
+type ErrorName = keyof typeof ERROR_RESPONSES;
+
+function refs(...names: ErrorName[]) {
+  return Object.fromEntries(
+    names.map((name) => [ERROR_RESPONSES[name][0], { $ref: `#/components/responses/${name}` }]),
+  ) as Record<number, { $ref: string }>;
+}
+
+/** What every route may answer besides its own results: the store's failures. */
+const storeErrors = refs("Internal", "Unavailable", "Timeout");
+
 /** What a route behind a bearer token and a JSON body may answer besides its own results. */
-const requestErrors = {
-  400: jsonResponse(ErrorEnvelope, "InvalidArgument"),
-  401: jsonResponse(ErrorEnvelope, "AuthFailed: missing, unknown or expired token"),
-  403: jsonResponse(ErrorEnvelope, "AuthFailed: the token lacks the scope, or the key is outside its key prefixes"),
-  413: jsonResponse(ErrorEnvelope, "InvalidArgument: the body is larger than 16 KiB"),
-  415: jsonResponse(ErrorEnvelope, "InvalidArgument: the body is not application/json"),
-  429: {
-    ...jsonResponse(ErrorEnvelope, "RateLimited: the tenant's request rate is over its limit"),
-    headers: { "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait" } },
-  },
-  ...storeErrors,
-} as const;
+const requestErrors = refs(
+  "InvalidArgument",
+  "Unauthenticated",
+  "Forbidden",
+  "TooLarge",
+  "NotJson",
+  "RateLimited",
+  "Internal",
+  "Unavailable",
+  "Timeout",
+);
 
 // In the order the app registered them: the document lists paths in registration order.
 const routes = [
@@ -133,6 +152,17 @@ export function buildOpenApiDocument(): unknown {
   const registry = new OpenAPIHono();
   for (const route of routes) registry.openAPIRegistry.registerPath(route);
   registry.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+  // The error envelope, which the shared responses below refer to by name.
+  registry.openAPIRegistry.register("Error", ErrorEnvelope);
+  for (const [name, [status, description]] of Object.entries(ERROR_RESPONSES)) {
+    registry.openAPIRegistry.registerComponent("responses", name, {
+      description,
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      ...(status === 429
+        ? { headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } } }
+        : {}),
+    });
+  }
   return registry.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {
