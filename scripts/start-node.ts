@@ -50,6 +50,9 @@ const app = createApp({
   auth: authFromEnv({ ...process.env, HOLDFAST_TOKEN: token }),
   // One process: its budget is the whole server's.
   rateLimit: memoryRateLimiter({ budgetOf: budgetsFromEnv(process.env.HOLDFAST_RATE_LIMITS) }),
+  // The socket's peer (@hono/node-server puts the Node request in c.env).
+  clientAddress: (c) =>
+    (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress,
   corsOrigins,
   ...(waitCapMs === undefined ? {} : { waitCapMs }),
 });

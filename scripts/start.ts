@@ -49,7 +49,11 @@ const miniflare = new Miniflare({
     HOLDFAST_CORS_ORIGINS: process.env.HOLDFAST_CORS_ORIGINS ?? "",
     ...(process.env.HOLDFAST_TOKENS ? { HOLDFAST_TOKENS: process.env.HOLDFAST_TOKENS } : {}),
     ...(process.env.HOLDFAST_JWT_SECRETS ? { HOLDFAST_JWT_SECRETS: process.env.HOLDFAST_JWT_SECRETS } : {}),
-    ...(process.env.HOLDFAST_JWKS_URL ? { HOLDFAST_JWKS_URL: process.env.HOLDFAST_JWKS_URL } : {}),
+    ...Object.fromEntries(
+      ["HOLDFAST_JWKS_URL", "HOLDFAST_JWKS_ISSUER", "HOLDFAST_JWKS_TENANT"].flatMap((name) =>
+        process.env[name] ? [[name, process.env[name]]] : [],
+      ),
+    ),
     ...(process.env.HOLDFAST_RATE_LIMITS ? { HOLDFAST_RATE_LIMITS: process.env.HOLDFAST_RATE_LIMITS } : {}),
     ...(process.env.HOLDFAST_WAIT_CAP_MS ? { HOLDFAST_WAIT_CAP_MS: process.env.HOLDFAST_WAIT_CAP_MS } : {}),
     ...store.bindings,

@@ -27,6 +27,8 @@ it("records auth failures and admin requests without secrets or lockIds", async 
       ]),
       HOLDFAST_JWT_SECRETS: JSON.stringify({ k: SECRET }),
     }),
+    // As the Worker does: an address only the platform sets.
+    clientAddress: (c) => c.req.header("cf-connecting-ip"),
   });
   const post = (token: string, path: string, body: object, headers: Record<string, string> = {}) =>
     app.request(path, {
@@ -79,4 +81,25 @@ it("records auth failures and admin requests without secrets or lockIds", async 
       expect(line).not.toContain(secret);
     }
   }
+});
+
+it("never takes the client's address from a header the client could have sent itself", async () => {
+  const lines: string[] = [];
+  vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+    lines.push(args.map(String).join(" "));
+  });
+  // As start:node and the function are built: no platform header to trust.
+  const app = createApp({ backend: createMemoryBackend(), auth: authFromEnv({ HOLDFAST_TOKEN: ADMIN }) });
+  await app.request("/v1/locks/lookup", {
+    method: "POST",
+    headers: {
+      authorization: "Bearer forged",
+      "content-type": "application/json",
+      "cf-connecting-ip": "198.51.100.1",
+      "x-forwarded-for": "198.51.100.2",
+    },
+    body: "{}",
+  });
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0] ?? "{}")).not.toHaveProperty("ip");
 });

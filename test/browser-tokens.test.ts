@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { authFromEnv, checkConfig, createApp, createMemoryBackend } from "@holdfast/shared";
+import { authFromEnv, checkConfig, createApp, createMemoryBackend, jwtTokens } from "@holdfast/shared";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../sdk/src/server.ts";
@@ -175,6 +175,37 @@ describe("ES256 browser tokens from a JWKS", () => {
     // An HS256 token on a deployment without secrets is not accepted.
     expect((await post(await mint(), "/v1/locks/lookup", { key: "user:42:a" }, jwksApp)).status).toBe(401);
   });
+
+  it("hold tokens to HOLDFAST_JWKS_ISSUER and HOLDFAST_JWKS_TENANT when set", async () => {
+    const bound = appWith({
+      HOLDFAST_JWKS_URL: jwksUrl,
+      HOLDFAST_JWKS_ISSUER: "https://idp.example",
+      HOLDFAST_JWKS_TENANT: "shop",
+    });
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ sub: "u1", scope: "lock", keys: ["job:"], ...claims })
+        .setProtectedHeader({ alg: "ES256", kid: "es1" })
+        .setAudience("holdfast")
+        .setExpirationTime("5m")
+        .sign(privateKey);
+    const lookup = async (claims: Record<string, unknown>) =>
+      (await post(await sign(claims), "/v1/locks/lookup", { key: "job:1" }, bound)).status;
+    expect(await lookup({ tenant: "shop", iss: "https://idp.example" })).toBe(200);
+    expect(await lookup({ tenant: "bank", iss: "https://idp.example" })).toBe(401); // another customer's tenant
+    expect(await lookup({ tenant: "shop", iss: "https://elsewhere.example" })).toBe(401);
+    expect(await lookup({ tenant: "shop" })).toBe(401); // no issuer
+  });
+
+  it("pass on a token signed by a key the JWKS lacks, so that another authenticator may know it", async () => {
+    const other = await generateKeyPair("ES256");
+    const foreign = await new SignJWT({ tenant: "shop", sub: "u1", scope: "lock", keys: ["job:"] })
+      .setProtectedHeader({ alg: "ES256", kid: "not-in-the-jwks" })
+      .setAudience("holdfast")
+      .setExpirationTime("5m")
+      .sign(other.privateKey as CryptoKey);
+    const verify = jwtTokens({ jwksUrl });
+    expect(await verify(foreign)).toBeNull();
+  });
 });
 
 describe("configuration", () => {
@@ -185,6 +216,7 @@ describe("configuration", () => {
     expect(check({ HOLDFAST_JWT_SECRETS: '{"k":"short"}' })).toThrow(/^HOLDFAST_JWT_SECRETS: .*shorter than 32 bytes/);
     expect(check({ HOLDFAST_JWT_SECRETS: '{"k":{"secret":1}}' })).toThrow(/^HOLDFAST_JWT_SECRETS\.k:/);
     expect(check({ HOLDFAST_JWKS_URL: "http://keys.example.com/jwks" })).toThrow(/^HOLDFAST_JWKS_URL: .*https/);
+    expect(check({ HOLDFAST_TOKEN: "t", HOLDFAST_JWKS_TENANT: "shop" })).toThrow(/go with HOLDFAST_JWKS_URL/);
     expect(check({})).toThrow(/HOLDFAST_JWT_SECRETS/);
     expect(check({ HOLDFAST_JWT_SECRETS: JSON.stringify({ k1: SECRET }) })).not.toThrow();
   });

@@ -31,6 +31,9 @@ export interface Env {
   HOLDFAST_JWT_SECRETS?: string;
   /** A JWKS URL with ES256/RS256 keys for browser tokens. */
   HOLDFAST_JWKS_URL?: string;
+  /** With HOLDFAST_JWKS_URL: the issuer its tokens must name, and the one tenant they may name. */
+  HOLDFAST_JWKS_ISSUER?: string;
+  HOLDFAST_JWKS_TENANT?: string;
   /** Comma-separated browser origins allowed by CORS (`*` for any). */
   HOLDFAST_CORS_ORIGINS?: string;
   /** Longest server-side wait per request, in ms (default 25000). */

@@ -47,6 +47,8 @@ function buildApp(env: Env) {
     backend: backendFor(env),
     auth: authFromEnv(env),
     rateLimit: sharedRateLimiter(env),
+    // Set by Cloudflare's edge; a client's own copy of the header is overwritten.
+    clientAddress: (c) => c.req.header("cf-connecting-ip"),
     corsOrigins: parseCorsOrigins(env.HOLDFAST_CORS_ORIGINS),
     ...(waitCapMs === undefined ? {} : { waitCapMs }),
   });

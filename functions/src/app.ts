@@ -22,6 +22,8 @@ export interface FunctionEnv {
   HOLDFAST_TOKENS?: string | undefined;
   HOLDFAST_JWT_SECRETS?: string | undefined;
   HOLDFAST_JWKS_URL?: string | undefined;
+  HOLDFAST_JWKS_ISSUER?: string | undefined;
+  HOLDFAST_JWKS_TENANT?: string | undefined;
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
   /** Each tenant's request budget, per function instance (README, "Configuration"). */

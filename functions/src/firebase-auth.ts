@@ -35,11 +35,15 @@ export function firebaseIdTokens({ auth, tenant, now = Date.now }: FirebaseAuthO
     } catch (error) {
       throw refusal(error);
     }
+    // Keys are NFC-normalised, so the prefix is too; a ':' in a (custom-token) uid would let
+    // uid "42" reach the keys of uid "42:x".
+    const uid = decoded.uid.normalize("NFC");
+    if (uid.includes(":")) throw new LockError("AuthFailed", "Firebase ID token refused: its uid contains ':'");
     const principal: Principal = {
-      id: `firebase:${decoded.uid}`,
+      id: `firebase:${uid}`,
       tenant,
       scopes: ["lock", "read"],
-      keyPrefixes: [`user:${decoded.uid}:`],
+      keyPrefixes: [`user:${uid}:`],
     };
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
     verified.set(token, { principal, expMs: decoded.exp * 1000 });

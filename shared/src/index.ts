@@ -1,4 +1,4 @@
-export { type AuditEvent, type AuditSink, consoleAudit } from "./app/audit.ts";
+export { type AuditEvent, type AuditSink, type ClientAddress, consoleAudit } from "./app/audit.ts";
 export {
   type Authenticator,
   anyOf,

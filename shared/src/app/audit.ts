@@ -18,11 +18,18 @@ export interface AuditEvent {
   principal?: string;
   /** Why authentication or authorisation failed (the error's message). */
   reason?: string;
-  /** The client's address as the platform reports it (Cloudflare, Google's front end). */
+  /** The client's address, where the runtime knows it for sure (AppOptions.clientAddress). */
   ip?: string;
 }
 
 export type AuditSink = (event: AuditEvent) => void;
+
+/**
+ * Where the runtime learns the client's address: a header only the platform sets
+ * (Workers: `cf-connecting-ip`) or the socket (Node). A header a client can send itself
+ * is never used: it would let an attacker write any address into the log.
+ */
+export type ClientAddress = (c: Context<HoldfastEnv>) => string | undefined;
 
 /** The default: a JSON line on stdout, which Workers Logs, Cloud Logging and journald all parse. */
 export const consoleAudit: AuditSink = (event) => console.log(JSON.stringify(event));
@@ -31,15 +38,16 @@ export function auditEventOf(
   c: Context<HoldfastEnv>,
   kind: AuditEvent["audit"],
   status: number,
+  clientAddress: ClientAddress | undefined,
   reason?: string,
 ): AuditEvent {
   const principal = c.get("principal") as HoldfastEnv["Variables"]["principal"] | undefined;
-  const ip = c.req.header("cf-connecting-ip") ?? c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+  const ip = clientAddress?.(c)?.slice(0, 64);
   return {
     audit: kind,
     atMs: Date.now(),
-    method: c.req.method,
-    path: c.req.path,
+    method: c.req.method.slice(0, 16),
+    path: c.req.path.slice(0, 200),
     status,
     ...(principal ? { tenant: principal.tenant, principal: principal.id } : {}),
     // Bounded: a refused token's header (its kid) is the caller's text.

@@ -3,6 +3,7 @@
  * (`HOLDFAST_TOKEN` / `HOLDFAST_TOKENS`) and browser tokens (`HOLDFAST_JWT_SECRETS`,
  * `HOLDFAST_JWKS_URL`). One of the two is required; either may be left out.
  */
+import { assertTenantName } from "../keys.ts";
 import { type Authenticator, anyOf, staticTokens, tokensFromEnv } from "./auth.ts";
 import { type JwtOptions, type JwtSecret, jwtTokens } from "./jwt-auth.ts";
 
@@ -13,6 +14,10 @@ export interface AuthEnv {
   HOLDFAST_JWT_SECRETS?: string | undefined;
   /** An https URL of a JWKS with ES256/RS256 public keys. */
   HOLDFAST_JWKS_URL?: string | undefined;
+  /** The `iss` that tokens verified against the JWKS must name. */
+  HOLDFAST_JWKS_ISSUER?: string | undefined;
+  /** The one tenant tokens verified against the JWKS may name. */
+  HOLDFAST_JWKS_TENANT?: string | undefined;
 }
 
 /** The JWT half of the configuration, or undefined when none is set. Throws naming the variable. */
@@ -20,6 +25,18 @@ export function jwtOptionsFromEnv(env: AuthEnv): JwtOptions | undefined {
   const options: JwtOptions = {};
   if (env.HOLDFAST_JWT_SECRETS) options.secrets = parseSecrets(env.HOLDFAST_JWT_SECRETS);
   if (env.HOLDFAST_JWKS_URL) options.jwksUrl = parseJwksUrl(env.HOLDFAST_JWKS_URL);
+  if (env.HOLDFAST_JWKS_ISSUER) options.jwksIssuer = env.HOLDFAST_JWKS_ISSUER;
+  if (env.HOLDFAST_JWKS_TENANT) {
+    try {
+      assertTenantName(env.HOLDFAST_JWKS_TENANT);
+    } catch (error) {
+      throw new Error(`HOLDFAST_JWKS_TENANT: ${error instanceof Error ? error.message : error}`);
+    }
+    options.jwksTenant = env.HOLDFAST_JWKS_TENANT;
+  }
+  if ((options.jwksIssuer ?? options.jwksTenant) !== undefined && options.jwksUrl === undefined) {
+    throw new Error("HOLDFAST_JWKS_ISSUER and HOLDFAST_JWKS_TENANT go with HOLDFAST_JWKS_URL");
+  }
   if (options.secrets === undefined && options.jwksUrl === undefined) return undefined;
   try {
     jwtTokens(options); // checks secret lengths and bound tenants

@@ -7,7 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Backend } from "../backend.ts";
 import { LockError } from "../errors.ts";
-import { type AuditSink, auditEventOf, consoleAudit } from "./audit.ts";
+import { type AuditSink, auditEventOf, type ClientAddress, consoleAudit } from "./audit.ts";
 import { type Authenticator, authenticate } from "./auth.ts";
 import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
@@ -35,6 +35,8 @@ export interface AppOptions {
   logError?: (error: unknown) => void;
   /** Where auth failures and admin requests are recorded (default: a JSON line on stdout). */
   audit?: AuditSink;
+  /** The client's address for the audit log, from what only the platform sets (default: none). */
+  clientAddress?: ClientAddress;
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -83,7 +85,7 @@ export function createApp(options: AppOptions) {
     c.set("principal", principal);
     await next();
     if (principal.scopes.includes("admin") && c.res.status !== 401 && c.res.status !== 403) {
-      audit(auditEventOf(c, "admin", c.res.status));
+      audit(auditEventOf(c, "admin", c.res.status, options.clientAddress));
     }
   });
   app.use("/v1/locks/*", rejectPrototypeKeys);
@@ -99,7 +101,7 @@ export function createApp(options: AppOptions) {
   app.onError((error, c) => {
     const response = errorResponse(c, error, logError);
     if (error instanceof LockError && error.code === "AuthFailed") {
-      audit(auditEventOf(c, "auth-failed", response.status, error.message));
+      audit(auditEventOf(c, "auth-failed", response.status, options.clientAddress, error.message));
     }
     return response;
   });

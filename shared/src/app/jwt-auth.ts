@@ -33,6 +33,10 @@ export interface JwtOptions {
   secrets?: Readonly<Record<string, JwtSecret>>;
   /** ES256/RS256 public keys. */
   jwksUrl?: string;
+  /** The issuer (`iss`) that tokens verified against the JWKS must name. */
+  jwksIssuer?: string;
+  /** The only tenant tokens verified against the JWKS may name (as a secret's `tenant`). */
+  jwksTenant?: string;
   /** This service's clock, in ms (tests move it). */
   now?: () => number;
 }
@@ -83,7 +87,18 @@ export function jwtTokens(options: JwtOptions): Authenticator {
         boundTenant = secret.tenant;
         ({ payload } = await jwtVerify(token, secret.key, { ...verifyOptions, algorithms: ["HS256"] }));
       } else if (jwks && (header.alg === "ES256" || header.alg === "RS256")) {
-        ({ payload } = await jwtVerify(token, jwks, { ...verifyOptions, algorithms: ["ES256", "RS256"] }));
+        boundTenant = options.jwksTenant;
+        try {
+          ({ payload } = await jwtVerify(token, jwks, {
+            ...verifyOptions,
+            algorithms: ["ES256", "RS256"],
+            ...(options.jwksIssuer === undefined ? {} : { issuer: options.jwksIssuer }),
+          }));
+        } catch (error) {
+          // Signed by a key the JWKS does not have: another authenticator's (a Firebase ID token).
+          if (error instanceof errors.JWKSNoMatchingKey) return null;
+          throw error;
+        }
       } else {
         // Not one of ours (another authenticator may know it, e.g. a Firebase ID token).
         return null;

@@ -62,11 +62,7 @@ export function memoryRateLimiter(options: (Budget | { budgetOf: BudgetOf }) & {
   return async (tenant) => {
     const budget = budgetOf(tenant);
     if (budget === null) return { ok: true };
-    let bucket = buckets.get(tenant);
-    if (!bucket) {
-      bucket = new TokenBucket(budget, now());
-      buckets.set(tenant, bucket);
-    }
+    const bucket = remembered(buckets, tenant, () => new TokenBucket(budget, now()));
     const { granted, retryAfterMs } = bucket.take(1, now(), budget);
     return granted === 1 ? { ok: true } : { ok: false, retryAfterMs };
   };
@@ -81,27 +77,43 @@ export type LeaseTokens = (
 
 /** How long leased tokens stay spendable: they are a share of this second's budget. */
 const LEASE_LIFETIME_MS = 1000;
+/** Tenants an instance keeps state for; beyond, the longest-unused is forgotten (it starts afresh). */
+const MAX_TENANTS = 10_000;
 
-/** Tokens leased from a shared bucket, a batch (a twentieth of the burst) at a time. */
+interface LeasedTokens {
+  tokens: number;
+  untilMs: number;
+  /** Until when the shared bucket said it is empty. */
+  emptyUntilMs: number;
+  /** How many tokens the next lease asks for: what this instance spends in a lease's lifetime. */
+  batch: number;
+  pending: Promise<void> | undefined;
+}
+
+/**
+ * Tokens leased from a shared bucket a batch at a time. The batch follows this
+ * instance's own demand: it doubles when a lease runs out before its lifetime ends and
+ * halves when most of one expires unused (unused tokens are lost, not returned), up to a
+ * twentieth of the burst. So an instance that serves a request now and then takes one
+ * token at a time, and many quiet instances cannot drain a tenant's budget between them.
+ */
 export function leasedRateLimiter(options: {
   budgetOf: BudgetOf;
   lease: LeaseTokens;
   now?: () => number;
 }): RateLimiter {
   const now = options.now ?? Date.now;
-  /** Per tenant: leased tokens, until when they may be spent, and until when the shared bucket is empty. */
-  const local = new Map<
-    string,
-    { tokens: number; untilMs: number; emptyUntilMs: number; pending: Promise<void> | undefined }
-  >();
+  const local = new Map<string, LeasedTokens>();
   return async (tenant) => {
     const budget = options.budgetOf(tenant);
     if (budget === null) return { ok: true };
-    let entry = local.get(tenant);
-    if (!entry) {
-      entry = { tokens: 0, untilMs: 0, emptyUntilMs: 0, pending: undefined };
-      local.set(tenant, entry);
-    }
+    const entry = remembered(local, tenant, () => ({
+      tokens: 0,
+      untilMs: 0,
+      emptyUntilMs: 0,
+      batch: 1,
+      pending: undefined,
+    }));
     for (;;) {
       if (entry.tokens >= 1 && now() < entry.untilMs) {
         entry.tokens--;
@@ -111,9 +123,13 @@ export function leasedRateLimiter(options: {
       if (now() < entry.emptyUntilMs) return { ok: false, retryAfterMs: entry.emptyUntilMs - now() };
       if (!entry.pending) {
         const current = entry;
-        const wanted = Math.max(1, Math.ceil(budget.burst / 20));
+        const cap = Math.max(1, Math.ceil(budget.burst / 20));
+        if (now() < current.untilMs)
+          current.batch = Math.min(cap, current.batch * 2); // ran out early
+        else if (current.tokens > current.batch / 2) current.batch = Math.max(1, Math.ceil(current.batch / 2));
+        current.batch = Math.min(cap, current.batch);
         current.pending = options
-          .lease(tenant, budget, wanted)
+          .lease(tenant, budget, current.batch)
           .then(({ granted, retryAfterMs }) => {
             current.tokens = granted;
             current.untilMs = now() + LEASE_LIFETIME_MS;
@@ -135,4 +151,13 @@ export function leasedRateLimiter(options: {
       }
     }
   };
+}
+
+/** The tenant's entry, moved to the back (most recently used); the front one goes past MAX_TENANTS. */
+function remembered<T>(map: Map<string, T>, tenant: string, create: () => T): T {
+  const entry = map.get(tenant) ?? create();
+  map.delete(tenant);
+  map.set(tenant, entry);
+  if (map.size > MAX_TENANTS) map.delete(map.keys().next().value as string);
+  return entry;
 }
