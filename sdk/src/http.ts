@@ -5,7 +5,7 @@
  */
 import type { ClockTracker } from "./clock.ts";
 import { isLockError, LockError, type LockErrorCode } from "./errors.ts";
-import { abortedBy, monotonic, throwIfAborted, wall } from "./timing.ts";
+import { abortedBy, backgroundTimer, monotonic, throwIfAborted, wall } from "./timing.ts";
 import type { ClientOptions } from "./types.ts";
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -97,29 +97,31 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
  * 30 s before its `exp`, then fetched anew; any other token is fetched for every request.
  * Concurrent requests share one call.
  */
-function tokenSource({ token, getToken }: ClientOptions) {
+function tokenSource({ token, getToken, timeoutMs = DEFAULT_TIMEOUT_MS }: ClientOptions) {
   let kept: Promise<string> | undefined;
   let until = 0;
   return async (fresh?: boolean) => {
     if (!getToken) return token;
     if (fresh || wall() >= until) {
       until = Number.POSITIVE_INFINITY; // shared while it is fetched
-      kept = Promise.resolve()
-        .then(getToken)
-        .then(
-          (next) => {
-            until = 0; // unless it is a JWT with an exp
-            try {
-              until = JSON.parse(atob(next.split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")).exp * 1e3 - 3e4;
-            } catch {}
-            until ||= 0;
-            return next;
-          },
-          (error) => {
-            until = 0;
-            throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
-          },
-        );
+      // Bounded like a request: a getToken that never settles must not hold every request forever.
+      const late = new Promise<never>((_, reject) =>
+        backgroundTimer(() => reject(`no token within ${timeoutMs} ms`), timeoutMs),
+      );
+      kept = Promise.race([Promise.resolve().then(getToken), late]).then(
+        (next) => {
+          until = 0; // unless it is a JWT with an exp
+          try {
+            until = JSON.parse(atob(next.split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")).exp * 1e3 - 3e4;
+          } catch {}
+          until ||= 0;
+          return next;
+        },
+        (error) => {
+          until = 0;
+          throw new LockError("AuthFailed", `getToken failed: ${error}`, { cause: error });
+        },
+      );
     }
     return kept;
   };

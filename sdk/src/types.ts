@@ -9,7 +9,9 @@ export interface ClientOptions {
   url: string;
   /**
    * A bearer token, or `getToken` to fetch one: a browser token (JWT) is kept until shortly
-   * before it expires, any other token is fetched for every request.
+   * before it expires, any other token is fetched for every request. A call that takes
+   * longer than `timeoutMs` fails the request (AuthFailed). When the user changes (log
+   * out, switch account), make a new client: a kept token stays until its expiry.
    */
   token?: string;
   getToken?: () => string | Promise<string>;

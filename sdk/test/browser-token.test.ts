@@ -69,3 +69,22 @@ describe("getToken with browser tokens", () => {
     await expect(refused.getByKey({ key: "user:7:d" })).rejects.toMatchObject({ code: "AuthFailed", status: 401 });
   });
 });
+
+it("gives up on a getToken that never answers after timeoutMs, and asks again next time", async () => {
+  let calls = 0;
+  const client = createClient({
+    url: server.url,
+    timeoutMs: 200,
+    getToken: () => {
+      calls++;
+      if (calls === 1) return new Promise<string>(() => {}); // hangs
+      return mintToken({ secret: SECRET, kid: "b1", tenant: "web", sub: "user-7", keys: ["user:7:"] });
+    },
+  });
+  await expect(client.getByKey({ key: "user:7:e" })).rejects.toMatchObject({
+    code: "AuthFailed",
+    message: expect.stringMatching(/no token within 200 ms/),
+  });
+  expect(await client.getByKey({ key: "user:7:e" })).toMatchObject({ locked: false });
+  expect(calls).toBe(2);
+});
