@@ -1,6 +1,7 @@
 /**
- * The audit log: one structured line per failed authentication (401/403) and per request
- * made with the admin scope, for the operator's log pipeline. A line never holds a
+ * The audit log: one structured line per failed authentication (401/403) and per use of
+ * the admin scope's privilege (a lookup that shows raw lockIds), for the operator's log
+ * pipeline. A line never holds a
  * secret or a capability: no token (a static token appears as its principal id, a digest),
  * no Authorization header, no body, no lockId.
  */

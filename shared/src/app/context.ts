@@ -3,7 +3,11 @@ import type { Backend } from "../backend.ts";
 import type { Principal } from "./auth.ts";
 
 export interface HoldfastEnv {
-  Variables: { principal: Principal };
+  Variables: {
+    principal: Principal;
+    /** Set by a route that used the admin scope's privilege (raw lockIds): the request is audited. */
+    usedAdmin?: boolean;
+  };
 }
 
 export type HoldfastApp = Hono<HoldfastEnv>;

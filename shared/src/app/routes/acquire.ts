@@ -72,17 +72,23 @@ function decide(
 ): Promise<AcquireResult> {
   const { backend, storeTimeoutMs } = deps;
   if (!backend.acquireQueued && waitMs > 0) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
-  const abandon = new AbortController();
-  const options = { waitMs, signal: AbortSignal.any([signal, abandon.signal]), ...(waitUntil ? { waitUntil } : {}) };
+  // Only a queued request has a wait to abandon: a try-once acquire pays for no signal.
+  const abandon = waitMs > 0 && backend.acquireQueued ? new AbortController() : undefined;
   const pending =
-    waitMs > 0 && backend.acquireQueued ? backend.acquireQueued(request, options) : backend.acquire(request);
+    abandon && backend.acquireQueued
+      ? backend.acquireQueued(request, {
+          waitMs,
+          signal: AbortSignal.any([signal, abandon.signal]),
+          ...(waitUntil ? { waitUntil } : {}),
+        })
+      : backend.acquire(request);
   // A queued request's store answers by itself when waitMs runs out; the deadline only catches a silent store.
   return callStore(() => pending, waitMs + storeTimeoutMs).catch((error: unknown) => {
     // Answered 504: the request leaves the queue, and a grant that still comes is given
     // back, so that nobody holds the key unheard of until its TTL. With an idempotency
     // key the grant may be a retry's: it keeps it.
     if (error instanceof LockError && error.code === "NetworkTimeout") {
-      abandon.abort(error);
+      abandon?.abort(error);
       const settled = pending.then(
         (late) => (late.ok && request.idempotencyKey === undefined ? giveBack(deps, request, late.token) : undefined),
         () => undefined,

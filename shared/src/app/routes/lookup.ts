@@ -20,6 +20,7 @@ export function registerLookup(app: HoldfastApp, deps: RouteDeps): void {
     );
     // lockIds are capabilities: only admins may see them.
     const admin = principal.scopes.includes("admin");
+    if (admin) c.set("usedAdmin", true);
     const holders = result.holders.map((h) => ({
       mode: h.mode,
       permits: h.permits,
