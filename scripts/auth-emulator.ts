@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEMO_PROJECT, freePort, OFFLINE_ENV, stopGroup } from "./firestore-emulator.ts";
+import { captureOutput, DEMO_PROJECT, freePort, OFFLINE_ENV, stopGroup } from "./firestore-emulator.ts";
 
 export interface AuthEmulator {
   /** host:port, the value of FIREBASE_AUTH_EMULATOR_HOST. */
@@ -47,13 +47,7 @@ export async function startAuthEmulator(): Promise<AuthEmulator> {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
+  const output = captureOutput(child);
   const host = `127.0.0.1:${port}`;
   const stop = async () => {
     await stopGroup(child);
@@ -61,7 +55,7 @@ export async function startAuthEmulator(): Promise<AuthEmulator> {
   };
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Auth emulator exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`the Auth emulator exited with ${child.exitCode}:\n${output()}`);
     try {
       const status = (await (await fetch(`http://${host}/`)).json()) as { authEmulator?: { ready?: boolean } };
       if (status.authEmulator?.ready) break;
@@ -70,7 +64,7 @@ export async function startAuthEmulator(): Promise<AuthEmulator> {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the Auth emulator did not start within 90 s:\n${output}`);
+      throw new Error(`the Auth emulator did not start within 90 s:\n${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -75,15 +75,9 @@ export async function startFirestoreEmulator(options: EmulatorOptions = {}): Pro
     env: { ...process.env, ...OFFLINE_ENV },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
+  const output = captureOutput(child);
   const host = `127.0.0.1:${port}`;
-  await waitUntilReady(host, child, () => output);
+  await waitUntilReady(host, child, output);
   return {
     host,
     port,
@@ -99,6 +93,17 @@ export async function startFirestoreEmulator(options: EmulatorOptions = {}): Pro
       await stopGroup(child);
     },
   };
+}
+
+/** Everything the child writes, for the error that says why it did not start. */
+export function captureOutput(child: ChildProcess): () => string {
+  let output = "";
+  const add = (chunk: unknown) => {
+    output += chunk;
+  };
+  child.stdout?.on("data", add);
+  child.stderr?.on("data", add);
+  return () => output;
 }
 
 /** Exports are directories `firestore_export_<seconds>`; the newest is the state. */

@@ -11,29 +11,19 @@ import {
   memoryRateLimiter,
   parseCorsOrigins,
   parsePositiveInt,
+  type ServerEnv,
 } from "@holdfast/shared";
 import type { Auth } from "firebase-admin/auth";
 import { firebaseIdTokens } from "./firebase-auth.ts";
 import { createFirestoreBackend } from "./firestore/backend.ts";
 
-/** The variables the function reads (README, "Firebase Functions"). */
-export interface FunctionEnv {
-  HOLDFAST_TOKEN?: string | undefined;
-  HOLDFAST_TOKENS?: string | undefined;
-  HOLDFAST_JWT_SECRETS?: string | undefined;
-  HOLDFAST_JWKS_URL?: string | undefined;
-  HOLDFAST_JWKS_ISSUER?: string | undefined;
-  HOLDFAST_JWKS_TENANT?: string | undefined;
-  HOLDFAST_CORS_ORIGINS?: string | undefined;
-  HOLDFAST_WAIT_CAP_MS?: string | undefined;
-  /** Each tenant's request budget, per function instance (README, "Configuration"). */
-  HOLDFAST_RATE_LIMITS?: string | undefined;
-  /** Collection of the lock documents (default `holdfast_locks`). */
+/**
+ * The variables the function reads (README, "Firebase Functions"): those every start mode
+ * checks (tokens, JWTs, Firebase Auth tenant, CORS, wait cap, rate limits, clock tolerance),
+ * and the collection of the lock documents (default `holdfast_locks`).
+ */
+export interface FunctionEnv extends ServerEnv {
   HOLDFAST_FIRESTORE_COLLECTION?: string | undefined;
-  /** Largest tolerated skew of an instance's clock against Firestore's, in ms (default 1000). */
-  HOLDFAST_CLOCK_TOLERANCE_MS?: string | undefined;
-  /** Accept Firebase ID tokens: their users' keys live in this tenant, under `user:{uid}:`. */
-  HOLDFAST_FIREBASE_AUTH_TENANT?: string | undefined;
 }
 
 /** What the function needs besides its variables: the Firestore client, and Firebase Auth when ID tokens are on. */
