@@ -5,6 +5,7 @@
  */
 import { assertTenantName } from "../keys.ts";
 import { type Authenticator, anyOf, staticTokens, tokensFromEnv } from "./auth.ts";
+import { parseJsonVariable } from "./config.ts";
 import { type JwtOptions, type JwtSecret, jwtTokens } from "./jwt-auth.ts";
 
 export interface AuthEnv {
@@ -62,12 +63,7 @@ export function authFromEnv(env: AuthEnv): Authenticator {
 }
 
 function parseSecrets(raw: string): Record<string, JwtSecret> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw new Error(`HOLDFAST_JWT_SECRETS is not valid JSON (${error instanceof Error ? error.message : error})`);
-  }
+  const parsed = parseJsonVariable("HOLDFAST_JWT_SECRETS", raw);
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
     throw new Error('HOLDFAST_JWT_SECRETS must be a JSON object {"<kid>": "<secret>"} with at least one kid');
   }

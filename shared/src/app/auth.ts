@@ -5,6 +5,7 @@
  */
 import { LockError } from "../errors.ts";
 import { assertTenantName } from "../keys.ts";
+import { parseJsonVariable } from "./config.ts";
 
 export type Scope = "lock" | "read" | "admin";
 
@@ -119,12 +120,7 @@ export function tokensFromEnv(env: {
   HOLDFAST_TOKEN?: string | undefined;
 }): TokenEntry[] {
   if (env.HOLDFAST_TOKENS) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(env.HOLDFAST_TOKENS);
-    } catch (error) {
-      throw new Error(`HOLDFAST_TOKENS is not valid JSON (${error instanceof Error ? error.message : error})`);
-    }
+    const parsed = parseJsonVariable("HOLDFAST_TOKENS", env.HOLDFAST_TOKENS);
     if (!Array.isArray(parsed)) throw new Error("HOLDFAST_TOKENS must be a JSON array");
     const seen = new Set<string>();
     return parsed.map((raw: { token?: unknown; sha256?: unknown; tenant?: unknown; scopes?: unknown }, index) => {

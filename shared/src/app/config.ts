@@ -17,6 +17,15 @@ export function parsePositiveInt(name: string, value: string | undefined): numbe
   return parsed;
 }
 
+/** A variable that holds JSON: its value, or an Error naming the variable. */
+export function parseJsonVariable(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`${name} is not valid JSON (${error instanceof Error ? error.message : error})`);
+  }
+}
+
 export function assertPositiveInt(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
   return value;

@@ -4,6 +4,7 @@
  * `"*"` is every tenant not named; `null` is unlimited; `burst` defaults to twice
  * `perSecond`. Unset, every tenant gets DEFAULT_BUDGET.
  */
+import { parseJsonVariable } from "./config.ts";
 import type { Budget, BudgetOf } from "./rate-limit.ts";
 
 export const DEFAULT_BUDGET: Budget = { perSecond: 1000, burst: 2000 };
@@ -12,12 +13,7 @@ const VARIABLE = "HOLDFAST_RATE_LIMITS";
 
 export function budgetsFromEnv(raw: string | undefined): BudgetOf {
   if (raw === undefined || raw.trim() === "") return () => DEFAULT_BUDGET;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw new Error(`${VARIABLE} is not valid JSON (${error instanceof Error ? error.message : error})`);
-  }
+  const parsed = parseJsonVariable(VARIABLE, raw);
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new Error(`${VARIABLE} must be a JSON object {"<tenant>" or "*": {"perSecond": n, "burst": n} or null}`);
   }
