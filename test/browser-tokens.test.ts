@@ -1,6 +1,6 @@
 /**
  * Browser tokens (issue 11, item 1; SPEC §7): JWTs minted by the customer's backend with
- * the SDK's `mintToken` (holdfast/server) and verified by the service (jose): HS256 by kid
+ * the SDK's `mintToken` (holdfast/server) and verified by the service (Hono's JWT utilities): HS256 by kid
  * from HOLDFAST_JWT_SECRETS, ES256 from a JWKS served on this machine. A browser token
  * reaches only its tenant, its scopes (never admin) and, for acquire and lookup, the keys
  * under its prefixes.

@@ -2,9 +2,12 @@
  * The Hono app factory: every route of SPEC §3 over any Backend. Runtime entries
  * (Node, Workers, Firebase) only build a backend and an authenticator and call this.
  */
-import { Hono } from "hono";
+
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+// hono/tiny is Hono with its PatternRouter: every route here is a fixed path, which that
+// router matches as well as the default's RegExpRouter, in 5 KB less of the Worker.
+import { Hono } from "hono/tiny";
 import type { Backend } from "../backend.ts";
 import { LockError } from "../errors.ts";
 import { type AuditSink, auditEventOf, type ClientAddress, consoleAudit } from "./audit.ts";

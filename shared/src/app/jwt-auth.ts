@@ -1,6 +1,6 @@
 /**
  * Browser tokens (SPEC §7): short-lived JWTs that the customer's backend signs and this
- * service verifies with `jose`. HS256 with a secret named by the token's `kid`
+ * service verifies (./jws.ts, Web Crypto). HS256 with a secret named by the token's `kid`
  * (`HOLDFAST_JWT_SECRETS`, so that secrets rotate: add the new kid, mint with it, drop the
  * old one once its tokens have expired), or ES256/RS256 from a JWKS URL.
  *
@@ -9,10 +9,18 @@
  * mint for another), and key prefixes for acquire and lookup. A lockId stays the
  * capability for release, extend and owns.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import { LockError } from "../errors.ts";
 import { assertTenantName, isWellFormedString, MAX_KEY_BYTES, utf8Length } from "../keys.ts";
 import type { Authenticator, Principal, Scope } from "./auth.ts";
+import { type KeySet, type PublicJwk, remoteKeySet } from "./jwks.ts";
+import {
+  decodeJsonPart,
+  importHmacSecret,
+  importPublicJwk,
+  type JwsAlgorithm,
+  JwsError,
+  verifyCompactJws,
+} from "./jws.ts";
 
 /** A token may live at most this long, counted from now (its `exp`). */
 export const MAX_BROWSER_TOKEN_LIFETIME_S = 24 * 60 * 60;
@@ -21,6 +29,7 @@ const CLOCK_TOLERANCE_S = 5;
 /** An HS256 secret shorter than the hash (256 bits) weakens it: refused. */
 const MIN_SECRET_BYTES = 32;
 const VERIFIED_CACHE_SIZE = 1024;
+const AUDIENCE = "holdfast";
 
 export interface JwtSecret {
   secret: string;
@@ -41,6 +50,8 @@ export interface JwtOptions {
   now?: () => number;
 }
 
+type Claims = Record<string, unknown>;
+
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 export function looksLikeJwt(token: string): boolean {
@@ -50,65 +61,84 @@ export function looksLikeJwt(token: string): boolean {
 const encoder = new TextEncoder();
 const refuse = (why: string) => new LockError("AuthFailed", `browser token refused: ${why}`);
 
+/** The key that verifies one token, and what that key may sign. */
+interface Verifier {
+  alg: JwsAlgorithm;
+  key: CryptoKey;
+  tenant: string | undefined;
+  issuer?: string;
+}
+
 export function jwtTokens(options: JwtOptions): Authenticator {
   const now = options.now ?? Date.now;
   const secrets = new Map(
     Object.entries(options.secrets ?? {}).map(([kid, { secret, tenant }]) => {
       assertSecret(kid, secret);
       if (tenant !== undefined) assertTenantName(tenant);
-      return [kid, { key: encoder.encode(secret), tenant }] as const;
+      return [kid, { key: importHmacSecret(encoder.encode(secret)), tenant }] as const;
     }),
   );
-  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const jwks: KeySet | undefined = options.jwksUrl ? remoteKeySet(options.jwksUrl, now) : undefined;
+  // Imported once per key the JWKS lists (a refetched set brings new objects, so new imports).
+  const imported = new WeakMap<PublicJwk, Promise<CryptoKey>>();
   const verified = new Map<string, { principal: Principal; expMs: number }>();
+
+  /** The verifier of a token's header, null when the token is not ours to judge. */
+  const verifierOf = async (alg: unknown, kid: unknown): Promise<Verifier | null> => {
+    if (alg === "HS256") {
+      const secret = typeof kid === "string" ? secrets.get(kid) : undefined;
+      if (!secret) throw refuse(`no HS256 secret has the kid ${JSON.stringify(kid ?? null)}`);
+      return { alg, key: await secret.key, tenant: secret.tenant };
+    }
+    // Not one of ours (another authenticator may know it, e.g. a Firebase ID token).
+    if (!jwks || (alg !== "ES256" && alg !== "RS256") || typeof kid !== "string") return null;
+    let jwk: PublicJwk | undefined;
+    try {
+      jwk = await jwks.keyFor(kid);
+    } catch (error) {
+      throw refuse(`its key set could not be fetched (${error instanceof Error ? error.message : error})`);
+    }
+    // Signed by a key the JWKS does not have: another authenticator's (a Firebase ID token).
+    if (!jwk) return null;
+    if (jwk.kty !== (alg === "ES256" ? "EC" : "RSA") || (jwk.alg !== undefined && jwk.alg !== alg)) {
+      throw refuse(`the JWKS key ${JSON.stringify(kid)} is not an ${alg} key`);
+    }
+    let key = imported.get(jwk);
+    if (!key) {
+      key = importPublicJwk(jwk, alg);
+      imported.set(jwk, key);
+    }
+    try {
+      return {
+        alg,
+        key: await key,
+        tenant: options.jwksTenant,
+        ...(options.jwksIssuer === undefined ? {} : { issuer: options.jwksIssuer }),
+      };
+    } catch {
+      throw refuse(`the JWKS key ${JSON.stringify(kid)} is not a valid ${alg} public key`);
+    }
+  };
 
   return async (token) => {
     if (!looksLikeJwt(token)) return null;
     const known = verified.get(token);
     if (known && known.expMs > now()) return known.principal;
-    let header: ReturnType<typeof decodeProtectedHeader>;
+    const header = decodeJsonPart(token.slice(0, token.indexOf(".")));
+    if (!header) return null;
+    const verifier = await verifierOf(header.alg, header.kid);
+    if (!verifier) return null;
+    let claims: Claims;
     try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      return null;
-    }
-    const verifyOptions = {
-      audience: "holdfast",
-      requiredClaims: ["exp", "sub", "tenant", "scope", "keys"],
-      clockTolerance: CLOCK_TOLERANCE_S,
-      currentDate: new Date(now()),
-    };
-    let payload: JWTPayload;
-    let boundTenant: string | undefined;
-    try {
-      if (header.alg === "HS256") {
-        const secret = header.kid === undefined ? undefined : secrets.get(header.kid);
-        if (!secret) throw refuse(`no HS256 secret has the kid ${JSON.stringify(header.kid ?? null)}`);
-        boundTenant = secret.tenant;
-        ({ payload } = await jwtVerify(token, secret.key, { ...verifyOptions, algorithms: ["HS256"] }));
-      } else if (jwks && (header.alg === "ES256" || header.alg === "RS256")) {
-        boundTenant = options.jwksTenant;
-        try {
-          ({ payload } = await jwtVerify(token, jwks, {
-            ...verifyOptions,
-            algorithms: ["ES256", "RS256"],
-            ...(options.jwksIssuer === undefined ? {} : { issuer: options.jwksIssuer }),
-          }));
-        } catch (error) {
-          // Signed by a key the JWKS does not have: another authenticator's (a Firebase ID token).
-          if (error instanceof errors.JWKSNoMatchingKey) return null;
-          throw error;
-        }
-      } else {
-        // Not one of ours (another authenticator may know it, e.g. a Firebase ID token).
-        return null;
-      }
+      // The signature first: nothing a token claims counts before it has verified.
+      claims = await verifyCompactJws(token, verifier.alg, verifier.key);
     } catch (error) {
-      throw error instanceof LockError ? error : refuse(reasonOf(error));
+      throw refuse(error instanceof JwsError ? error.message : "it could not be verified");
     }
-    const principal = principalOf(payload, boundTenant, now());
+    checkRegisteredClaims(claims, verifier.issuer, now());
+    const principal = principalOf(claims, verifier.tenant, now());
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
-    verified.set(token, { principal, expMs: (payload.exp ?? 0) * 1000 });
+    verified.set(token, { principal, expMs: (claims.exp as number) * 1000 });
     return principal;
   };
 }
@@ -120,18 +150,22 @@ function assertSecret(kid: string, secret: string): void {
   }
 }
 
-function reasonOf(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return "it has expired";
-  if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim}: ${error.reason}`;
-  if (error instanceof errors.JWSSignatureVerificationFailed) return "its signature does not verify";
-  if (error instanceof errors.JWKSNoMatchingKey) return "no key of the JWKS matches it";
-  if (error instanceof errors.JOSEError) return error.message;
-  return "it could not be verified";
+/** exp (required), nbf, iat, aud and, for a JWKS, iss, on this service's clock. */
+function checkRegisteredClaims(claims: Claims, issuer: string | undefined, nowMs: number): void {
+  const nowS = nowMs / 1000;
+  const { exp, nbf, iat, aud, iss } = claims;
+  const isTime = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+  if (!isTime(exp)) throw refuse('claim exp: missing or not a number ("exp" is required)');
+  if (exp <= nowS - CLOCK_TOLERANCE_S) throw refuse("it has expired");
+  if (nbf !== undefined && (!isTime(nbf) || nbf > nowS + CLOCK_TOLERANCE_S)) throw refuse("claim nbf: not yet valid");
+  if (iat !== undefined && !isTime(iat)) throw refuse("claim iat: not a number");
+  if (!(Array.isArray(aud) ? aud.includes(AUDIENCE) : aud === AUDIENCE)) throw refuse(`claim aud: not "${AUDIENCE}"`);
+  if (issuer !== undefined && iss !== issuer) throw refuse(`claim iss: not ${JSON.stringify(issuer)}`);
 }
 
-/** The claims jose does not check: lifetime cap, tenant, scopes, key prefixes. */
-function principalOf(payload: JWTPayload, boundTenant: string | undefined, nowMs: number): Principal {
-  const { exp = 0, sub, tenant, scope, keys } = payload as JWTPayload & Record<string, unknown>;
+/** Holdfast's own claims: lifetime cap, sub, tenant, scopes, key prefixes. */
+function principalOf(claims: Claims, boundTenant: string | undefined, nowMs: number): Principal {
+  const { exp, sub, tenant, scope, keys } = claims as Claims & { exp: number };
   if (exp > nowMs / 1000 + MAX_BROWSER_TOKEN_LIFETIME_S + CLOCK_TOLERANCE_S) {
     throw refuse(`exp is more than ${MAX_BROWSER_TOKEN_LIFETIME_S / 3600} h ahead`);
   }
