@@ -13,10 +13,10 @@
 
 export type JwsAlgorithm = "HS256" | "ES256" | "RS256";
 
-const PARAMETERS: Record<
-  JwsAlgorithm,
-  { import: RsaHashedImportParams | EcKeyImportParams | HmacImportParams; verify: AlgorithmIdentifier | EcdsaParams }
-> = {
+type ImportParameters = Parameters<typeof crypto.subtle.importKey>[2];
+type VerifyParameters = Parameters<typeof crypto.subtle.verify>[0];
+
+const PARAMETERS: Record<JwsAlgorithm, { import: ImportParameters; verify: VerifyParameters }> = {
   HS256: { import: { name: "HMAC", hash: "SHA-256" }, verify: "HMAC" },
   ES256: { import: { name: "ECDSA", namedCurve: "P-256" }, verify: { name: "ECDSA", hash: "SHA-256" } },
   RS256: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, verify: "RSASSA-PKCS1-v1_5" },
@@ -33,7 +33,9 @@ function bytesOf(part: string): Uint8Array<ArrayBuffer> {
 /** One part of a compact JWS as the JSON object it encodes, or null if it is not one. */
 export function decodeJsonPart(part: string | undefined): Record<string, unknown> | null {
   try {
-    const value: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytesOf(part ?? "")));
+    const value: unknown = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytesOf(part ?? "")),
+    );
     return typeof value === "object" && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : null;
@@ -42,8 +44,8 @@ export function decodeJsonPart(part: string | undefined): Record<string, unknown
   }
 }
 
-export function importHmacSecret(secret: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", secret, PARAMETERS.HS256.import, false, ["verify"]);
+export function importHmacSecret(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), PARAMETERS.HS256.import, false, ["verify"]);
 }
 
 /** A JWKS entry as a verifying key for `alg`; only its public members are read. */

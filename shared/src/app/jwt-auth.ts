@@ -75,7 +75,7 @@ export function jwtTokens(options: JwtOptions): Authenticator {
     Object.entries(options.secrets ?? {}).map(([kid, { secret, tenant }]) => {
       assertSecret(kid, secret);
       if (tenant !== undefined) assertTenantName(tenant);
-      return [kid, { key: importHmacSecret(encoder.encode(secret)), tenant }] as const;
+      return [kid, { key: importHmacSecret(secret), tenant }] as const;
     }),
   );
   const jwks: KeySet | undefined = options.jwksUrl ? remoteKeySet(options.jwksUrl, now) : undefined;
