@@ -5,9 +5,13 @@
  * Nothing here is esbuild-only: the size work lives in the source (zod/mini, the OpenAPI
  * document as a generated JSON module), so wrangler's own esbuild produces the same code.
  */
+
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { openApiSourcesChanged } from "./openapi-file.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** The store drivers the Upstash and Neon backends load; they stay in the deployed bundle. */
 export const STORE_DRIVERS = ["@upstash/redis", "@neondatabase/serverless"] as const;
@@ -23,16 +27,33 @@ function workerOptions(extra: BuildOptions): BuildOptions {
     mainFields: ["module", "main"],
     external: ["cloudflare:*"],
     logLevel: "warning",
+    // Inputs are named relative to the repository, whatever the caller's directory.
+    absWorkingDir: root,
     ...extra,
   };
 }
 
-export async function buildWorker(outfile: string): Promise<void> {
-  // The served /openapi.json comes from the schemas as they are now, never a stale file.
+/** The served /openapi.json comes from the schemas as they are now, never a stale file. */
+export async function refreshOpenApiDocument(): Promise<void> {
   // The generator (classic zod) is loaded only when a schema may have changed: loading it
   // cost about 0.35 s of every start.
   if (openApiSourcesChanged()) (await import("./gen-openapi.ts")).writeOpenApiJson();
-  await build(workerOptions({ outfile, sourcemap: "linked" }));
+}
+
+const servedBuild = (outfile: string) => workerOptions({ outfile, sourcemap: "linked", metafile: true });
+
+/** Names what `buildWorker` makes apart from its inputs: the esbuild version and its options. */
+export async function workerBuildKey(): Promise<string> {
+  const { version } = await import("esbuild");
+  return JSON.stringify({ version, options: servedBuild("") });
+}
+
+/** The Worker as `npm start` serves it, with a source map; the metafile lists what esbuild read. */
+export async function buildWorker(outfile: string): Promise<Metafile> {
+  await refreshOpenApiDocument();
+  const { metafile } = await build(servedBuild(outfile));
+  if (!metafile) throw new Error("esbuild returned no metafile");
+  return metafile;
 }
 
 /** Another entry bundled as the Worker is (the benchmark's variants of it). */

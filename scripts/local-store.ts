@@ -8,10 +8,8 @@
  *   proxy in front of the local Postgres (POSTGRES_URL, default
  *   postgres://postgres@127.0.0.1:5432/test). Either way it applies the migrations first.
  */
-import { newToken } from "@holdfast/shared";
-import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
-import { startNeonStandin } from "./standins/neon-proxy.ts";
-import { startUpstashStandin } from "./standins/upstash-rest.ts";
+// The stand-ins, their drivers and the migrations are imported only by the backend that
+// uses them (below): the default, Durable Objects, starts without loading any of them.
 
 export interface LocalStore {
   backend: string;
@@ -49,6 +47,10 @@ async function prepareUpstash(env: NodeJS.ProcessEnv): Promise<LocalStore> {
     };
   }
   const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const [{ startUpstashStandin }, { newToken }] = await Promise.all([
+    import("./standins/upstash-rest.ts"),
+    import("@holdfast/shared"),
+  ]);
   const standin = await startUpstashStandin({ redisUrl, token: newToken() });
   return {
     backend: "upstash",
@@ -61,6 +63,7 @@ async function prepareUpstash(env: NodeJS.ProcessEnv): Promise<LocalStore> {
 async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
   const prefix = env.HOLDFAST_PG_PREFIX;
   const bindings = { HOLDFAST_BACKEND: "neon", ...(prefix ? { HOLDFAST_PG_PREFIX: prefix } : {}) };
+  const { setupSchema } = await import("../edge/src/neon/schema/migrate.ts");
   if (env.DATABASE_URL) {
     // HOLDFAST_NEON_LOCAL_PROXY=true: DATABASE_URL names a stand-in already running (benchmarks).
     const localProxy = env.HOLDFAST_NEON_LOCAL_PROXY === "true";
@@ -81,6 +84,7 @@ async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
     };
   }
   const postgresUrl = env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  const { startNeonStandin } = await import("./standins/neon-proxy.ts");
   const standin = await startNeonStandin({ postgresUrl });
   try {
     // The driver reaches the stand-in at the connection string's own host and port.

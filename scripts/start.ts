@@ -6,13 +6,11 @@
  * directly, and the Worker is served on its own socket, because wrangler dev's proxy
  * and Miniflare's entry worker each add a hop (~2 ms and ~0.4 ms a request here).
  */
-import { join, resolve } from "node:path";
-import { checkConfigFully } from "@holdfast/shared";
+import { dirname, join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { buildWorker } from "./build-worker.ts";
 import { claimDataDir } from "./data-dir-lock.ts";
 import { prepareStore } from "./local-store.ts";
+import { workerBundle, wranglerWorkerOptions } from "./worker-cache.ts";
 
 // Keep every tool on this machine: no metrics, no cf fetch.
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -22,27 +20,28 @@ const host = process.env.HOST ?? "127.0.0.1";
 const port = Number(process.env.PORT ?? 8787);
 const token = process.env.HOLDFAST_TOKEN ?? "dev";
 const stateDir = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast");
-const script = join(stateDir, "build", "worker.js");
+
+const fail = (error: unknown): never => {
+  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+};
 
 let store: Awaited<ReturnType<typeof prepareStore>>;
 try {
-  // The Worker would answer 503 to everything with a bad setting: stop here instead.
-  await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: token });
   // Durable Objects' SQLite files: one server at a time, or fences repeat.
   claimDataDir(join(stateDir, "durable-objects"), "npm start");
   store = await prepareStore(process.env, stateDir);
 } catch (error) {
-  console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  fail(error);
 }
-await buildWorker(script);
-const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+// Both kept between starts (worker-cache.ts): rebuilt only when their sources change.
+const [script, workerOptions] = await Promise.all([workerBundle(), wranglerWorkerOptions()]);
 const miniflare = new Miniflare({
   ...workerOptions,
   name: "holdfast",
   modules: true,
   scriptPath: script,
-  modulesRoot: join(stateDir, "build"),
+  modulesRoot: dirname(script),
   bindings: {
     ...workerOptions.bindings,
     HOLDFAST_TOKEN: token,
@@ -64,6 +63,15 @@ const miniflare = new Miniflare({
   port: 0,
   unsafeDirectSockets: [{ host, port }],
 });
+// Checked while workerd boots in its own process. The Worker would answer 503 to everything
+// with a bad setting: stop here instead, before the banner.
+try {
+  const { checkConfigFully } = await import("@holdfast/shared");
+  await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: token });
+} catch (error) {
+  await Promise.allSettled([miniflare.dispose(), store.stop()]);
+  fail(error);
+}
 await miniflare.ready;
 const url = await miniflare.unsafeGetDirectURL();
 const health = (await (await fetch(new URL("/health", url))).json()) as { backend?: string };
