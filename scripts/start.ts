@@ -26,14 +26,11 @@ const fail = (error: unknown): never => {
   process.exit(1);
 };
 
-let store: Awaited<ReturnType<typeof prepareStore>>;
-try {
+const store = await (async () => {
   // Durable Objects' SQLite files: one server at a time, or fences repeat.
   claimDataDir(join(stateDir, "durable-objects"), "npm start");
-  store = await prepareStore(process.env, stateDir);
-} catch (error) {
-  fail(error);
-}
+  return prepareStore(process.env, stateDir);
+})().catch(fail);
 // Both kept between starts (worker-cache.ts): rebuilt only when their sources change.
 const [script, workerOptions] = await Promise.all([workerBundle(), wranglerWorkerOptions()]);
 const miniflare = new Miniflare({

@@ -95,8 +95,7 @@ function removeStaleBundles(current: string): void {
  * whenever wrangler.toml or the wrangler version changes, and read from the cache otherwise.
  */
 export async function wranglerWorkerOptions(): Promise<WorkerOptions> {
-  const wranglerVersion = (readJson<{ version: string }>(join(root, "node_modules/wrangler/package.json")) ?? {})
-    .version;
+  const wranglerVersion = readJson<{ version: string }>(join(root, "node_modules/wrangler/package.json"))?.version;
   const key = sha1(`${wranglerVersion}\n${readFileSync(join(root, "wrangler.toml"), "utf8")}`);
   const cached = readJson<{ key: string; workerOptions: WorkerOptions }>(OPTIONS);
   if (cached?.key === key) return cached.workerOptions;
