@@ -4,8 +4,8 @@
  *   vs a trivial Hono app on the same Node, `npm start` (workerd, Durable Objects) vs a
  *   trivial Worker under the same Miniflare;
  * - one sequential acquire+release vs one `GET /v1/time` on the same server;
- * - `npm run start:node` as keys accumulate (0 → 20,000 keys that keep only their fence);
- * - time from spawning each start command to its banner (it prints once /health answers).
+ * - `npm run start:node` as keys accumulate (0 → 20,000 keys that keep only their fence).
+ * Start times are bench/startup.bench.ts's.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,7 +55,6 @@ interface Target {
   script: string;
   server?: StartedServer;
   floor?: Floor;
-  startupMs: number[];
   pairs: number[];
   floorPairs: number[];
   sequential: number[];
@@ -71,17 +70,15 @@ export default async function serversBench(): Promise<BenchRow[]> {
       floorLabel: "a trivial Worker under the same Miniflare",
       script: "scripts/start.ts",
     },
-  ].map((target) => ({ ...target, startupMs: [], pairs: [], floorPairs: [], sequential: [], time: [] }));
+  ].map((target) => ({ ...target, pairs: [], floorPairs: [], sequential: [], time: [] }));
   try {
     for (const target of targets) {
       const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-servers-"));
       dataDirs.push(dataDir);
-      const started = performance.now();
       target.server = await startServer(
         { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench", HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS },
         target.script,
       );
-      target.startupMs.push(performance.now() - started);
       target.floor = target.script.endsWith("start-node.ts") ? await trivialHonoApp() : await trivialWorker();
     }
     for (let round = 0; round < ROUNDS; round++) {
@@ -117,11 +114,6 @@ export default async function serversBench(): Promise<BenchRow[]> {
           value: ms(median(target.sequential)),
           goal: "≤ 4× one GET /v1/time",
           note: `${ratio(median(target.sequential), median(target.time))} one GET /v1/time (${ms(median(target.time))})`,
-        },
-        {
-          name: `${target.label} to its banner (first /health answered)`,
-          value: ms(median(target.startupMs)),
-          goal: "≤ 2 s",
         },
       );
     }

@@ -16,7 +16,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function run(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script], {
+    const child = spawn(process.execPath, ["--import", "tsx/esm", script], {
       cwd: root,
       env: { ...process.env, PORT: "0", HOLDFAST_DATA_DIR: dataDir, ...env },
       stdio: ["ignore", "pipe", "pipe"],

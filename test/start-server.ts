@@ -17,7 +17,7 @@ export interface StartedServer {
 }
 
 export async function startServer(env: Record<string, string>, script = "scripts/start.ts"): Promise<StartedServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--import", "tsx/esm", script], {
     cwd: root,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
