@@ -36,9 +36,20 @@ export function utf8Length(value: string): number {
   return encoder.encode(value).byteLength;
 }
 
+const TOKEN_BYTES = 16;
+/** Random bytes drawn 4 KB at a time (one CSPRNG call per 256 tokens); each byte is used once. */
+const randomPool = new Uint8Array(4096);
+let poolOffset = randomPool.length;
+
 /** A new grant secret: 128 bits from the platform's CSPRNG. */
 export function newToken(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(16)));
+  if (poolOffset + TOKEN_BYTES > randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    poolOffset = 0;
+  }
+  const bytes = randomPool.subarray(poolOffset, poolOffset + TOKEN_BYTES);
+  poolOffset += TOKEN_BYTES;
+  return base64url(bytes);
 }
 
 /** Control characters (C0, DEL, C1): never in a tenant name. */
@@ -51,15 +62,29 @@ export function assertTenantName(tenant: string): void {
 }
 
 /**
+ * The ids of recently used keys: locks are taken on the same keys again and again, and a
+ * digest is an asynchronous call to the platform (a thread hop in Node) on every acquire.
+ * Bounded; emptied when full.
+ */
+const RECENT_KEY_IDS = 4096;
+const recentKeyIds = new Map<string, string>();
+
+/**
  * The store id of (tenant, key): 128 bits of SHA-256 over `tenant NUL key`, so that
  * tenants never share a record. The encoding is unambiguous because a tenant name holds
  * no NUL (assertTenantName): the first NUL ends it, whatever the key holds. Stores keep
  * tenant and key beside it and check them on acquire.
  */
 export async function keyIdOf(tenant: string, key: string): Promise<string> {
+  const name = `${tenant}\u0000${key}`;
+  const known = recentKeyIds.get(name);
+  if (known !== undefined) return known;
   assertTenantName(tenant);
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${tenant}\u0000${key}`));
-  return base64url(new Uint8Array(digest)).slice(0, ID_CHARS);
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(name));
+  const keyId = base64url(new Uint8Array(digest)).slice(0, ID_CHARS);
+  if (recentKeyIds.size >= RECENT_KEY_IDS) recentKeyIds.clear();
+  recentKeyIds.set(name, keyId);
+  return keyId;
 }
 
 export function formatLockId(keyId: string, token: string): string {

@@ -3,8 +3,6 @@
  * (Node, Workers, Firebase) only build a backend and an authenticator and call this.
  */
 
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 // hono/tiny is Hono with its PatternRouter: every route here is a fixed path, which that
 // router matches as well as the default's RegExpRouter, in 5 KB less of the Worker.
 import { Hono } from "hono/tiny";
@@ -12,6 +10,7 @@ import type { Backend } from "../backend.ts";
 import { LockError } from "../errors.ts";
 import { type AuditSink, auditEventOf, type ClientAddress, consoleAudit } from "./audit.ts";
 import { type Authenticator, authenticate } from "./auth.ts";
+import { corsForBrowsers, limitBody } from "./cheap-middleware.ts";
 import { assertPositiveInt } from "./config.ts";
 import type { HoldfastEnv, RouteDeps } from "./context.ts";
 import { errorBody, errorResponse } from "./envelope.ts";
@@ -59,7 +58,7 @@ export function createApp(options: AppOptions) {
   const origins = options.corsOrigins ?? [];
   app.use(
     "*",
-    cors({
+    corsForBrowsers({
       origin: (origin) => (origins.includes("*") || origins.includes(origin) ? origin : null),
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
@@ -69,13 +68,11 @@ export function createApp(options: AppOptions) {
   );
   app.use(
     "/v1/locks/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+    limitBody(MAX_BODY_BYTES, (c) =>
       // The rest of the body is never read: the connection cannot carry another request,
       // so the answer says it closes (Node then ends the socket after it; Workers own their connections).
-      onError: (c) =>
-        c.json(errorBody("InvalidArgument", `body larger than ${MAX_BODY_BYTES} bytes`), 413, { connection: "close" }),
-    }),
+      c.json(errorBody("InvalidArgument", `body larger than ${MAX_BODY_BYTES} bytes`), 413, { connection: "close" }),
+    ),
   );
   app.use("/v1/locks/*", async (c, next) => {
     const principal = await authenticate(c.req.header("authorization"), options.auth);

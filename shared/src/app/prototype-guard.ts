@@ -13,14 +13,22 @@ export const rejectPrototypeKeys: MiddlewareHandler = async (c, next) => {
   if (/^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
     // A lenient decoder turns every invalid byte into U+FFFD, so that different byte
     // strings would name one key: the body must be UTF-8.
-    const raw = await c.req.arrayBuffer();
+    let text: string;
     try {
-      STRICT_UTF8.decode(raw);
+      text = STRICT_UTF8.decode(await c.req.arrayBuffer());
     } catch {
       throw new LockError("InvalidArgument", "body is not valid UTF-8");
     }
-    // Hono caches the body, so the route's validator reuses these bytes and this parse (or its error).
-    const body: unknown = await c.req.json().catch(() => undefined);
+    // The text, where Hono's c.req.json() looks first: the route's validator parses it from
+    // there, without Hono making a Response of the cached bytes to decode them again. (The
+    // cache holds promises at run time, whatever its declared type says.)
+    (c.req.bodyCache as unknown as { text?: Promise<string> }).text = Promise.resolve(text);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // malformed: the route's validator answers 400
+    }
     if (typeof body === "object" && body !== null && Object.hasOwn(body, "__proto__")) {
       throw new LockError("InvalidArgument", 'body: Unrecognized key: "__proto__"');
     }

@@ -33,7 +33,9 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     };
     const waitMs = Math.min(body.waitMs, deps.waitCapMs);
-    const signal = c.req.raw.signal;
+    // Only a wait listens for the client leaving: on Node, the request's signal is made on
+    // first use, with an AbortController of its own.
+    const signal = waitMs > 0 ? c.req.raw.signal : NEVER_ABORTED;
     const waitUntil = waitUntilOf(c);
     const result = await decide(deps, request, waitMs, signal, waitUntil);
     if (result.ok) {
@@ -99,14 +101,24 @@ function decide(
   });
 }
 
-/** Workers' ctx.waitUntil, where the runtime has one (Node has none). */
-function waitUntilOf(c: { executionCtx: { waitUntil(promise: Promise<unknown>): void } }) {
-  try {
-    const context = c.executionCtx;
-    return (promise: Promise<unknown>) => context.waitUntil(promise);
-  } catch {
-    return undefined;
-  }
+const NEVER_ABORTED = new AbortController().signal;
+
+type WithExecutionContext = { executionCtx: { waitUntil(promise: Promise<unknown>): void } };
+
+/**
+ * Workers' ctx.waitUntil, where the runtime has one (Node has none). Looked up when first
+ * called: Hono throws when there is none, and a throw on every request costs.
+ */
+function waitUntilOf(c: WithExecutionContext) {
+  return (promise: Promise<unknown>) => {
+    let context: WithExecutionContext["executionCtx"];
+    try {
+      context = c.executionCtx;
+    } catch {
+      return; // Node: the process keeps running by itself
+    }
+    context.waitUntil(promise);
+  };
 }
 
 /** The body's idempotencyKey or the Idempotency-Key header; both at once must agree. */
