@@ -15,14 +15,16 @@ type CorsOptions = Parameters<typeof cors>[0];
 /**
  * CORS for requests that carry an Origin (every browser's cross-origin request and
  * preflight does) and for every OPTIONS. Others get only `Vary: Origin`, as Hono's
- * middleware adds, so that a cache never serves them to a browser.
+ * middleware adds, so that a cache never serves their answer to a browser.
  */
 export function corsForBrowsers(options: CorsOptions): MiddlewareHandler {
   const handle = cors(options);
   return async (c, next) => {
     if (c.req.method === "OPTIONS" || c.req.header("origin") !== undefined) return handle(c, next);
+    // Set before the route answers, so that it goes out with the route's own headers: set
+    // after, Hono would copy the response to add it.
+    c.header("Vary", "Origin");
     await next();
-    c.header("Vary", "Origin", { append: true });
   };
 }
 
