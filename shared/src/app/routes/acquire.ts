@@ -35,7 +35,7 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
     const waitMs = Math.min(body.waitMs, deps.waitCapMs);
     // Only a wait listens for the client leaving: on Node, the request's signal is made on
     // first use, with an AbortController of its own.
-    const signal = waitMs > 0 ? c.req.raw.signal : NEVER_ABORTED;
+    const signal = waitMs > 0 ? c.req.raw.signal : neverAborted();
     const waitUntil = waitUntilOf(c);
     const result = await decide(deps, request, waitMs, signal, waitUntil);
     if (result.ok) {
@@ -101,7 +101,12 @@ function decide(
   });
 }
 
-const NEVER_ABORTED = new AbortController().signal;
+let unaborted: AbortSignal | undefined;
+/** Made on first use: workerd allows no AbortController at a module's top level. */
+const neverAborted = () => {
+  unaborted ??= new AbortController().signal;
+  return unaborted;
+};
 
 type WithExecutionContext = { executionCtx: { waitUntil(promise: Promise<unknown>): void } };
 
