@@ -6,10 +6,14 @@
  *    validation, key ids, envelopes), against 1;
  * 3. a trivial Worker that makes one call to a trivial Durable Object per request (the
  *    floor of any design with an object per key), against 1;
- * 4. the real Worker with its Durable Object keeping state in memory only (Holdfast's
+ * 4. the same trivial object writing one small record to SQLite on disk per call (the
+ *    raw store: the floor of any design that answers only once a change is durable),
+ *    against 3;
+ * 5. the real Worker with its Durable Object keeping state in memory only (Holdfast's
  *    object: its lock logic, its fair queue, the RPC's arguments), against 3;
- * 5. the real Worker with its Durable Object writing to SQLite on disk, as `npm start`
- *    does (the storage write and the commit the reply waits for), against 4.
+ * 6. the real Worker with its Durable Object writing to SQLite on disk, as `npm start`
+ *    does (the storage write and the commit the reply waits for), against 5, and set
+ *    beside 4.
  * A layer's cost is the difference in time per pair (1 / pairs per second) with 32
  * clients, and per sequential pair; the hot key (16 waiters holding 1 ms) is run on 4
  * and 5. Medians of ROUNDS interleaved rounds.
@@ -42,11 +46,18 @@ interface Layer {
   stop(): Promise<void>;
 }
 
-/** One call to an object per request, named by the key (acquire) or by the "lockId" it answered (release). */
-const TRIVIAL_OBJECT = `
+/**
+ * One call to an object per request, named by the key (acquire) or by the "lockId" it
+ * answered (release); with `write`, the object first puts one small record, as durably as
+ * Holdfast's object does (the reply waits for the commit).
+ */
+const trivialObject = (write: boolean) => `
 import { DurableObject } from "cloudflare:workers";
 export class Echo extends DurableObject {
-  answer(name) { return { ok: true, lockId: name, fence: "000000000000001", serverTimeMs: Date.now() }; }
+  answer(name) {
+    ${write ? `this.ctx.storage.kv.put("state", { name, atMs: Date.now() });` : ""}
+    return { ok: true, lockId: name, fence: "000000000000001", serverTimeMs: Date.now() };
+  }
 }
 export default { async fetch(request, env) {
   const body = request.method === "POST" ? await request.json() : {};
@@ -78,25 +89,35 @@ async function serveWorker(dir: string, entry: string, extra: Partial<MiniflareO
   return miniflare;
 }
 
-async function layers(dir: string): Promise<Layer[]> {
-  const floor = await trivialWorker();
-  const trivialObject = new Miniflare({
+async function serveTrivialObject(write: boolean, persistTo?: string): Promise<Miniflare> {
+  const miniflare = new Miniflare({
     modules: true,
-    script: TRIVIAL_OBJECT,
+    script: trivialObject(write),
     compatibilityDate: "2026-04-01",
     durableObjects: { ECHO: { className: "Echo", useSQLite: true } },
+    ...(persistTo ? { durableObjectsPersist: persistTo } : {}),
     host: "127.0.0.1",
     port: 0,
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   });
-  await trivialObject.ready;
+  await miniflare.ready;
+  return miniflare;
+}
+
+async function layers(dir: string): Promise<Layer[]> {
+  const floor = await trivialWorker();
   const started: Array<[string, number, Miniflare]> = [
     [
       "the Holdfast app alone, memory backend in the isolate",
       0,
       await serveWorker(dir, "bench/workers/app-only.ts", {}),
     ],
-    ["a trivial Worker calling a trivial Durable Object", 0, trivialObject],
+    ["a trivial Worker calling a trivial Durable Object", 0, await serveTrivialObject(false)],
+    [
+      "the same trivial object writing one record per call to SQLite on disk (the raw store)",
+      2,
+      await serveTrivialObject(true, join(dir, "raw-store")),
+    ],
     [
       "Holdfast's Worker and Durable Object, state in memory only",
       2,
@@ -109,7 +130,7 @@ async function layers(dir: string): Promise<Layer[]> {
     ],
     [
       "+ its SQLite storage on disk (= npm start)",
-      3,
+      4,
       await serveWorker(dir, "edge/src/worker.ts", { durableObjectsPersist: join(dir, "durable-objects") }),
     ],
   ];
@@ -187,6 +208,13 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
           ? `${perPairUs(0).toFixed(0)} µs per pair; sequential pair p50 ${ms(seq(0))}`
           : `${ratio(rate(i), rate(0))} the floor; ${(perPairUs(i) - perPairUs(layer.base)).toFixed(0)} µs per pair more than "${base.label}" (${perPairUs(i).toFixed(0)} µs in all); sequential pair p50 ${ms(seq(i))} (${seq(i) >= seq(layer.base) ? "+" : ""}${ms(seq(i) - seq(layer.base))})`,
     };
+  });
+  const rawStore = 3;
+  const durableLayer = stack.length - 1;
+  rows.push({
+    name: `where npm start's time goes, ${CLIENTS} clients: npm start against the raw store`,
+    value: ratio(rate(durableLayer), rate(rawStore)),
+    note: `${rate(durableLayer).toFixed(0)} vs ${rate(rawStore).toFixed(0)} pairs/s; the raw store is ${ratio(rate(rawStore), rate(0))} the trivial Worker, the ceiling of a reply that waits for its commit`,
   });
   const [volatile, durable] = hot.map((results) => medianOf(results));
   if (volatile && durable) {
