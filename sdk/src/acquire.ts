@@ -31,7 +31,7 @@ type AcquireAnswer =
 export async function acquire(ctx: Context, options: AcquireOptions): Promise<AcquireResult> {
   const { key, signal, retry = {}, waitMs = 0, ttlMs = 30_000, permits, limit } = options;
   const mode = options.mode ?? ((permits ?? limit) ? "shared" : "exclusive");
-  const maxRetries = retry.maxRetries ?? Infinity;
+  const { maxRetries = Infinity } = retry;
   const idempotencyKey = options.idempotencyKey ?? randomKey();
   await checkClock(ctx, signal);
   const deadline = monotonic() + waitMs;

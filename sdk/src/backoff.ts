@@ -12,11 +12,8 @@ export const MAX_RETRY_DELAY_MS = 5000;
  * keeps half and randomises half, "full" randomises all of it.
  */
 export function retryDelay(retry: number, options: RetryOptions, random: () => number = Math.random): number {
-  const base = options.retryDelayMs ?? RETRY_DEFAULTS.retryDelayMs;
-  const delay =
-    (options.backoff ?? RETRY_DEFAULTS.backoff) === "fixed"
-      ? base
-      : Math.min(base * 2 ** (retry - 1), Math.max(base, MAX_RETRY_DELAY_MS));
-  const jitter = options.jitter ?? RETRY_DEFAULTS.jitter;
+  const { retryDelayMs: base = RETRY_DEFAULTS.retryDelayMs, backoff, jitter } = options;
+  // Anything but "fixed" is the default, exponential; anything but "none" or "full", equal.
+  const delay = backoff === "fixed" ? base : Math.min(base * 2 ** (retry - 1), Math.max(base, MAX_RETRY_DELAY_MS));
   return jitter === "none" ? delay : jitter === "full" ? random() * delay : delay / 2 + (random() * delay) / 2;
 }

@@ -23,10 +23,10 @@ export function createContext(options: ClientOptions): Context {
     request: createRequest(options, clock),
     skewWarned: false,
     emit(event, key, lockId) {
-      if (!options.onEvent) return;
+      const hook = options.onEvent;
+      if (!hook) return;
       if (options.includeRaw && key !== undefined) Object.assign(event, lockId ? { key, lockId } : { key });
       // A throwing (or rejecting) telemetry hook must never break a lock operation.
-      const hook = options.onEvent;
       Promise.resolve()
         .then(() => hook(event))
         .catch(() => {});

@@ -28,21 +28,14 @@ type Envelope = { ok?: unknown; serverTimeMs?: unknown; error?: { code: LockErro
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
   const tokens = tokenSource(options);
-  const request: Request = async (path, body, requestOptions = {}) => {
-    try {
-      return await send(path, body, requestOptions, await tokens());
-    } catch (error) {
-      // A kept token the service no longer takes (revoked, or expired by its clock): once more with a new one.
-      if (!options.getToken || (error as LockError).status !== 401) throw error;
-      return send(path, body, requestOptions, await tokens(true));
-    }
-  };
   const send = async <T>(
     path: string,
     body: object | undefined,
-    { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS }: RequestOptions,
-    token: string | undefined,
+    requestOptions: RequestOptions = {},
+    freshToken = false,
   ): Promise<Answer<T>> => {
+    const { signal, timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS } = requestOptions;
+    const token = await tokens(freshToken);
     throwIfAborted(signal);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -63,16 +56,19 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
         if (deadline.signal.aborted || signal?.aborted) throw error;
         return null;
       });
-      if (typeof json?.serverTimeMs === "number" && !json.error) clock.sample(json.serverTimeMs, sentAt);
       const { status } = response;
-      // 409 "locked" and 404 "not held" are answers; an `error` object never is, and
-      // neither is a 404/409 without `ok: false` (a gateway's page, a wrong base URL).
-      const refusal = (status === 404 || status === 409) && json?.ok === false;
-      if (json && !json.error && (response.ok || refusal)) {
-        return { body: json as never, sentAt };
+      const failure = json?.error;
+      if (json && !failure) {
+        if (typeof json.serverTimeMs === "number") clock.sample(json.serverTimeMs, sentAt);
+        // 409 "locked" and 404 "not held" are answers; an `error` object never is, and
+        // neither is a 404/409 without `ok: false` (a gateway's page, a wrong base URL).
+        if (response.ok || ((status === 404 || status === 409) && json.ok === false))
+          return { body: json as never, sentAt };
       }
+      // A kept token the service no longer takes (revoked, or expired by its clock): once more with a new one.
+      if (status === 401 && options.getToken && !freshToken) return send(path, body, requestOptions, true);
       const retryAfter = response.headers.get("retry-after");
-      throw new LockError(json?.error?.code ?? codeOf(status), json?.error?.message ?? `HTTP ${status}`, {
+      throw new LockError(failure?.code ?? codeOf(status), failure?.message ?? `HTTP ${status}`, {
         status,
         // Delay-seconds or an HTTP date.
         ...(retryAfter && { retryAfterMs: Math.max(0, +retryAfter * 1000 || Date.parse(retryAfter) - wall() || 0) }),
@@ -89,7 +85,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
       clearTimeout(timer);
     }
   };
-  return request;
+  return send;
 }
 
 /**
@@ -103,18 +99,19 @@ function tokenSource({ token, getToken, timeoutMs = DEFAULT_TIMEOUT_MS }: Client
   return async (fresh?: boolean) => {
     if (!getToken) return token;
     if (fresh || wall() >= until) {
-      until = Number.POSITIVE_INFINITY; // shared while it is fetched
+      until = Infinity; // shared while it is fetched
       // Bounded like a request: a getToken that never settles must not hold every request forever.
       const late = new Promise<never>((_, reject) =>
         backgroundTimer(() => reject(`no token within ${timeoutMs} ms`), timeoutMs),
       );
       kept = Promise.race([Promise.resolve().then(getToken), late]).then(
         (next) => {
-          until = 0; // unless it is a JWT with an exp
           try {
-            until = JSON.parse(atob(next.split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")).exp * 1e3 - 3e4;
-          } catch {}
-          until ||= 0;
+            until =
+              JSON.parse(atob(next.split(".")[1]?.replace(/-/g, "+").replace(/_/g, "/") ?? "")).exp * 1e3 - 3e4 || 0;
+          } catch {
+            until = 0; // not a JWT
+          }
           return next;
         },
         (error) => {

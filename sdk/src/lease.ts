@@ -150,13 +150,12 @@ export function createLease(ctx: Context, answer: Answer<Grant>, spec: LeaseSpec
         () => release(options),
       );
     releasing = (async (): Promise<ReleaseResult> => {
-      const gone = notHeld;
       end("released");
-      if (gone) return { ok: false };
+      if (notHeld) return { ok: false };
       // A fresh request with only the caller's explicit signal: never the acquisition's.
-      const { body } = await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal });
-      emit({ type: "release", ok: body.ok });
-      return { ok: body.ok };
+      const { ok } = (await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal })).body;
+      emit({ type: "release", ok });
+      return { ok };
     })().catch((error: LockError) => {
       releasing = undefined; // a failed release may be retried
       emit({ type: "release", ok: false, reason: error.code });
