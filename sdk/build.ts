@@ -3,6 +3,7 @@
  * sdk/dist/) and gives the tests and the size bench the same bundles:
  * - index.js: the browser entry (`holdfast`), ESM for browsers, Workers, Deno, Bun and Node;
  * - server.js: the server-only entry (`holdfast/server`), never imported by index.js;
+ * - election.js: leader election (`holdfast/election`), apart so that index.js stays small;
  *   code both entries use goes to a shared chunk (chunks/), so there is one copy of it;
  * - withlock.js: the CLI for plain Node, SDK included, with a shebang (the package's bin);
  * - *.d.ts: the types, from tsc.
@@ -31,11 +32,11 @@ const sdkBuild = {
   legalComments: "none",
 } as const;
 
-/** The browser bundle: minified ESM, as a string. */
-export async function bundleSdk(options: { minify?: boolean } = {}): Promise<string> {
+/** The browser bundle (or another entry, as one file): minified ESM, as a string. */
+export async function bundleSdk(options: { minify?: boolean; entry?: "index" | "election" } = {}): Promise<string> {
   const result = await build({
     ...sdkBuild,
-    entryPoints: [here("src/index.ts")],
+    entryPoints: [here(`src/${options.entry ?? "index"}.ts`)],
     minify: options.minify ?? true,
     write: false,
   });
@@ -65,7 +66,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     await build({
       ...sdkBuild,
-      entryPoints: [here("src/index.ts"), here("src/server.ts")],
+      entryPoints: [here("src/index.ts"), here("src/server.ts"), here("src/election.ts")],
       splitting: true,
       outdir: staging,
       chunkNames: "chunks/[name]-[hash]",

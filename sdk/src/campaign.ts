@@ -1,5 +1,5 @@
 /**
- * Leader election: campaign for `key` until resigned. The leader holds an auto-extended
+ * Leader election (`holdfast/election`): campaign for `key` until resigned. The leader holds an auto-extended
  * lease; its term is the grant's fence, so a newer leader always has a larger term and
  * the resources it writes to can refuse a deposed leader's stale term.
  */

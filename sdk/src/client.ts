@@ -1,6 +1,5 @@
 /** createClient: the service's operations, in the caller's clock, with the lease helpers. */
 import { acquire } from "./acquire.ts";
-import { campaign } from "./campaign.ts";
 import type { ClockEstimate } from "./clock.ts";
 import { createContext } from "./context.ts";
 import type { Client, ClientOptions, Holder, LockInfo, OwnsResult } from "./types.ts";
@@ -35,7 +34,6 @@ export function createClient(options: ClientOptions): Client {
       read: (rest) => client.acquire({ ...rest, key, mode: "shared" }),
       write: (rest) => client.acquire({ ...rest, key, mode: "exclusive" }),
     }),
-    campaign: (key, campaignOptions) => campaign(client, key, campaignOptions),
     clock: ctx.clock.estimate,
     syncClock: ({ signal } = {}) =>
       ctx.request("/v1/time", undefined, { signal }).then(() => ctx.clock.estimate() as ClockEstimate),

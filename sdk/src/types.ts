@@ -162,8 +162,6 @@ export interface Client {
     read(options?: Omit<AcquireOptions, "key" | "mode" | "permits" | "limit">): Promise<AcquireResult>;
     write(options?: Omit<AcquireOptions, "key" | "mode" | "permits" | "limit">): Promise<AcquireResult>;
   };
-  /** Leader election on `key`; see CampaignOptions. */
-  campaign(key: string, options: CampaignOptions): Campaign;
   /** The current offset estimate (undefined before the first answer). */
   clock(): ClockEstimate | undefined;
   /** Takes one clock sample from GET /v1/time and returns the estimate. */

@@ -1,5 +1,6 @@
 /** Leader election against the real app: one leader at a time, increasing terms. */
 import { describe, expect, it } from "vitest";
+import { campaign } from "../src/election.ts";
 import type { createClient } from "../src/index.ts";
 import { useTestServer } from "./support/server.ts";
 
@@ -18,7 +19,7 @@ describe("campaign", () => {
     const log: string[] = [];
     const terms: string[] = [];
     const candidate = (name: string) =>
-      client.campaign("leader:a", {
+      campaign(client, "leader:a", {
         ttlMs: 2000,
         onElected: (term) => {
           log.push(`${name} elected`);
@@ -48,7 +49,7 @@ describe("campaign", () => {
 
   it("demotes a leader whose lease is lost and campaigns again", async () => {
     const events: string[] = [];
-    const c = client.campaign("leader:b", {
+    const c = campaign(client, "leader:b", {
       ttlMs: 600,
       onElected: (term) => {
         events.push(`elected ${term}`);
@@ -71,7 +72,7 @@ describe("campaign", () => {
   it("resigns when its signal aborts, and contains throwing callbacks", async () => {
     const errors: unknown[] = [];
     const controller = new AbortController();
-    const c = client.campaign("leader:c", {
+    const c = campaign(client, "leader:c", {
       signal: controller.signal,
       onElected: () => {
         throw new Error("callback bug");

@@ -98,7 +98,9 @@ afterAll(async () => {
 describe("the packed holdfast package", () => {
   it("ships the built entries, their declarations and the bin, and no sources", () => {
     const files = filesUnder(installed);
-    expect(files).toEqual(expect.arrayContaining(["package.json", ...["index", "server"].flatMap(entryFiles)]));
+    expect(files).toEqual(
+      expect.arrayContaining(["package.json", ...["index", "server", "election"].flatMap(entryFiles)]),
+    );
     expect(files).toContain("dist/withlock.js");
     for (const file of files) expect(file).toMatch(/^(?:package\.json|README\.md|LICENSE)$|^dist\/.*(?:\.d\.ts|\.js)$/);
     const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
@@ -110,6 +112,7 @@ describe("the packed holdfast package", () => {
       join(project, "plain.mjs"),
       `import * as holdfast from "holdfast";
 import * as server from "holdfast/server";
+import { campaign } from "holdfast/election";
 const { createClient, createLock, isLockError, LockError } = holdfast;
 const client = createClient({ url: process.argv[2], token: process.argv[3] });
 const lock = await client.acquire({ key: "package:plain", ttlMs: 10_000 });
@@ -130,6 +133,13 @@ const refused = await (async () => {
   }
 })();
 const ran = await createLock(client)(async (held) => held.fence, { key: "package:plain" });
+const term = await new Promise((resolve) => {
+  const election = campaign(client, "package:leader", {
+    onElected: (fence) => {
+      election.resign().then(() => resolve(fence));
+    },
+  });
+});
 console.log(JSON.stringify({
   types: Object.fromEntries(Object.entries(holdfast).map(([name, value]) => [name, typeof value])),
   server: Object.keys(server),
@@ -138,6 +148,7 @@ console.log(JSON.stringify({
   secondRelease: await lock.release(),
   refused,
   ran,
+  term,
   isLockError: isLockError(new LockError("Aborted", "x"), "Aborted"),
 }));
 `,
@@ -153,6 +164,7 @@ console.log(JSON.stringify({
     expect(out.secondRelease).toEqual({ ok: false });
     expect(out.refused).toEqual([false, { ok: false }, { ok: false }]);
     expect(out.ran > out.fence).toBe(true);
+    expect(out.term).toMatch(/^\d{15}$/);
     expect(out.isLockError).toBe(true);
   });
 
@@ -173,6 +185,7 @@ console.log(JSON.stringify({
   owns,
   type ReleaseResult,
 } from "holdfast";
+import { type Campaign, campaign } from "holdfast/election";
 import { type BrowserTokenClaims, type BrowserTokenScope, mintToken } from "holdfast/server";
 
 export async function main(url: string, token: string): Promise<string> {
@@ -213,6 +226,12 @@ export async function main(url: string, token: string): Promise<string> {
   const claims: BrowserTokenClaims = { aud: "holdfast", exp: 0, tenant: "t", sub: "u", scope, keys: ["user:u:"] };
   const minted: string = await mintToken({ secret: "s".repeat(32), kid: "k", tenant: "t", sub: "u", keys: ["a:"], scope: [scope] });
   lines.push(\`claims \${claims.aud} events \${events.length > 0} minted \${minted.split(".").length}\`);
+  const term = await new Promise<string>((resolve) => {
+    const election: Campaign = campaign(client, "package:ts:leader", {
+      onElected: (fence) => void election.resign().then(() => resolve(fence)),
+    });
+  });
+  lines.push(\`term \${term.length}\`);
   return lines.join("\\n");
 }
 `;
@@ -277,6 +296,7 @@ export async function main(url: string, token: string): Promise<string> {
         "releases true false 15",
         "error Aborted",
         "claims holdfast events true minted 3",
+        "term 15",
       ]);
     }, 30_000);
   });

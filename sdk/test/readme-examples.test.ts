@@ -17,6 +17,7 @@ import { startTestServer, type TestServer } from "./support/server.ts";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const sdkEntry = pathToFileURL(fileURLToPath(new URL("../src/index.ts", import.meta.url))).href;
+const electionEntry = pathToFileURL(fileURLToPath(new URL("../src/election.ts", import.meta.url))).href;
 const tsx = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "holdfast-readme-sdk-"));
 
@@ -55,6 +56,7 @@ describe("README SDK examples", () => {
     const entry = language === "ts" ? sdkEntry : pathToFileURL(bundle).href;
     const program = code
       .replaceAll('from "holdfast"', `from ${JSON.stringify(entry)}`)
+      .replaceAll('from "holdfast/election"', `from ${JSON.stringify(electionEntry)}`)
       .replaceAll("http://127.0.0.1:8787", server.url);
     const file = join(dir, `example-${i}.${language === "ts" ? "mts" : "mjs"}`);
     writeFileSync(file, program);

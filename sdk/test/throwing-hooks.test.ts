@@ -3,6 +3,7 @@
  * leave an unhandled rejection behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { campaign } from "../src/election.ts";
 import { createClient } from "../src/index.ts";
 import { type TestServer, TOKEN, useTestServer } from "./support/server.ts";
 
@@ -26,7 +27,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("hooks that throw", () => {
   it("keeps campaigning when both onElected and onError throw, and frees the key on resign", async () => {
     const key = "hooks:campaign";
-    const run = client.campaign(key, {
+    const run = campaign(client, key, {
       ttlMs: 2_000,
       onElected: () => {
         throw new Error("onElected bug");
