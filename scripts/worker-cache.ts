@@ -68,7 +68,7 @@ export async function workerBundle(): Promise<string> {
   const key = await workerBuildKey();
   const cached = readJson<Manifest>(MANIFEST);
   if (unchanged(cached, key)) return join(WORKER_CACHE_DIR, cached.bundle);
-  const bundle = `worker-${randomUUID()}.js`;
+  const bundle = `bundle-${randomUUID()}.js`;
   const metafile = await buildWorker(join(WORKER_CACHE_DIR, bundle));
   const inputs = Object.fromEntries(
     Object.keys(metafile.inputs).map((input) => [input, sha1(readFileSync(join(root, input)))]),
@@ -80,7 +80,7 @@ export async function workerBundle(): Promise<string> {
 
 function removeStaleBundles(current: string): void {
   for (const file of readdirSync(WORKER_CACHE_DIR)) {
-    if (!file.startsWith("worker-") || file.startsWith(current)) continue;
+    if (!file.startsWith("bundle-") || file.startsWith(current)) continue;
     const path = join(WORKER_CACHE_DIR, file);
     try {
       if (Date.now() - statSync(path).mtimeMs > STALE_BUNDLE_MS) rmSync(path);
