@@ -11,7 +11,8 @@ import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { openApiSourcesChanged } from "./openapi-file.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+/** The repository: esbuild names inputs relative to it. */
+export const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** The store drivers the Upstash and Neon backends load; they stay in the deployed bundle. */
 export const STORE_DRIVERS = ["@upstash/redis", "@neondatabase/serverless"] as const;
@@ -48,9 +49,11 @@ export async function workerBuildKey(): Promise<string> {
   return JSON.stringify({ version, options: servedBuild("") });
 }
 
-/** The Worker as `npm start` serves it, with a source map; the metafile lists what esbuild read. */
+/**
+ * The Worker as `npm start` serves it, with a source map; the metafile lists what esbuild
+ * read. Its one caller, worker-cache.ts, has run refreshOpenApiDocument() just before.
+ */
 export async function buildWorker(outfile: string): Promise<Metafile> {
-  await refreshOpenApiDocument();
   const { metafile } = await build(servedBuild(outfile));
   if (!metafile) throw new Error("esbuild returned no metafile");
   return metafile;

@@ -14,11 +14,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { WorkerOptions } from "miniflare";
-import { buildWorker, refreshOpenApiDocument, workerBuildKey } from "./build-worker.ts";
+import { buildWorker, refreshOpenApiDocument, root, workerBuildKey } from "./build-worker.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 /** HOLDFAST_CACHE_DIR moves it (the start-time benchmark measures a start with an empty one). */
 export const WORKER_CACHE_DIR = process.env.HOLDFAST_CACHE_DIR ?? join(root, "node_modules", ".cache", "holdfast");
 const MANIFEST = join(WORKER_CACHE_DIR, "worker.json");

@@ -43,7 +43,7 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
       // the grant may also have gone to a retry with the same idempotency key.
       if (waitMs > 0 && signal.aborted && request.idempotencyKey === undefined) {
         const released = giveBack(deps, request, result.token);
-        waitUntil?.(released);
+        waitUntil(released);
         await released;
       }
       return c.json(
@@ -70,7 +70,7 @@ function decide(
   request: AcquireRequest,
   waitMs: number,
   signal: AbortSignal,
-  waitUntil: ((promise: Promise<unknown>) => void) | undefined,
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<AcquireResult> {
   const { backend, storeTimeoutMs } = deps;
   if (!backend.acquireQueued && waitMs > 0) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
@@ -81,7 +81,7 @@ function decide(
       ? backend.acquireQueued(request, {
           waitMs,
           signal: AbortSignal.any([signal, abandon.signal]),
-          ...(waitUntil ? { waitUntil } : {}),
+          waitUntil,
         })
       : backend.acquire(request);
   // A queued request's store answers by itself when waitMs runs out; the deadline only catches a silent store.
@@ -95,7 +95,7 @@ function decide(
         (late) => (late.ok && request.idempotencyKey === undefined ? giveBack(deps, request, late.token) : undefined),
         () => undefined,
       );
-      waitUntil?.(settled);
+      waitUntil(settled);
     }
     throw error;
   });
