@@ -1,7 +1,7 @@
 /**
  * `npm run start:node`: the whole v1 API on 127.0.0.1:8787 in plain Node, over the memory backend,
- * persisted to .holdfast/memory-lmdb/ (LMDB, one record per key, fsynced before each answer)
- * so that fences and held locks survive crashes and restarts. No external service needed.
+ * persisted to .holdfast/memory-journal/ (an append-only journal, each change on disk before it
+ * is answered) so that fences and held locks survive crashes and restarts. No external service needed.
  */
 import { join, resolve } from "node:path";
 import {
@@ -16,7 +16,8 @@ import {
 } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
 import { claimDataDir } from "./data-dir-lock.ts";
-import { importLegacyState, lmdbPersistence } from "./lmdb-persistence.ts";
+import { openJournal } from "./journal/index.ts";
+import { importLegacy } from "./journal/legacy.ts";
 
 try {
   await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: process.env.HOLDFAST_TOKEN ?? "dev" });
@@ -31,18 +32,19 @@ const dataDir = resolve(process.env.HOLDFAST_DATA_DIR ?? ".holdfast");
 const corsOrigins = parseCorsOrigins(process.env.HOLDFAST_CORS_ORIGINS);
 const waitCapMs = parsePositiveInt("HOLDFAST_WAIT_CAP_MS", process.env.HOLDFAST_WAIT_CAP_MS);
 
+const journalDir = join(dataDir, "memory-journal");
+let persistence: Awaited<ReturnType<typeof openJournal>>;
 try {
-  claimDataDir(join(dataDir, "memory-lmdb"), "npm run start:node");
+  claimDataDir(journalDir, "npm run start:node");
+  persistence = await openJournal(journalDir);
+  for (const note of persistence.notes) console.warn(`holdfast: ${note}`);
+  // Upgrading from an earlier start:node (LMDB, or the JSON file before it): its fences move in once.
+  for (const done of await importLegacy(persistence, dataDir)) {
+    console.log(`imported ${done.keys} keys from ${done.from} into the journal (old store kept as ${done.movedTo})`);
+  }
 } catch (error) {
   console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
-}
-const persistence = lmdbPersistence(join(dataDir, "memory-lmdb"));
-// Upgrading from the JSON file persistence: its fences move into LMDB once.
-const legacyFile = join(dataDir, "memory-state.json");
-const imported = importLegacyState(persistence, legacyFile);
-if (imported) {
-  console.log(`imported ${imported.keys} keys from ${legacyFile} into LMDB (old file kept as ${imported.movedTo})`);
 }
 const backend = createMemoryBackend({ name: "memory (persisted)", persist: persistence });
 const app = createApp({
@@ -61,13 +63,13 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(
     [
       `Holdfast listening on http://${hostname}:${info.port}`,
-      `backend: ${backend.name}, state in ${persistence.path} (LMDB)`,
+      `backend: ${backend.name}, state in ${persistence.path} (append-only journal)`,
       process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
     ].join("\n"),
   );
 });
 
-// Stop taking requests, let the answers in flight finish (their writes settle), then close LMDB.
+// Stop taking requests, let the answers in flight finish (their writes settle), then close the journal.
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {

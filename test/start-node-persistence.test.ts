@@ -1,8 +1,10 @@
 /**
- * `npm run start:node`'s LMDB persistence: write-ahead (an answer only once the change is
- * durable; a failed write changes nothing and is a ServiceUnavailable), one record per key
- * (a key without holders keeps only its fence), fences restored exactly at start, the
- * legacy JSON file imported once, and the lock contracts over it. Real LMDB in temp dirs.
+ * `npm run start:node`'s persistence, the journal, under the memory backend: write-ahead
+ * (an answer only once the change is on disk; a failed write changes nothing and is a
+ * ServiceUnavailable), a key without holders kept as its fence alone, fences restored
+ * exactly at start, the stores of earlier versions (the JSON file, LMDB) imported once, and
+ * the lock contracts over it. Real files in temp dirs; the journal's own crash and
+ * compaction cases are in journal.test.ts.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,12 +24,16 @@ import {
   tokensFromEnv,
 } from "@holdfast/shared";
 import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { importLegacyState, type LmdbPersistence, lmdbPersistence } from "../scripts/lmdb-persistence.ts";
+import { open as openLmdb } from "lmdb";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { type JournalPersistence, openJournal } from "../scripts/journal/index.ts";
+import { importLegacy } from "../scripts/journal/legacy.ts";
+import { LogWriter } from "../scripts/journal/log-writer.ts";
+import { recover } from "../scripts/journal/recover.ts";
 import { type StartedServer, startServer } from "./start-server.ts";
 
 const dirs: string[] = [];
-const opened: LmdbPersistence[] = [];
+const opened: JournalPersistence[] = [];
 const running: StartedServer[] = [];
 afterAll(async () => {
   await Promise.all(running.map((server) => server.stop("SIGKILL")));
@@ -42,27 +48,37 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+// A spy on the log's append would break every later journal in this file.
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "holdfast-lmdb-"));
+  const dir = mkdtempSync(join(tmpdir(), "holdfast-journal-"));
   dirs.push(dir);
   return dir;
 }
 
-function openStore(path = join(tempDir(), "memory-lmdb"), now?: () => number): LmdbPersistence {
-  const store = lmdbPersistence(path, now ? { now } : {});
+async function openStore(path = join(tempDir(), "memory-journal"), now?: () => number): Promise<JournalPersistence> {
+  const store = await openJournal(path, now ? { now } : {});
   opened.push(store);
   return store;
 }
 
 /** A backend over a fresh store, and a way to reopen the same directory as a restart would. */
-function persisted(path = join(tempDir(), "memory-lmdb")) {
-  const store = openStore(path);
+async function persisted(path = join(tempDir(), "memory-journal")) {
+  const store = await openStore(path);
   const backend = createMemoryBackend({ persist: store });
   const restart = async () => {
     await backend.close?.();
-    return createMemoryBackend({ persist: openStore(path) });
+    return createMemoryBackend({ persist: await openStore(path) });
   };
   return { store, backend, restart, path };
+}
+
+/** A key's record as the files on disk hold it, read back as a restart would. */
+async function onDisk(path: string, keyId: string) {
+  return (await recover(path)).records.get(keyId);
 }
 
 const TENANT = "default";
@@ -97,30 +113,31 @@ async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
   expect(isLockError(error) && error.code).toBe("ServiceUnavailable");
 }
 
-/** Makes the store's puts fail (rejecting, like a failed commit) until restored. */
-function breakWrites(store: LmdbPersistence) {
-  return vi.spyOn(store.records, "put").mockImplementation(() => Promise.reject(new Error("EIO: injected")));
+/** Makes the journal's appends fail (rejecting, like a failed fdatasync) until restored. */
+function breakWrites() {
+  return vi.spyOn(LogWriter.prototype, "appendDurably").mockRejectedValue(new Error("EIO: injected"));
 }
 
-// The lock model's contracts, over LMDB persistence: write-ahead must not change any answer.
+// The lock model's contracts, over the journal: write-ahead must not change any answer.
 for (const [name, run] of [
-  ["memory + lmdb", runBackendContract],
-  ["memory + lmdb", runWaitingContract],
-  ["memory + lmdb", runHttpContract],
+  ["memory + journal", runBackendContract],
+  ["memory + journal", runWaitingContract],
+  ["memory + journal", runHttpContract],
 ] as const) {
-  run(name, () => {
-    const { backend } = persisted();
+  run(name, async () => {
+    const { backend } = await persisted();
     return { backend, close: async () => backend.close?.() };
   });
 }
 
-describe("LMDB persistence for start:node", () => {
+describe("journal persistence for start:node", () => {
   it("has a grant on disk when it is answered, and a restart restores it", async () => {
-    const { store, backend, restart } = persisted();
+    const { store, backend, restart, path } = await persisted();
     const req = await request("held");
     const grant = granted(await backend.acquire(req));
     // No waiting for a flush here: the answer itself came after the commit.
-    expect(store.records.get(req.keyId)).toMatchObject({ fence: 1, holders: [{ token: req.token, fence: 1 }] });
+    expect(store.record(req.keyId)).toMatchObject({ fence: 1 });
+    expect(await onDisk(path, req.keyId)).toMatchObject({ fence: 1, holders: [{ token: req.token, fence: 1 }] });
 
     const again = await restart();
     expect(await again.owns(ref(req))).toMatchObject({ owned: true, holder: { fence: grant.fence } });
@@ -128,19 +145,19 @@ describe("LMDB persistence for start:node", () => {
   });
 
   it("keeps only the fence of a released key, and of one whose holders expired", async () => {
-    const { store, backend, path } = persisted();
+    const { store, backend, path } = await persisted();
     const released = await request("released");
     granted(await backend.acquire(released));
     await backend.release(ref(released));
-    expect(store.records.get(released.keyId)).toStrictEqual({ tenant: TENANT, key: "released", fence: 1 });
+    expect(store.record(released.keyId)).toStrictEqual({ tenant: TENANT, key: "released", fence: 1 });
 
     const expiring = await request("expiring", { ttlMs: 1_000 });
     granted(await backend.acquire(expiring));
     await backend.close?.();
     // Restarted after the lease ran out: loading compacts the key to its fence.
-    const later = openStore(path, () => Date.now() + 5_000);
+    const later = await openStore(path, () => Date.now() + 5_000);
     const states = new Map(later.load());
-    expect(later.records.get(expiring.keyId)).toStrictEqual({ tenant: TENANT, key: "expiring", fence: 1 });
+    expect(later.record(expiring.keyId)).toStrictEqual({ tenant: TENANT, key: "expiring", fence: 1 });
     expect(states.get(expiring.keyId)).toStrictEqual({
       tenant: TENANT,
       key: "expiring",
@@ -151,25 +168,27 @@ describe("LMDB persistence for start:node", () => {
   });
 
   it("changes nothing in memory when a write fails, and answers ServiceUnavailable", async () => {
-    const { store, backend, restart } = persisted();
+    const { store, backend, restart, path } = await persisted();
     const holder = await request("failing");
     const grant = granted(await backend.acquire(holder));
-    const broken = breakWrites(store);
+    const broken = breakWrites();
 
     await expectUnavailable(backend.release(ref(holder)));
     await expectUnavailable(backend.extend(ref(holder), 1));
     await expectUnavailable(backend.acquire(await request("never-granted")));
     expect(await backend.owns(ref(holder))).toMatchObject({ owned: true, holder: { expiresAtMs: grant.expiresAtMs } });
     expect(await backend.lookup(lookupRef(await request("never-granted")))).toMatchObject({ fence: 0, holders: [] });
-    expect(store.records.get((await request("never-granted")).keyId)).toBeUndefined();
+    expect(store.record((await request("never-granted")).keyId)).toBeUndefined();
+    expect(await onDisk(path, (await request("never-granted")).keyId)).toBeUndefined();
 
     // A save that throws at once is the same failure.
-    broken.mockImplementation(() => {
+    broken.mockRestore();
+    const throwing = vi.spyOn(store, "save").mockImplementation(() => {
       throw new Error("ENOSPC: injected");
     });
     await expectUnavailable(backend.release(ref(holder)));
 
-    broken.mockRestore();
+    throwing.mockRestore();
     expect((await backend.release(ref(holder))).ok).toBe(true);
     // The failed grants consumed nothing: the next fence follows the last durable one.
     expect(granted(await backend.acquire(await request("failing"))).fence).toBe(2);
@@ -177,9 +196,9 @@ describe("LMDB persistence for start:node", () => {
   });
 
   it("answers 503 ServiceUnavailable over HTTP when the write fails", async () => {
-    const { store, backend } = persisted();
+    const { backend } = await persisted();
     const app = createApp({ backend, auth: staticTokens(tokensFromEnv({ HOLDFAST_TOKEN: "t" })), corsOrigins: [] });
-    breakWrites(store);
+    breakWrites();
     const response = await app.request("/v1/locks/acquire", {
       method: "POST",
       headers: { authorization: "Bearer t", "content-type": "application/json" },
@@ -190,14 +209,14 @@ describe("LMDB persistence for start:node", () => {
   });
 
   it("fails a waiter whose hand-off could not be written, and the holder keeps the key", async () => {
-    const { store, backend } = persisted();
+    const { store, backend } = await persisted();
     const holder = await request("handoff");
     granted(await backend.acquire(holder));
     const waiter = await request("handoff");
     const waiting = backend.acquireQueued?.(waiter, { waitMs: 10_000, signal: new AbortController().signal });
     await new Promise((resolve) => setTimeout(resolve, 20));
 
-    const broken = breakWrites(store);
+    const broken = breakWrites();
     await expectUnavailable(backend.release(ref(holder)));
     await expectUnavailable(waiting as Promise<AcquireResult>);
     expect(await backend.owns(ref(holder))).toMatchObject({ owned: true, holder: { fence: 1 } });
@@ -205,22 +224,20 @@ describe("LMDB persistence for start:node", () => {
 
     broken.mockRestore();
     expect((await backend.release(ref(holder))).ok).toBe(true);
-    expect(store.records.get(holder.keyId)).toStrictEqual({ tenant: TENANT, key: "handoff", fence: 1 });
+    expect(store.record(holder.keyId)).toStrictEqual({ tenant: TENANT, key: "handoff", fence: 1 });
   });
 
   it("decides nothing on a key while its write is in flight", async () => {
-    const { store, backend } = persisted();
-    const put = store.records.put.bind(store.records);
+    const { backend } = await persisted();
     let failFirst!: () => void;
     const firstWrite = new Promise<void>((resolve) => {
       failFirst = resolve;
     });
-    vi.spyOn(store.records, "put")
-      .mockImplementationOnce(async () => {
-        await firstWrite;
-        throw new Error("EIO: injected");
-      })
-      .mockImplementation(put);
+    // Once; then the spy calls through to the real append.
+    vi.spyOn(LogWriter.prototype, "appendDurably").mockImplementationOnce(async () => {
+      await firstWrite;
+      throw new Error("EIO: injected");
+    });
 
     const first = backend.acquire(await request("in-flight"));
     const second = request("in-flight").then((req) => backend.acquire(req));
@@ -239,7 +256,7 @@ describe("LMDB persistence for start:node", () => {
   });
 
   it("restores every fence of 20,000 keys at start", async () => {
-    const { store, path } = persisted();
+    const { store, path } = await persisted();
     const count = 20_000;
     const expected = new Map<string, number>();
     const writes: Promise<void>[] = [];
@@ -254,18 +271,19 @@ describe("LMDB persistence for start:node", () => {
     await store.close();
 
     const started = performance.now();
-    const loaded = new Map(openStore(path).load());
-    console.log(`loaded ${loaded.size} keys from LMDB in ${(performance.now() - started).toFixed(0)} ms`);
+    const loaded = new Map((await openStore(path)).load());
+    console.log(`opened the journal and loaded ${loaded.size} keys in ${(performance.now() - started).toFixed(0)} ms`);
     expect(loaded.size).toBe(count);
     for (const [keyId, fence] of expected) expect(loaded.get(keyId)?.fence).toBe(fence);
   });
 
-  it("imports the legacy JSON state file once, keeping the higher fence", async () => {
+  it("imports the JSON file and the LMDB store of earlier versions once, keeping the higher fence", async () => {
     const dir = tempDir();
     const legacy = join(dir, "memory-state.json");
     const fenced = await request("legacy-fence");
     const held = await request("legacy-held");
     const newer = await request("legacy-newer");
+    const fromLmdb = await request("lmdb-fence");
     const state = (req: AcquireRequest, fence: number, holders: KeyState["holders"] = []): [string, KeyState] => [
       req.keyId,
       { tenant: TENANT, key: req.key, fence, limit: null, holders },
@@ -283,22 +301,34 @@ describe("LMDB persistence for start:node", () => {
       legacy,
       JSON.stringify({ version: 1, keys: [state(fenced, 41), state(held, 7, [holder]), state(newer, 3)] }),
     );
-    const store = openStore(join(dir, "memory-lmdb"));
-    await store.save(newer.keyId, state(newer, 9)[1]);
+    // LMDB as the previous start:node opened and wrote it: fence-only records and full ones.
+    const lmdb = openLmdb({ path: join(dir, "memory-lmdb"), noSubdir: false, compression: false });
+    const keys = lmdb.openDB<unknown, string>({ name: "keys", encoding: "msgpack" });
+    await keys.put(fromLmdb.keyId, { tenant: TENANT, key: fromLmdb.key, fence: 12 });
+    await keys.put(fenced.keyId, { tenant: TENANT, key: fenced.key, fence: 40 });
+    await lmdb.close();
 
-    expect(importLegacyState(store, legacy)).toMatchObject({ keys: 3, movedTo: `${legacy}.imported` });
-    expect(readdirSync(dir).sort()).toEqual(["memory-lmdb", "memory-state.json.imported"]);
-    expect(importLegacyState(store, legacy)).toBeUndefined();
+    const store = await openStore(join(dir, "memory-journal"));
+    await store.save(newer.keyId, state(newer, 9)[1]);
+    expect(await importLegacy(store, dir)).toMatchObject([
+      { keys: 3, from: legacy, movedTo: `${legacy}.imported` },
+      { keys: 2, from: join(dir, "memory-lmdb"), movedTo: join(dir, "memory-lmdb.imported") },
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(["memory-journal", "memory-lmdb.imported", "memory-state.json.imported"]);
+    expect(await importLegacy(store, dir)).toEqual([]);
+    // On disk before the old stores were renamed.
+    expect(await onDisk(store.path, fromLmdb.keyId)).toMatchObject({ fence: 12 });
 
     const backend = createMemoryBackend({ persist: store });
     expect(granted(await backend.acquire(await request("legacy-fence"))).fence).toBe(42);
     expect(await backend.owns(ref(held))).toMatchObject({ owned: true, holder: { fence: 7 } });
     expect(granted(await backend.acquire(await request("legacy-newer"))).fence).toBe(10);
+    expect(granted(await backend.acquire(await request("lmdb-fence"))).fence).toBe(13);
   });
 
   it("measures acquire+release pairs/s with 0 and with 20,000 keys (printed, not asserted)", async () => {
-    const empty = persisted().backend;
-    const { store, path } = persisted();
+    const empty = (await persisted()).backend;
+    const { store, path } = await persisted();
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 20_000; i++) {
       const state: KeyState = { tenant: TENANT, key: `filler-${i}`, fence: i + 1, limit: null, holders: [] };
@@ -307,7 +337,7 @@ describe("LMDB persistence for start:node", () => {
     await Promise.all(writes);
     await store.close();
     // Loaded at start, as start:node would: the backend's map holds the 20,000 keys too.
-    const full = createMemoryBackend({ persist: openStore(path) });
+    const full = createMemoryBackend({ persist: await openStore(path) });
     // Interleaved rounds, medians: one noisy second on a shared machine says little.
     const rounds = { empty: [] as number[], full: [] as number[] };
     for (let round = 0; round < 3; round++) {
@@ -345,7 +375,7 @@ async function pairsPerSecond(backend: Backend, label: string): Promise<number> 
   return pairs / ((performance.now() - started) / 1_000);
 }
 
-describe("npm run start:node over LMDB", () => {
+describe("npm run start:node over the journal", () => {
   it("imports a legacy state file, says where the state lives, and keeps fences across a SIGKILL", async () => {
     const dataDir = tempDir();
     const keyId = await keyIdOf(TENANT, "upgraded");
@@ -371,7 +401,7 @@ describe("npm run start:node over LMDB", () => {
 
     const first = await start();
     expect(first.server.output()).toContain(`imported 1 keys from ${join(dataDir, "memory-state.json")}`);
-    expect(first.server.output()).toContain(`state in ${join(dataDir, "memory-lmdb")}`);
+    expect(first.server.output()).toContain(`state in ${join(dataDir, "memory-journal")}`);
     expect((await first.acquire("upgraded")).body.fence).toBe("000000000000042");
     await first.server.stop("SIGKILL");
 
@@ -379,7 +409,7 @@ describe("npm run start:node over LMDB", () => {
     expect(second.server.output()).not.toContain("imported");
     expect((await second.acquire("upgraded")).status).toBe(409);
     await second.server.stop();
-    // SIGTERM closed LMDB cleanly; a third start still has the grant.
+    // SIGTERM closed the journal cleanly; a third start still has the grant.
     const third = await start();
     expect((await third.acquire("upgraded")).status).toBe(409);
     await third.server.stop();

@@ -1,0 +1,165 @@
+/**
+ * `npm run start:node`'s persistence: an append-only journal with group commit. A change
+ * appends one record (the key's new state) to the current log; the records queued while
+ * one fdatasync runs go to disk together in the next, and each save resolves only once its
+ * record is durable, so the backend answers nothing that a crash could take back. The cost
+ * of a change does not depend on how many keys there are. When the log outgrows twice the
+ * live records, a new generation starts: appends move to a new log at once, and a snapshot
+ * of every key's record is written beside it in the background; then the old files go.
+ * At open, the journal is read back (recover.ts), expired holders are dropped, and a fresh
+ * generation is written, so a restart never appends after a torn record and replays at most
+ * one snapshot and the logs written since.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type KeyState, type MemoryPersistence, pruneExpired } from "@holdfast/shared";
+import { logName, syncDir } from "./files.ts";
+import { LogWriter } from "./log-writer.ts";
+import { encodeLine, type StoredRecord, toRecord, toState } from "./records.ts";
+import { recover } from "./recover.ts";
+import { removeBefore, writeSnapshot } from "./snapshot.ts";
+
+export type { StoredRecord } from "./records.ts";
+
+export interface JournalOptions {
+  /** The clock that decides, at open, which holders have expired (the backend's clock). */
+  now?: () => number;
+  /** A log this large (and twice the snapshot) starts a new generation; 4 MiB by default. */
+  compactAfterBytes?: number;
+  /** Where the journal reports what it dropped or could not tidy; console.warn by default. */
+  warn?: (message: string) => void;
+}
+
+export interface JournalPersistence extends MemoryPersistence {
+  readonly path: string;
+  /** What opening the journal dropped (a tail a crash cut short). */
+  readonly notes: readonly string[];
+  /** A key's durable record, as the journal holds it (for imports, tests and tools). */
+  record(keyId: string): StoredRecord | undefined;
+  /** Commits so far (one fdatasync each) and the current generation. */
+  stats(): { commits: number; generation: number };
+  /** Settles once the generation being written (if any) is complete. */
+  compacted(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Queued {
+  keyId: string;
+  line: string;
+  resolve: () => void;
+  reject: (cause: unknown) => void;
+}
+
+export async function openJournal(path: string, options: JournalOptions = {}): Promise<JournalPersistence> {
+  const warn = options.warn ?? ((message: string) => console.warn(`holdfast: ${message}`));
+  const compactAfterBytes = options.compactAfterBytes ?? 4 * 1024 * 1024;
+  await mkdir(path, { recursive: true });
+  const recovered = await recover(path);
+  const nowMs = (options.now ?? Date.now)();
+  /** Each key's durable record, encoded: what a snapshot writes. */
+  const lines = new Map<string, string>();
+  for (const [keyId, record] of recovered.records) {
+    const state = toState(keyId, record);
+    pruneExpired(state, nowMs);
+    lines.set(keyId, encodeLine(keyId, toRecord(state)));
+  }
+  let generation = recovered.generation + 1;
+  // Snapshot first: a crash before the log exists leaves a whole generation with no changes yet.
+  let snapshotBytes = await writeSnapshot(path, generation, [...lines.values()]);
+  let log = await startGeneration(path, generation);
+  await removeBefore(path, generation);
+
+  let queue: Queued[] = [];
+  let draining = false;
+  let idle = Promise.resolve();
+  let compacting: Promise<void> | undefined;
+  let closed = false;
+  let commits = 0;
+
+  /** Writes queued records in batches, one fdatasync each, until none are left. Never throws. */
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        await log.appendDurably(Buffer.from(batch.map((entry) => entry.line).join("")));
+        for (const entry of batch) lines.set(entry.keyId, entry.line);
+        for (const entry of batch) entry.resolve();
+      } catch (cause) {
+        for (const entry of batch) entry.reject(cause);
+      }
+      commits++;
+      if (log.size > Math.max(compactAfterBytes, 2 * snapshotBytes) && !compacting) await nextGeneration();
+    }
+    draining = false;
+  }
+
+  /** Moves appends to a new log now; writes the snapshot that completes it in the background. */
+  async function nextGeneration(): Promise<void> {
+    let next: LogWriter;
+    try {
+      next = await startGeneration(path, generation + 1);
+    } catch (cause) {
+      warn(`could not start a new journal generation (${String(cause)}); still appending to ${log.path}`);
+      return;
+    }
+    const previous = log;
+    log = next;
+    generation++;
+    // Between batches, so every record here is durable, and exactly those before the new log.
+    const snapshot = [...lines.values()];
+    const target = generation;
+    compacting = (async () => {
+      await previous.close();
+      snapshotBytes = await writeSnapshot(path, target, snapshot);
+      await removeBefore(path, target);
+    })()
+      .catch((cause: unknown) =>
+        warn(`journal compaction failed (${String(cause)}); its older files stay and are read at start`),
+      )
+      .finally(() => {
+        compacting = undefined;
+      });
+  }
+
+  return {
+    path,
+    notes: recovered.notes,
+    load: () => [...lines].map(([keyId, line]) => [keyId, toState(keyId, decodeOne(line))]),
+    save(keyId: string, state: KeyState): Promise<void> {
+      if (closed) return Promise.reject(new Error(`journal ${path} is closed`));
+      const line = encodeLine(keyId, toRecord(state));
+      const written = new Promise<void>((resolve, reject) => queue.push({ keyId, line, resolve, reject }));
+      if (!draining) {
+        draining = true;
+        // Started on the next turn, so that saves made in this one share its fdatasync.
+        idle = new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
+      }
+      return written;
+    },
+    record(keyId) {
+      const line = lines.get(keyId);
+      return line === undefined ? undefined : decodeOne(line);
+    },
+    stats: () => ({ commits, generation }),
+    compacted: async () => {
+      while (compacting) await compacting;
+    },
+    async close() {
+      closed = true;
+      await idle;
+      while (compacting) await compacting;
+      await log.close();
+    },
+  };
+}
+
+async function startGeneration(dir: string, generation: number): Promise<LogWriter> {
+  const log = await LogWriter.create(join(dir, logName(generation)));
+  await syncDir(dir);
+  return log;
+}
+
+function decodeOne(line: string): StoredRecord {
+  return (JSON.parse(line.slice(9)) as [string, StoredRecord])[1];
+}
