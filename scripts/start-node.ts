@@ -36,7 +36,11 @@ const journalDir = join(dataDir, "memory-journal");
 let persistence: Awaited<ReturnType<typeof openJournal>>;
 try {
   claimDataDir(journalDir, "npm run start:node");
-  persistence = await openJournal(journalDir);
+  const compactAfterBytes = parsePositiveInt(
+    "HOLDFAST_JOURNAL_COMPACT_BYTES",
+    process.env.HOLDFAST_JOURNAL_COMPACT_BYTES,
+  );
+  persistence = await openJournal(journalDir, compactAfterBytes === undefined ? {} : { compactAfterBytes });
   for (const note of persistence.notes) console.warn(`holdfast: ${note}`);
   // Upgrading from an earlier start:node (LMDB, or the JSON file before it): its fences move in once.
   for (const done of await importLegacy(persistence, dataDir)) {

@@ -414,4 +414,65 @@ describe("npm run start:node over the journal", () => {
     expect((await third.acquire("upgraded")).status).toBe(409);
     await third.server.stop();
   }, 90_000);
+
+  it("keeps every answered change across a SIGKILL under load, in the middle of compactions", async () => {
+    const dataDir = tempDir();
+    // A small log, so that generations turn over while the load runs and the kill lands.
+    const env = { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "secret", HOLDFAST_JOURNAL_COMPACT_BYTES: "16384" };
+    const server = await startServer(env, "scripts/start-node.ts");
+    running.push(server);
+    const post = async (url: string, path: string, body: object) => {
+      const response = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer secret", "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    // Per worker: the highest fence answered on its counter key, and the grants it holds.
+    const counters = new Map<string, string>();
+    const held: { key: string; lockId: string; fence: string }[] = [];
+    let killed = false;
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; !killed; i++) {
+        try {
+          const counter = await post(server.url, "/v1/locks/acquire", { key: `counter:${w}`, ttlMs: 60_000 });
+          if (counter.status !== 200) throw new Error(`counter ${counter.status}`);
+          counters.set(`counter:${w}`, String(counter.body.fence));
+          await post(server.url, "/v1/locks/release", { lockId: counter.body.lockId });
+          const grant = await post(server.url, "/v1/locks/acquire", { key: `held:${w}:${i}`, ttlMs: 60_000 });
+          if (grant.status === 200)
+            held.push({ key: `held:${w}:${i}`, lockId: String(grant.body.lockId), fence: String(grant.body.fence) });
+        } catch {
+          return; // the server is gone
+        }
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    killed = true;
+    await server.stop("SIGKILL");
+    await Promise.all(workers);
+    expect(held.length).toBeGreaterThan(100);
+    // Generations turned over during the load (the first start opens generation 1).
+    const generations = readdirSync(join(dataDir, "memory-journal")).map((name) =>
+      Number(/-(\d+)$/.exec(name)?.[1] ?? 0),
+    );
+    expect(Math.max(...generations)).toBeGreaterThan(3);
+
+    const restarted = await startServer(env, "scripts/start-node.ts");
+    running.push(restarted);
+    // Every answered grant is still held, with its fence.
+    for (const grant of held) {
+      expect((await post(restarted.url, "/v1/locks/owns", { lockId: grant.lockId })).body).toMatchObject({
+        owned: true,
+        fence: grant.fence,
+      });
+    }
+    // No counter's fence went back (a grant in flight at the kill may have gone one further).
+    for (const [key, fence] of counters) {
+      const lookup = await post(restarted.url, "/v1/locks/lookup", { key });
+      expect(String(lookup.body.fence) >= fence).toBe(true);
+    }
+    await restarted.stop();
+  }, 90_000);
 });
