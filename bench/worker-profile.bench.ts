@@ -19,6 +19,7 @@
  * and 5. Medians of ROUNDS interleaved rounds.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, type MiniflareOptions } from "miniflare";
@@ -147,6 +148,21 @@ async function layers(dir: string): Promise<Layer[]> {
   ];
 }
 
+/** One 4 KB page (a SQLite WAL frame's size) written and fdatasynced on the disk the objects use, p50. */
+async function pageSync(dir: string): Promise<number> {
+  const handle = await open(join(dir, "page-sync"), "w");
+  const page = Buffer.alloc(4096 + 24, 1);
+  try {
+    const times = await timed(PAIRS, async (i) => {
+      await handle.write(page, 0, page.length, i * page.length);
+      await handle.datasync();
+    });
+    return percentile(times, 50);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function pairsPerSecond(client: JsonClient): Promise<number> {
   const deadline = performance.now() + SECONDS * 1000;
   let pairs = 0;
@@ -169,9 +185,11 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
   const rates: number[][] = stack.map(() => []);
   const sequential: number[][] = stack.map(() => []);
   const hot: ContentionResult[][] = [[], []];
+  const pageSyncs: number[] = [];
   const firstHot = stack.length - 2;
   try {
     for (let round = 0; round < ROUNDS; round++) {
+      pageSyncs.push(await pageSync(dir));
       for (const [i, layer] of stack.entries()) {
         const client = jsonClient(layer.url, "bench");
         try {
@@ -216,6 +234,20 @@ export default async function workerProfileBench(): Promise<BenchRow[]> {
     value: ratio(rate(durableLayer), rate(rawStore)),
     note: `${rate(durableLayer).toFixed(0)} vs ${rate(rawStore).toFixed(0)} pairs/s; the raw store is ${ratio(rate(rawStore), rate(0))} the trivial Worker, the ceiling of a reply that waits for its commit`,
   });
+  const oneClient = 1000 / seq(rawStore);
+  const sync = median(pageSyncs);
+  rows.push(
+    {
+      name: `where npm start's time goes: the raw store, ${CLIENTS} clients against one client back to back`,
+      value: ratio(rate(rawStore), oneClient),
+      note: `${rate(rawStore).toFixed(0)} vs ${oneClient.toFixed(0)} pairs/s: concurrency buys nothing, because workerd commits one object at a time on its one thread (strace: a 4 KB WAL frame and an fsync per commit, none in parallel)`,
+    },
+    {
+      name: "where npm start's time goes: one 4 KB page written and fdatasynced on the same disk",
+      value: ms(sync),
+      note: `two commits per pair, one at a time: at most ${(1000 / (2 * sync)).toFixed(0)} pairs/s from the disk alone, ${ratio(1000 / (2 * sync), rate(0))} the trivial Worker; workerd's commit path adds ${ms((perPairUs(rawStore) - perPairUs(2)) / 2000 - sync)} a commit beyond it (the raw store against the trivial object, halved, less the fdatasync)`,
+    },
+  );
   const [volatile, durable] = hot.map((results) => medianOf(results));
   if (volatile && durable) {
     rows.push(
