@@ -46,6 +46,10 @@ export function httpBackend(baseUrl: string, tokenOf: (tenant: string) => string
     acquireQueued: (request, { waitMs }) => acquire(request, waitMs),
     async release(ref) {
       const answer = await post("/v1/locks/release", ref.tenant, { lockId: lockId(ref.keyId, ref.token) });
+      // 404 is "not held" (a lost release, to the ledger); anything else is an error with its cause.
+      if (answer.status !== 200 && answer.status !== 404) {
+        throw new Error(`release answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+      }
       return { ok: answer.status === 200, serverTimeMs: answer.serverTimeMs };
     },
     async extend(ref, ttlMs): Promise<ExtendResult> {
