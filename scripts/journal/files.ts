@@ -1,7 +1,6 @@
 /**
  * The journal's files in its directory. Generation g is `snapshot-g` (every key's record
- * as log-g began; absent for the first generation) followed by `log-g` (each change since,
- * appended). A snapshot is written as `snapshot-g.tmp` and renamed once it is on disk, so
+ * as log-g began; empty for a new journal) followed by `log-g` (each change since, appended). A snapshot is written as `snapshot-g.tmp` and renamed once it is on disk, so
  * a snapshot that exists is whole. Directory entries are fsynced after every create,
  * rename and delete: a file that holds answered changes must not vanish in a crash.
  */

@@ -3,19 +3,21 @@
  * appends one record (the key's new state) to the current log; the records queued while
  * one fdatasync runs go to disk together in the next, and each save resolves only once its
  * record is durable, so the backend answers nothing that a crash could take back. The cost
- * of a change does not depend on how many keys there are. When the log outgrows twice the
- * live records, a new generation starts: appends move to a new log at once, and a snapshot
+ * of a change does not depend on how many keys there are. When the log outgrows both
+ * compactAfterBytes and twice the last snapshot, a new generation starts: appends move to a new log at once, and a snapshot
  * of every key's record is written beside it in the background; then the old files go.
+ * A log the writer could not repair after a failed write is never left for a new one: it
+ * refuses every write until a restart recovers it.
  * At open, the journal is read back (recover.ts), expired holders are dropped, and a fresh
  * generation is written, so a restart never appends after a torn record and replays at most
  * one snapshot and the logs written since.
  */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type KeyState, type MemoryPersistence, pruneExpired } from "@holdfast/shared";
 import { logName, syncDir } from "./files.ts";
 import { LogWriter } from "./log-writer.ts";
-import { encodeLine, type StoredRecord, toRecord, toState } from "./records.ts";
+import { encodeCommit, encodeLine, type StoredRecord, toRecord, toState } from "./records.ts";
 import { recover } from "./recover.ts";
 import { removeBefore, writeSnapshot } from "./snapshot.ts";
 
@@ -36,7 +38,7 @@ export interface JournalPersistence extends MemoryPersistence {
   readonly notes: readonly string[];
   /** A key's durable record, as the journal holds it (for imports, tests and tools). */
   record(keyId: string): StoredRecord | undefined;
-  /** Commits so far (one fdatasync each) and the current generation. */
+  /** Group commits written so far (one fdatasync each) and the current generation. */
   stats(): { commits: number; generation: number };
   /** Settles once the generation being written (if any) is complete. */
   compacted(): Promise<void>;
@@ -53,7 +55,7 @@ interface Queued {
 export async function openJournal(path: string, options: JournalOptions = {}): Promise<JournalPersistence> {
   const warn = options.warn ?? ((message: string) => console.warn(`holdfast: ${message}`));
   const compactAfterBytes = options.compactAfterBytes ?? 4 * 1024 * 1024;
-  await mkdir(path, { recursive: true });
+  await makeDurableDir(path);
   const recovered = await recover(path);
   const nowMs = (options.now ?? Date.now)();
   /** Each key's durable record, encoded: what a snapshot writes. */
@@ -67,7 +69,9 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
   // Snapshot first: a crash before the log exists leaves a whole generation with no changes yet.
   let snapshotBytes = await writeSnapshot(path, generation, [...lines.values()]);
   let log = await startGeneration(path, generation);
-  await removeBefore(path, generation);
+  await removeBefore(path, generation).catch((cause: unknown) =>
+    warn(`could not delete the journal's older files (${String(cause)}); they are ignored and retried`),
+  );
 
   let queue: Queued[] = [];
   let draining = false;
@@ -75,6 +79,8 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
   let compacting: Promise<void> | undefined;
   let closed = false;
   let commits = 0;
+  /** The log size below which no new generation is tried (raised after a failed try). */
+  let rotateAtBytes = 0;
 
   /** Writes queued records in batches, one fdatasync each, until none are left. Never throws. */
   async function drain(): Promise<void> {
@@ -82,14 +88,17 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
       const batch = queue;
       queue = [];
       try {
-        await log.appendDurably(Buffer.from(batch.map((entry) => entry.line).join("")));
+        const bytes = batch.map((entry) => entry.line).join("") + encodeCommit(batch.length);
+        await log.appendDurably(Buffer.from(bytes));
+        commits++;
         for (const entry of batch) lines.set(entry.keyId, entry.line);
         for (const entry of batch) entry.resolve();
       } catch (cause) {
         for (const entry of batch) entry.reject(cause);
       }
-      commits++;
-      if (log.size > Math.max(compactAfterBytes, 2 * snapshotBytes) && !compacting) await nextGeneration();
+      if (!log.broken && !compacting && log.size > Math.max(compactAfterBytes, 2 * snapshotBytes, rotateAtBytes)) {
+        await nextGeneration();
+      }
     }
     draining = false;
   }
@@ -100,6 +109,8 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
     try {
       next = await startGeneration(path, generation + 1);
     } catch (cause) {
+      // Tried again once the log has grown by another compactAfterBytes, not after every commit.
+      rotateAtBytes = log.size + compactAfterBytes;
       warn(`could not start a new journal generation (${String(cause)}); still appending to ${log.path}`);
       return;
     }
@@ -154,10 +165,32 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
   };
 }
 
+/**
+ * Creates the directory if need be, and makes its entry durable, with those of the parents
+ * created for it: a journal whose directory vanishes in a crash is a journal lost. (The
+ * parent is synced whoever created it; the server's claim creates it before this runs.)
+ */
+async function makeDurableDir(path: string): Promise<void> {
+  const created = await mkdir(path, { recursive: true });
+  await syncDir(dirname(path));
+  if (created === undefined) return;
+  for (let dir = dirname(path); dir.length >= created.length && dir !== dirname(dir); dir = dirname(dir)) {
+    await syncDir(dirname(dir));
+  }
+}
+
+/** Creates the generation's log; on failure, removes what it created, so the next try starts clean. */
 async function startGeneration(dir: string, generation: number): Promise<LogWriter> {
-  const log = await LogWriter.create(join(dir, logName(generation)));
-  await syncDir(dir);
-  return log;
+  const file = join(dir, logName(generation));
+  const log = await LogWriter.create(file);
+  try {
+    await syncDir(dir);
+    return log;
+  } catch (cause) {
+    await log.close().catch(() => undefined);
+    await unlink(file).catch(() => undefined);
+    throw cause;
+  }
 }
 
 function decodeOne(line: string): StoredRecord {

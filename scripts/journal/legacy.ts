@@ -9,6 +9,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { KeyState } from "@holdfast/shared";
 import { claimDataDir } from "../data-dir-lock.ts";
+import { syncDir } from "./files.ts";
 import type { JournalPersistence } from "./index.ts";
 import { type StoredRecord, toState } from "./records.ts";
 
@@ -28,9 +29,13 @@ export async function importLegacy(journal: JournalPersistence, dataDir: string)
   if (existsSync(join(lmdbDir, "data.mdb"))) {
     // An older server may still be running on it: its claim refuses this start.
     claimDataDir(lmdbDir, "npm run start:node (importing LMDB)");
-    imports.push(await importEntries(journal, await readLmdb(lmdbDir), lmdbDir));
-    rmSync(join(lmdbDir, "server.lock"), { force: true });
+    imports.push(
+      await importEntries(journal, await readLmdb(lmdbDir), lmdbDir, () =>
+        rmSync(join(lmdbDir, "server.lock"), { force: true }),
+      ),
+    );
   }
+  if (imports.length > 0) await syncDir(dataDir);
   return imports;
 }
 
@@ -38,6 +43,7 @@ async function importEntries(
   journal: JournalPersistence,
   entries: Iterable<[string, StoredRecord]>,
   from: string,
+  beforeMove: () => void = () => undefined,
 ): Promise<LegacyImport> {
   const writes: Promise<void>[] = [];
   let keys = 0;
@@ -49,7 +55,9 @@ async function importEntries(
       writes.push(Promise.resolve(journal.save(keyId, state)));
   }
   await Promise.all(writes);
-  const movedTo = `${from}.imported`;
+  beforeMove();
+  // An earlier import's copy stays as it was (an upgrade, a downgrade, an upgrade again).
+  const movedTo = existsSync(`${from}.imported`) ? `${from}.imported-${Date.now()}` : `${from}.imported`;
   renameSync(from, movedTo);
   return { keys, from, movedTo };
 }

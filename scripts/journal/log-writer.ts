@@ -11,7 +11,8 @@ import { writeAll } from "./files.ts";
 export class LogWriter {
   /** Bytes on disk: every record up to here is whole and durable. */
   size = 0;
-  private broken: Error | undefined;
+  /** Set when a failed write could not be undone: every later write is refused with it. */
+  broken: Error | undefined;
 
   private constructor(
     readonly path: string,

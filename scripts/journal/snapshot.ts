@@ -16,16 +16,21 @@ export async function writeSnapshot(dir: string, generation: number, lines: read
   const handle = await open(draft, "w");
   let bytes = 0;
   try {
-    for (let i = 0; i < lines.length; i += CHUNK_LINES) {
-      const chunk = Buffer.from(lines.slice(i, i + CHUNK_LINES).join(""));
-      await writeAll(handle, chunk, bytes);
-      bytes += chunk.length;
+    try {
+      for (let i = 0; i < lines.length; i += CHUNK_LINES) {
+        const chunk = Buffer.from(lines.slice(i, i + CHUNK_LINES).join(""));
+        await writeAll(handle, chunk, bytes);
+        bytes += chunk.length;
+      }
+      await handle.datasync();
+    } finally {
+      await handle.close();
     }
-    await handle.datasync();
-  } finally {
-    await handle.close();
+    await rename(draft, final);
+  } catch (cause) {
+    await unlink(draft).catch(() => undefined);
+    throw cause;
   }
-  await rename(draft, final);
   await syncDir(dir);
   return bytes;
 }
