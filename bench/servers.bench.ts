@@ -66,6 +66,13 @@ interface Target {
   time: number[];
 }
 
+/** A benchmarked server's settings: its own data dir, token "bench", no rate limit in the way. */
+const serverEnv = (dataDir: string) => ({
+  HOLDFAST_DATA_DIR: dataDir,
+  HOLDFAST_TOKEN: "bench",
+  HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS,
+});
+
 /** One record appended to a log file and fdatasynced, p50: start:node's raw store. */
 async function rawAppend(dir: string): Promise<number> {
   const log = await LogWriter.create(join(dir, "log-1"));
@@ -104,10 +111,7 @@ export default async function serversBench(): Promise<BenchRow[]> {
     for (const target of targets) {
       const dataDir = mkdtempSync(join(tmpdir(), "holdfast-bench-servers-"));
       dataDirs.push(dataDir);
-      target.server = await startServer(
-        { HOLDFAST_DATA_DIR: dataDir, HOLDFAST_TOKEN: "bench", HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS },
-        target.script,
-      );
+      target.server = await startServer(serverEnv(dataDir), target.script);
       target.floor = target.script.endsWith("start-node.ts") ? await trivialHonoApp() : await trivialWorker();
     }
     for (let round = 0; round < ROUNDS; round++) {
@@ -176,12 +180,7 @@ const dropOf = (ratio: number) =>
  */
 async function keysAccumulate(): Promise<BenchRow[]> {
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), "holdfast-bench-accumulate-")));
-  const env = (dir: string) => ({
-    HOLDFAST_DATA_DIR: dir,
-    HOLDFAST_TOKEN: "bench",
-    HOLDFAST_RATE_LIMITS: BENCH_RATE_LIMITS,
-  });
-  const servers = await Promise.all(dirs.map((dir) => startServer(env(dir), "scripts/start-node.ts")));
+  const servers = await Promise.all(dirs.map((dir) => startServer(serverEnv(dir), "scripts/start-node.ts")));
   const [empty, full] = servers.map((server) => jsonClient(server.url, "bench")) as [JsonClient, JsonClient];
   try {
     const next = { i: 0 };

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { type KeyState, type MemoryPersistence, pruneExpired } from "@holdfast/shared";
 import { logName, syncDir } from "./files.ts";
 import { LogWriter } from "./log-writer.ts";
-import { encodeCommit, encodeLine, type StoredRecord, toRecord, toState } from "./records.ts";
+import { encodeCommit, encodeLine, recordOfLine, type StoredRecord, toRecord, toState } from "./records.ts";
 import { recover } from "./recover.ts";
 import { removeBefore, writeSnapshot } from "./snapshot.ts";
 
@@ -136,7 +136,7 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
   return {
     path,
     notes: recovered.notes,
-    load: () => [...lines].map(([keyId, line]) => [keyId, toState(keyId, decodeOne(line))]),
+    load: () => [...lines].map(([keyId, line]) => [keyId, toState(keyId, recordOfLine(line))]),
     save(keyId: string, state: KeyState): Promise<void> {
       if (closed) return Promise.reject(new Error(`journal ${path} is closed`));
       const line = encodeLine(keyId, toRecord(state));
@@ -150,7 +150,7 @@ export async function openJournal(path: string, options: JournalOptions = {}): P
     },
     record(keyId) {
       const line = lines.get(keyId);
-      return line === undefined ? undefined : decodeOne(line);
+      return line === undefined ? undefined : recordOfLine(line);
     },
     stats: () => ({ commits, generation }),
     compacted: async () => {
@@ -191,8 +191,4 @@ async function startGeneration(dir: string, generation: number): Promise<LogWrit
     await unlink(file).catch(() => undefined);
     throw cause;
   }
-}
-
-function decodeOne(line: string): StoredRecord {
-  return (JSON.parse(line.slice(9)) as [string, StoredRecord])[1];
 }

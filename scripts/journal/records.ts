@@ -46,6 +46,11 @@ export function encodeLine(keyId: string, record: StoredRecord): string {
   return lineOf(JSON.stringify([keyId, record]));
 }
 
+/** The record of a line this process encoded (already trusted: no checksum to verify). */
+export function recordOfLine(line: string): StoredRecord {
+  return (JSON.parse(line.slice(9)) as [string, StoredRecord])[1];
+}
+
 /** The line that closes a group commit of `count` records. */
 export function encodeCommit(count: number): string {
   return lineOf(JSON.stringify({ commit: count }));
