@@ -6,10 +6,12 @@
 import { join, resolve } from "node:path";
 import {
   authFromEnv,
+  boundsFrom,
   budgetsFromEnv,
   checkConfigFully,
   createApp,
   createMemoryBackend,
+  MEMORY_BOUNDS,
   memoryRateLimiter,
   parseCorsOrigins,
   parsePositiveInt,
@@ -50,7 +52,11 @@ try {
   console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
-const backend = createMemoryBackend({ name: "memory (persisted)", persist: persistence });
+const backend = createMemoryBackend({
+  name: "memory (persisted)",
+  persist: persistence,
+  bounds: boundsFrom(process.env, MEMORY_BOUNDS),
+});
 const app = createApp({
   backend,
   auth: authFromEnv({ ...process.env, HOLDFAST_TOKEN: token }),

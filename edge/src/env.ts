@@ -38,4 +38,8 @@ export interface Env {
   HOLDFAST_CORS_ORIGINS?: string;
   /** Longest server-side wait per request, in ms (default 25000). */
   HOLDFAST_WAIT_CAP_MS?: string;
+  /** Live holders per key (R9; default: the backend's own, see the README's limits). */
+  HOLDFAST_MAX_HOLDERS?: string;
+  /** Queued waiters per key (R9; default: the backend's own). */
+  HOLDFAST_MAX_WAITERS?: string;
 }

@@ -2,23 +2,25 @@
 import {
   authFromEnv,
   type Backend,
+  boundsFrom,
   checkConfig,
   createApp,
   parseCorsOrigins,
   parsePositiveInt,
 } from "@holdfast/shared";
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
+import { DURABLE_OBJECT_BOUNDS } from "./durable-object/lock-object.ts";
 import type { Env } from "./env.ts";
 import { createNeonBackend } from "./neon/backend.ts";
 import { sharedRateLimiter } from "./rate-limit/limiter.ts";
-import { createUpstashBackend } from "./upstash/backend.ts";
+import { createUpstashBackend, UPSTASH_BOUNDS } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
 export { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 function backendFor(env: Env): Backend {
   const choice = env.HOLDFAST_BACKEND ?? "durable-object";
-  if (choice === "durable-object") return createDurableObjectBackend(env.LOCKS);
+  if (choice === "durable-object") return createDurableObjectBackend(env.LOCKS, boundsFrom(env, DURABLE_OBJECT_BOUNDS));
   if (choice === "upstash") {
     const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = env;
     if (!url || !token)
@@ -27,6 +29,7 @@ function backendFor(env: Env): Backend {
       url,
       token,
       ...(env.HOLDFAST_REDIS_PREFIX ? { prefix: env.HOLDFAST_REDIS_PREFIX } : {}),
+      bounds: boundsFrom(env, UPSTASH_BOUNDS),
     });
   }
   if (choice === "neon") {

@@ -1,7 +1,7 @@
 /** The shared contract suites, unchanged, against the Durable Object backend inside workerd. */
 
 import { env } from "cloudflare:workers";
-import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { createDurableObjectBackend } from "../src/durable-object/backend.ts";
 
 const make = () => createDurableObjectBackend(env.LOCKS);
@@ -9,3 +9,4 @@ const make = () => createDurableObjectBackend(env.LOCKS);
 runBackendContract("durable-object", make);
 runWaitingContract("durable-object", make);
 runHttpContract("durable-object", make);
+runBoundsContract("durable-object", (bounds) => createDurableObjectBackend(env.LOCKS, bounds));

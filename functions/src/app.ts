@@ -4,6 +4,7 @@ import {
   type Authenticator,
   anyOf,
   authFromEnv,
+  boundsFrom,
   budgetsFromEnv,
   checkConfig,
   createApp,
@@ -15,7 +16,7 @@ import {
 } from "@holdfast/shared";
 import type { Auth } from "firebase-admin/auth";
 import { firebaseIdTokens } from "./firebase-auth.ts";
-import { createFirestoreBackend } from "./firestore/backend.ts";
+import { createFirestoreBackend, FIRESTORE_BOUNDS } from "./firestore/backend.ts";
 
 /**
  * The variables the function reads (README, "Firebase Functions"): those every start mode
@@ -50,6 +51,7 @@ export function createFunctionApp(env: FunctionEnv, { firestore, firebaseAuth }:
     firestore,
     ...(env.HOLDFAST_FIRESTORE_COLLECTION ? { collection: env.HOLDFAST_FIRESTORE_COLLECTION } : {}),
     ...(clockToleranceMs === undefined ? {} : { clockToleranceMs }),
+    bounds: boundsFrom(env, FIRESTORE_BOUNDS),
   });
   const app = createApp({
     backend,

@@ -64,11 +64,7 @@ export async function acquire(ctx: Context, options: AcquireOptions): Promise<Ac
       const pause = isLockError(error) ? pauseBeforeRetry(error, ++failures, retry) : undefined;
       // Retries fit the caller's wait; a try-once acquire still gets its quick transient retries.
       const pastDeadline = waitMs > 0 && monotonic() + (pause ?? 0) > deadline;
-      if (
-        pause === undefined ||
-        pastDeadline ||
-        ((error as LockError).code === "RateLimited" && started + pause > deadline)
-      ) {
+      if (pause === undefined || pastDeadline || (waitsOut(error as LockError) && started + pause > deadline)) {
         ctx.emit({ type: "acquire", ok: false, reason: (error as LockError).code }, key);
         throw error;
       }
@@ -121,15 +117,19 @@ async function freshProof(
 
 /**
  * How long to pause before retrying after `error`, or undefined when it must not be
- * retried: RateLimited waits out Retry-After (if it fits the caller's wait); a lost
+ * retried: RateLimited and CapacityExceeded (a key at its bound of holders or waiters)
+ * wait out Retry-After (if it fits the caller's wait); a lost
  * answer or an unavailable service is retried a couple of times, even when the caller
  * did not ask to wait, because the idempotency key makes that safe.
  */
 function pauseBeforeRetry(error: LockError, failures: number, retry: RetryOptions): number | undefined {
-  if (error.code === "RateLimited") return error.retryAfterMs ?? retryDelay(failures, retry);
+  if (waitsOut(error)) return error.retryAfterMs ?? retryDelay(failures, retry);
   const transient = error.code === "NetworkTimeout" || error.code === "ServiceUnavailable";
   return transient && failures <= TRANSIENT_RETRIES ? retryDelay(failures, retry) : undefined;
 }
+
+/** Refusals that say "not now": a tenant over its budget, a key at its bound. */
+const waitsOut = (error: LockError) => error.code === "RateLimited" || error.code === "CapacityExceeded";
 
 /** 128 random bits; getRandomValues also works in insecure browser contexts, unlike randomUUID. */
 function randomKey(): string {

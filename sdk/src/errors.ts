@@ -7,6 +7,7 @@ export type LockErrorCode =
   | "InvalidArgument"
   | "AuthFailed"
   | "RateLimited"
+  | "CapacityExceeded"
   | "ServiceUnavailable"
   | "NetworkTimeout"
   | "Internal"
@@ -18,8 +19,10 @@ export interface LockErrorOptions {
   cause?: unknown;
   /** The HTTP status of the answer that carried the error, if any. */
   status?: number;
-  /** RateLimited: the server's Retry-After, in ms. */
+  /** RateLimited, CapacityExceeded: the server's Retry-After, in ms. */
   retryAfterMs?: number;
+  /** CapacityExceeded: the key's bound that was reached, "holders" or "waiters". */
+  limit?: string | undefined;
 }
 
 export class LockError extends Error {
@@ -28,12 +31,14 @@ export class LockError extends Error {
   declare readonly code: LockErrorCode;
   declare readonly status: number | undefined;
   declare readonly retryAfterMs: number | undefined;
+  declare readonly limit: string | undefined;
 
   constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
     super(message, options);
     this.code = code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.limit = options.limit;
   }
 }
 

@@ -23,7 +23,11 @@ export interface RequestOptions {
 
 export type Request = <T>(path: string, body?: object, options?: RequestOptions) => Promise<Answer<T>>;
 
-type Envelope = { ok?: unknown; serverTimeMs?: unknown; error?: { code: LockErrorCode; message: string } };
+type Envelope = {
+  ok?: unknown;
+  serverTimeMs?: unknown;
+  error?: { code: LockErrorCode; message: string; limit?: string };
+};
 
 export function createRequest(options: ClientOptions, clock: ClockTracker): Request {
   const base = options.url.replace(/\/+$/, "");
@@ -70,6 +74,7 @@ export function createRequest(options: ClientOptions, clock: ClockTracker): Requ
       const retryAfter = response.headers.get("retry-after");
       throw new LockError(failure?.code ?? codeOf(status), failure?.message ?? `HTTP ${status}`, {
         status,
+        limit: failure?.limit,
         // Delay-seconds or an HTTP date.
         ...(retryAfter && { retryAfterMs: Math.max(0, +retryAfter * 1000 || Date.parse(retryAfter) - wall() || 0) }),
       });

@@ -6,6 +6,7 @@ export const LOCK_ERROR_CODES = [
   "InvalidArgument",
   "AuthFailed",
   "RateLimited",
+  "CapacityExceeded",
   "ServiceUnavailable",
   "NetworkTimeout",
   "Internal",
@@ -23,6 +24,7 @@ export const HTTP_STATUS: Record<ServerErrorCode, 400 | 401 | 429 | 500 | 503 | 
   InvalidArgument: 400,
   AuthFailed: 401,
   RateLimited: 429,
+  CapacityExceeded: 429,
   ServiceUnavailable: 503,
   NetworkTimeout: 504,
   Internal: 500,
@@ -32,8 +34,10 @@ export interface LockErrorOptions {
   cause?: unknown;
   /** 403 for a valid token without the needed scope. */
   status?: 401 | 403;
-  /** For RateLimited: how long the client should wait. */
+  /** For RateLimited and CapacityExceeded: how long the client should wait. */
   retryAfterMs?: number;
+  /** For CapacityExceeded: the bound the key is at ("holders" or "waiters"). */
+  limit?: string;
 }
 
 export class LockError extends Error {
@@ -41,12 +45,14 @@ export class LockError extends Error {
   readonly code: LockErrorCode;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly limit: string | undefined;
 
   constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.limit = options.limit;
   }
 }
 

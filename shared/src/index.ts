@@ -31,11 +31,17 @@ export {
 } from "./app/rate-limit.ts";
 export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
 export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
+export { type BoundName, type BoundsEnv, boundsFrom, checkBounds, type KeyBounds, MAX_KEY_BOUND } from "./bounds.ts";
 export * from "./core/index.ts";
 export * from "./errors.ts";
 export { FENCE_DIGITS, formatFence, MAX_FENCE } from "./fence.ts";
 export { formatLockId, keyIdOf, LOCK_ID_PATTERN, MAX_KEY_BYTES, newToken, parseLockId } from "./keys.ts";
-export { createMemoryBackend, type MemoryBackendOptions, type MemoryPersistence } from "./memory/index.ts";
+export {
+  createMemoryBackend,
+  MEMORY_BOUNDS,
+  type MemoryBackendOptions,
+  type MemoryPersistence,
+} from "./memory/index.ts";
 export type * from "./model.ts";
 export * from "./validation.ts";
 export { changeHolders, FairQueue, type QueueHost } from "./waiting/fair-queue.ts";

@@ -75,7 +75,21 @@ export type AcquireResult =
       retryAtMs: number;
     }
   | { ok: false; reason: "limit-mismatch"; limit: number | null; serverTimeMs: number }
+  | CapacityResult
   | { ok: false; reason: "idempotency-mismatch"; serverTimeMs: number };
+
+/**
+ * Refused because the key is at one of its bounds (rule R9); nothing changed. With
+ * `retryAtMs`, the store time at which room may be made (a holder's expiry).
+ */
+export interface CapacityResult {
+  ok: false;
+  reason: "capacity";
+  bound: "holders" | "waiters";
+  max: number;
+  serverTimeMs: number;
+  retryAtMs?: number;
+}
 
 export type ReleaseResult = { ok: boolean; serverTimeMs: number };
 

@@ -1,5 +1,5 @@
 /** The shared contract suites, unchanged, on the Firestore backend: real client, real emulator. */
-import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { afterAll } from "vitest";
 import { firestoreFixture, stopSharedEmulator } from "./fixture.ts";
 
@@ -8,3 +8,4 @@ afterAll(stopSharedEmulator, 30_000);
 runBackendContract("firestore", firestoreFixture);
 runWaitingContract("firestore", firestoreFixture);
 runHttpContract("firestore", firestoreFixture);
+runBoundsContract("firestore", (bounds) => firestoreFixture({ bounds }));

@@ -1,7 +1,8 @@
 /** The shared contract suites, unchanged, on the Upstash backend: real client, stand-in, real Redis. */
-import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { upstashFixture } from "./fixture.ts";
 
 runBackendContract("upstash", upstashFixture);
 runWaitingContract("upstash", upstashFixture);
 runHttpContract("upstash", upstashFixture);
+runBoundsContract("upstash", (bounds) => upstashFixture({ bounds }));

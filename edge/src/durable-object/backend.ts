@@ -5,27 +5,34 @@
 import {
   type AcquireResult,
   type Backend,
+  checkBounds,
   type ExtendResult,
+  type KeyBounds,
   type LookupResult,
   leaveOnAbort,
   type OwnsResult,
   type ReleaseResult,
 } from "@holdfast/shared";
 import { rpc } from "./errors.ts";
-import type { LockObject } from "./lock-object.ts";
+import { DURABLE_OBJECT_BOUNDS, type LockObject } from "./lock-object.ts";
 
-export function createDurableObjectBackend(namespace: DurableObjectNamespace<LockObject>): Backend {
+/** `bounds`: per-key bounds (R9), handed to the object with each acquire; unset ones take DURABLE_OBJECT_BOUNDS. */
+export function createDurableObjectBackend(
+  namespace: DurableObjectNamespace<LockObject>,
+  bounds: Partial<KeyBounds> = {},
+): Backend {
+  const keyBounds = checkBounds({ ...DURABLE_OBJECT_BOUNDS, ...bounds });
   const objectFor = (keyId: string) => namespace.get(namespace.idFromName(keyId));
   return {
     name: "durable-object",
-    acquire: (request) => rpc<AcquireResult>(() => objectFor(request.keyId).acquire(request, 0)),
+    acquire: (request) => rpc<AcquireResult>(() => objectFor(request.keyId).acquire(request, 0, keyBounds)),
     async acquireQueued(request, { waitMs, signal, waitUntil, onQueued }) {
       const object = objectFor(request.keyId);
       const leaveQueue = () => {
         const left = object.cancelWait(request.token).catch(() => false);
         waitUntil?.(left);
       };
-      const result = rpc<AcquireResult>(() => object.acquire(request, waitMs, onQueued));
+      const result = rpc<AcquireResult>(() => object.acquire(request, waitMs, keyBounds, onQueued));
       // Calls on one stub arrive in order, so a cancel sent now follows the acquire.
       const stopListening = leaveOnAbort(signal, leaveQueue);
       try {

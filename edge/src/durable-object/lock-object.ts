@@ -15,6 +15,7 @@ import {
   type ExtendResult,
   extendTransition,
   FairQueue,
+  type KeyBounds,
   type KeyRef,
   type KeyState,
   type LockRef,
@@ -31,16 +32,25 @@ import { inStorage } from "./errors.ts";
 
 const STATE = "state";
 
+/**
+ * A key's state is one storage value, written whole on every change (SQLite-backed objects
+ * take values up to 2 MiB): 5,000 holders is about 0.8 MB. The queue lives in memory.
+ */
+export const DURABLE_OBJECT_BOUNDS: KeyBounds = { holders: 5_000, waiters: 10_000 };
+
 export class LockObject extends DurableObject<Env> {
   private readonly queue: FairQueue;
+  /** The Worker's configured bounds, as its latest acquire brought them (R9). */
+  private bounds: KeyBounds = DURABLE_OBJECT_BOUNDS;
   private alarmAtMs: number | undefined;
   private cached: KeyState | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.queue = new FairQueue({
+      bounds: () => this.bounds,
       attempt: (request) => this.attempt(request),
-      preview: (request) => acquireTransition(this.copy(), request, Date.now()).result,
+      preview: (request) => acquireTransition(this.copy(), request, Date.now(), this.bounds).result,
       wakeAt: (timeMs) => this.wakeAt(timeMs),
       now: () => Date.now(),
     });
@@ -50,7 +60,13 @@ export class LockObject extends DurableObject<Env> {
    * Grants now, or parks the call in the object's fair queue for up to `waitMs`, and then
    * calls `onQueued` (a stub of the caller's function: one RPC back, only when given).
    */
-  acquire(request: AcquireRequest, waitMs: number, onQueued?: () => unknown): Promise<AcquireResult> {
+  acquire(
+    request: AcquireRequest,
+    waitMs: number,
+    bounds: KeyBounds,
+    onQueued?: () => unknown,
+  ): Promise<AcquireResult> {
+    this.bounds = bounds;
     const result = this.queue.acquire(request, waitMs);
     if (onQueued && this.queue.isWaiting(request.token)) void Promise.resolve(onQueued()).catch(() => {});
     return result;
@@ -97,7 +113,7 @@ export class LockObject extends DurableObject<Env> {
   }
 
   private attempt(request: AcquireRequest): AcquireResult {
-    const { state, result, changed } = acquireTransition(this.copy(), request, Date.now());
+    const { state, result, changed } = acquireTransition(this.copy(), request, Date.now(), this.bounds);
     if (changed) this.save(state);
     return result;
   }

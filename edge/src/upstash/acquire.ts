@@ -6,7 +6,7 @@
  */
 import { type AcquireRequest, LockError, type QueueStatus } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
-import { KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
+import { capacityOf, KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
@@ -16,6 +16,7 @@ local lim = tonumber(ARGV[8])
 local req = { ttl = tonumber(ARGV[5]), mode = ARGV[6], permits = tonumber(ARGV[7]),
               limit = (lim >= 0) and lim or false, idem = ARGV[9], prio = tonumber(ARGV[10]) }
 local waitMs = tonumber(ARGV[11])
+BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[12]), tonumber(ARGV[13])
 if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id collision') end
 local now = clock()
 local s = loadState(now)
@@ -40,28 +41,32 @@ if req.idem ~= '' then
     if sameRequest(earlier, req, s.limit) then return finish(grantReply(earlier, now)) end
     return finish({ 3, now })
   end
-  local flat = redis.call('HGETALL', W)
-  for i = 1, #flat, 2 do
-    local w = decodeWaiter(flat[i + 1])
-    if w.idem == req.idem then
-      if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit or w.ttl ~= req.ttl then
-        return finish({ 3, now })
-      end
-      if waitMs <= 0 then return finish({ 0, now, now }) end
-      local deadline = now + waitMs
-      redis.call('HSET', C, token, flat[i] .. '|' .. int(deadline))
-      keepQueueUntil(deadline, now)
-      return finish({ 4, now, retryAt, rankOf(flat[i]) })
+  local originalId = redis.call('HGET', X, 'i|' .. req.idem)
+  local value = originalId and redis.call('HGET', W, originalId)
+  if value then
+    local w = decodeWaiter(value)
+    if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit or w.ttl ~= req.ttl then
+      return finish({ 3, now })
     end
+    if waitMs <= 0 then return finish({ 0, now, now }) end
+    local deadline = now + waitMs
+    addCaller(originalId, token, deadline)
+    keepQueueUntil(deadline, now)
+    return finish({ 4, now, retryAt, rankOf(originalId) })
   end
 end
 
--- Rules 3 and 4.
-local blocked = blockedUntil(s, req)
+-- Rules 3 and 4, and R9's holder bound.
+local blocked = admits(s, req)
 if blocked == 'mismatch' then return finish({ 2, now, s.limit or -1 }) end
 -- While others wait, a newcomer goes first only with a strictly higher priority.
 local head = redis.call('ZRANGE', Q, 0, 0, 'WITHSCORES')
 local behind = head[1] ~= nil and -req.prio >= tonumber(head[2])
+if blocked == 'full' then
+  -- Nobody ahead: refused clearly. Behind the queue: it waits its turn like any other.
+  if not behind then return finish({ 7, now, 'holders', BOUND_HOLDERS, earliestExpiry(s) }) end
+  blocked = earliestExpiry(s)
+end
 if blocked == 0 and not behind then
   if lastFence() >= MAX_FENCE then
     finish(nil)
@@ -70,6 +75,7 @@ if blocked == 0 and not behind then
   return finish(grantReply(grant(s, req, token, now, tenant, key), now))
 end
 if waitMs <= 0 then return finish({ 0, now, (blocked ~= 0) and blocked or now }) end
+if redis.call('ZCARD', Q) >= BOUND_WAITERS then return finish({ 7, now, 'waiters', BOUND_WAITERS, 0 }) end
 
 -- Queue: priority first, then arrival.
 local seq = redis.call('HINCRBY', R, 'qseq', 1)
@@ -77,8 +83,9 @@ redis.call('HSET', R, 'tenant', tenant, 'key', key)
 local member = string.format('%015d', seq) .. ':' .. token
 redis.call('ZADD', Q, -req.prio, member)
 redis.call('HSET', W, token, encodeWaiter(req, member))
+if req.idem ~= '' then redis.call('HSET', X, 'i|' .. req.idem, token) end
 local deadline = now + waitMs
-redis.call('HSET', C, token, token .. '|' .. int(deadline))
+addCaller(token, token, deadline)
 keepQueueUntil(deadline, now)
 if not behind then retryAt = blocked end
 return finish({ 4, now, retryAt, rankOf(token) })
@@ -87,7 +94,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "2e95d6b0590ef5676959e3dff1055d9d4d0be03f",
+  sha: "fa88fd6e11ff0193c7605c46c1206957f6c28d99",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */
@@ -107,6 +114,8 @@ export async function runAcquire(ctx: UpstashContext, request: AcquireRequest, w
     request.idempotencyKey ?? "",
     request.priority ?? 0,
     waitMs,
+    ctx.bounds.holders,
+    ctx.bounds.waiters,
   ]);
   return decodeAcquireReply(reply);
 }
@@ -151,6 +160,8 @@ export function decodeAcquireReply(reply: unknown[]): AcquireReply {
       return { queued: false, result: parseOutcome(str(reply, 2)) };
     case KIND.queued:
       return { queued: true, serverTimeMs, retryAtMs: num(reply, 2), rank: num(reply, 3) };
+    case KIND.capacity:
+      return { queued: false, result: capacityOf(reply) };
     default:
       throw new LockError("Internal", `lock script answered kind ${kind}`);
   }

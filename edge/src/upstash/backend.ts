@@ -13,7 +13,7 @@ import { runOwns } from "./owns.ts";
 import { runRelease } from "./release.ts";
 import { acquireQueued } from "./wait.ts";
 
-export type { UpstashBackendOptions } from "./context.ts";
+export { UPSTASH_BOUNDS, type UpstashBackendOptions } from "./context.ts";
 
 export function createUpstashBackend(options: UpstashBackendOptions): Backend {
   const ctx = createContext(options);

@@ -2,6 +2,7 @@
  * What every operation of the Upstash backend needs: the official REST client, set up
  * for locks, and the names of one lock's Redis keys.
  */
+import { checkBounds, type KeyBounds } from "@holdfast/shared";
 import { Redis } from "@upstash/redis/cloudflare";
 
 export interface UpstashBackendOptions {
@@ -13,7 +14,16 @@ export interface UpstashBackendOptions {
   prefix?: string;
   /** Deadline for one REST call, retries included (default 10 s): then NetworkTimeout. */
   timeoutMs?: number;
+  /** Per-key bounds (R9); unset ones take UPSTASH_BOUNDS. */
+  bounds?: Partial<KeyBounds>;
 }
+
+/**
+ * Every script reads a key's holders whole (rules.lua.ts), and Redis runs nothing else
+ * meanwhile: 1,000 holders keep that to about a millisecond. Waiters are indexed (a sorted
+ * set and per-waiter records), so a long queue costs enqueue and handoff only a log.
+ */
+export const UPSTASH_BOUNDS: KeyBounds = { holders: 1_000, waiters: 10_000 };
 
 export interface UpstashContext {
   redis: Redis;
@@ -21,6 +31,7 @@ export interface UpstashContext {
   token: string;
   /** The deadline of one REST call, retries included. */
   timeoutMs: number;
+  bounds: KeyBounds;
   keysOf(keyId: string): LockKeys;
 }
 
@@ -28,7 +39,7 @@ export interface UpstashContext {
 export interface LockKeys {
   /** KEYS of every script, in the order of rules.lua.ts. */
   all: string[];
-  /** Where a release records that it was applied, for a re-sent request (KEYS[8]). */
+  /** Where a release records that it was applied, for a re-sent request (KEYS[9]). */
   replyKey(nonce: string): string;
   /** Prefix of the waiters' pub/sub channels: a waiter listens on prefix + its token. */
   channels: string;
@@ -55,10 +66,11 @@ export function createContext(options: UpstashBackendOptions): UpstashContext {
     url: options.url.replace(/\/$/, ""),
     token: options.token,
     timeoutMs,
+    bounds: checkBounds({ ...UPSTASH_BOUNDS, ...options.bounds }),
     keysOf(keyId) {
       const base = `${prefix}:{${keyId}}`;
       return {
-        all: ["r", "h", "q", "w", "c", "g", "ga"].map((part) => `${base}:${part}`),
+        all: ["r", "h", "q", "w", "c", "g", "ga", "x"].map((part) => `${base}:${part}`),
         replyKey: (nonce) => `${base}:n:${nonce}`,
         channels: `${base}:wake:`,
       };

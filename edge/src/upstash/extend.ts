@@ -11,11 +11,12 @@ import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
 local channels, tenant, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = clock()
 if tenantOf() ~= tenant then return { 0, now } end
 local s = loadState(now)
 local h = holderByToken(s, token)
-if h then h.exp = now + ttl; s.dirty = true end
+if h then h.exp = now + ttl; changed(s, h) end
 local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
 announce(channels, retryAt, notes, true)
@@ -26,12 +27,19 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "500c641338bf25a8b0dbe71c62eef9d36ce3241c",
+  sha: "2428019a3bb8b8dd885d3eb9477776a17163e2d5",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {
   const keys = ctx.keysOf(ref.keyId);
-  const reply = await runScript(ctx.redis, EXTEND, keys.all, [keys.channels, ref.tenant, ref.token, ttlMs]);
+  const reply = await runScript(ctx.redis, EXTEND, keys.all, [
+    keys.channels,
+    ref.tenant,
+    ref.token,
+    ttlMs,
+    ctx.bounds.holders,
+    ctx.bounds.waiters,
+  ]);
   if (num(reply, 0) !== 1) return { ok: false, serverTimeMs: num(reply, 1) };
   return { ok: true, expiresAtMs: num(reply, 2), serverTimeMs: num(reply, 1) };
 }

@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "1a0e465a503fd1d26f24274a497a2e1f77f98963",
+  sha: "a359c2f30bf1ab8780532091822778f37d0af1ca",
 };
 
 const HOLDER_FIELDS = 6;

@@ -14,21 +14,18 @@ import { type LuaScript, runScript } from "./script.ts";
 
 const BODY = `
 local channels, tenant, token, markerMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = clock()
-if redis.call('EXISTS', KEYS[8]) == 1 then return { 1, now } end
+if redis.call('EXISTS', KEYS[9]) == 1 then return { 1, now } end
 if tenantOf() ~= tenant then return { 0, now } end
 local s = loadState(now)
 local _, index = holderByToken(s, token)
-if index then
-  table.remove(s.holders, index)
-  s.dirty = true
-  if #s.holders == 0 then s.limit = false end
-end
+if index then dropHolder(s, index) end
 local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
 announce(channels, retryAt, notes, false)
 if not index then return { 0, now } end
-redis.call('SET', KEYS[8], '1', 'PX', markerMs)
+redis.call('SET', KEYS[9], '1', 'PX', markerMs)
 return { 1, now }
 `;
 
@@ -37,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "e20e280893c32c0827d88bc5f337694a802d72d1",
+  sha: "26c82f1338657cc6a18d83f3dffb4bbc1a0c6450",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {
@@ -46,7 +43,7 @@ export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<Rel
     ctx.redis,
     RELEASE,
     [...keys.all, keys.replyKey(newToken())],
-    [keys.channels, ref.tenant, ref.token, ctx.timeoutMs + MARKER_MARGIN_MS],
+    [keys.channels, ref.tenant, ref.token, ctx.timeoutMs + MARKER_MARGIN_MS, ctx.bounds.holders, ctx.bounds.waiters],
   );
   return { ok: num(reply, 0) === 1, serverTimeMs: num(reply, 1) };
 }

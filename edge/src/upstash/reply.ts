@@ -2,11 +2,20 @@
  * Decodes script replies. Scripts answer flat arrays led by a kind code; numbers arrive as
  * integers (fences and times never pass through Lua's tostring or JSON), strings as text.
  */
-import type { AcquireResult } from "@holdfast/shared";
+import type { AcquireResult, CapacityResult } from "@holdfast/shared";
 import { LockError } from "@holdfast/shared";
 
 /** Kind codes of the scripts' replies (rules.lua.ts, acquire.ts, wait.ts). */
-export const KIND = { locked: 0, granted: 1, limitMismatch: 2, idempotencyMismatch: 3, queued: 4, posted: 5, gone: 6 };
+export const KIND = {
+  locked: 0,
+  granted: 1,
+  limitMismatch: 2,
+  idempotencyMismatch: 3,
+  queued: 4,
+  posted: 5,
+  gone: 6,
+  capacity: 7,
+};
 
 export function num(reply: unknown[], index: number): number {
   const value = reply[index];
@@ -47,4 +56,19 @@ export function parseOutcome(text: string): AcquireResult {
     return { ok: false, reason: "limit-mismatch", limit: limitOf(n(1)), serverTimeMs: n(2) };
   }
   throw new LockError("Internal", "malformed queue outcome");
+}
+
+/** R9: `{7, now, bound, max, retryAt}`; retryAt 0 when no expiry will make room (a full queue). */
+export function capacityOf(reply: unknown[]): CapacityResult {
+  const bound = str(reply, 2);
+  if (bound !== "holders" && bound !== "waiters") throw new LockError("Internal", `unknown bound ${bound}`);
+  const retryAtMs = num(reply, 4);
+  return {
+    ok: false,
+    reason: "capacity",
+    bound,
+    max: num(reply, 3),
+    serverTimeMs: num(reply, 1),
+    ...(retryAtMs > 0 ? { retryAtMs } : {}),
+  };
 }

@@ -8,13 +8,19 @@
  * expires), 2 holders (token → holder, '#limit'; expires with its last holder), 3 queue
  * (zset: score -priority, member seq:waiterId), 4 waiters (waiterId → request),
  * 5 callers (callerToken → waiterId|deadline), 6 results (callerToken → outcome),
- * 7 result ages (zset: callerToken → written at).
+ * 7 result ages (zset: callerToken → written at), 8 queue index ('c|' waiterId → its callers'
+ * tokens, space-separated; 'i|' idempotency key → waiterId), so that serving or joining a
+ * waiter never scans the whole queue.
+ *
+ * Bounds (R9): each script sets BOUND_HOLDERS and BOUND_WAITERS from its ARGV before it
+ * decides anything; a script that only reads leaves them unbounded.
  *
  * Numbers are written with %d: Lua's tostring keeps 14 significant digits, and a
  * 15-digit fence must never round. The fence never passes through JSON.
  */
 export const RULES = `
-local R, H, Q, W, C, G, GA = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local R, H, Q, W, C, G, GA, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local BOUND_HOLDERS, BOUND_WAITERS = math.huge, math.huge
 local LIMIT_FIELD = '#limit'
 local MAX_FENCE = 999999999999999
 local RESULT_TTL_MS = 60000
@@ -54,38 +60,53 @@ local function encodeHolder(h)
 end
 
 -- Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
--- and the limit goes with the last holder.
+-- and the limit goes with the last holder. What a script changes is noted by token (put,
+-- gone), so that saveState writes those fields alone.
 local function loadState(now)
-  local s = { holders = {}, limit = false, dirty = false }
+  local s = { holders = {}, limit = false, dirty = false, put = {}, gone = {} }
   local flat = redis.call('HGETALL', H)
   for i = 1, #flat, 2 do
     if flat[i] == LIMIT_FIELD then
       s.limit = tonumber(flat[i + 1])
     else
       local h = decodeHolder(flat[i], flat[i + 1])
-      if now < h.exp then s.holders[#s.holders + 1] = h else s.dirty = true end
+      if now < h.exp then s.holders[#s.holders + 1] = h else s.gone[h.token] = true; s.dirty = true end
     end
   end
   if #s.holders == 0 and s.limit then s.limit = false; s.dirty = true end
   return s
 end
 
--- Writes the holders back. The hash expires with its last holder (PEXPIREAT = latest
--- expiry; Redis drops a key only once its clock is past that instant), so Redis never
--- drops a holder that the rules still call live.
+local function changed(s, h) s.put[h.token] = h; s.dirty = true end
+
+local function dropHolder(s, index)
+  s.gone[s.holders[index].token] = true
+  table.remove(s.holders, index)
+  s.dirty = true
+  if #s.holders == 0 then s.limit = false end
+end
+
+-- Writes back what changed, field by field: never the whole hash (a DEL followed by a
+-- write that fails would lose every holder, and Lua cannot unpack thousands of
+-- arguments). The hash expires with its last holder (PEXPIREAT = latest expiry; Redis
+-- drops a key only once its clock is past that instant), so Redis never drops a holder
+-- that the rules still call live.
 local function saveState(s)
   if not s.dirty then return end
-  redis.call('DEL', H)
-  if #s.holders == 0 then return end
-  local args, latest = {}, 0
-  for _, h in ipairs(s.holders) do
-    args[#args + 1] = h.token
-    args[#args + 1] = encodeHolder(h)
-    if h.exp > latest then latest = h.exp end
-  end
-  if s.limit then args[#args + 1] = LIMIT_FIELD; args[#args + 1] = int(s.limit) end
-  redis.call('HSET', H, unpack(args))
+  if #s.holders == 0 then redis.call('DEL', H); return end
+  for token in pairs(s.gone) do redis.call('HDEL', H, token) end
+  for token, h in pairs(s.put) do redis.call('HSET', H, token, encodeHolder(h)) end
+  if s.limit then redis.call('HSET', H, LIMIT_FIELD, int(s.limit)) else redis.call('HDEL', H, LIMIT_FIELD) end
+  local latest = 0
+  for _, h in ipairs(s.holders) do if h.exp > latest then latest = h.exp end end
   redis.call('PEXPIREAT', H, latest)
+end
+
+-- R9: when the first holder expires (the earliest a key at its holder bound makes room).
+local function earliestExpiry(s)
+  local earliest = math.huge
+  for _, h in ipairs(s.holders) do if h.exp < earliest then earliest = h.exp end end
+  return earliest
 end
 
 local function holderByToken(s, token)
@@ -128,6 +149,14 @@ local function blockedUntil(s, req)
   return earliest
 end
 
+-- R9 over rules 3 and 4: a request that nothing blocks is 'full' when the key is at its
+-- holder bound (room comes with earliestExpiry or a release).
+local function admits(s, req)
+  local blocked = blockedUntil(s, req)
+  if blocked == 0 and #s.holders >= BOUND_HOLDERS then return 'full' end
+  return blocked
+end
+
 -- Rule 5: a grant takes the next fence; the limit is set only on a grant to an empty key.
 local function grant(s, req, token, now, tenant, key)
   if #s.holders == 0 then s.limit = (req.mode == 's') and req.limit or false end
@@ -136,7 +165,7 @@ local function grant(s, req, token, now, tenant, key)
   local h = { token = token, mode = req.mode, permits = req.permits, fence = fence,
               acq = now, exp = now + req.ttl, idem = req.idem, ttl = req.ttl }
   s.holders[#s.holders + 1] = h
-  s.dirty = true
+  changed(s, h)
   return h
 end
 
@@ -163,24 +192,53 @@ local function encodeWaiter(req, member)
          int(req.prio) .. '|' .. member .. '|' .. req.idem
 end
 
--- Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
--- that died) are dropped.
-local function liveCallers(waiterId, now)
-  local flat, live = redis.call('HGETALL', C), {}
+-- The tokens of a waiter's callers, from the queue index. A waiter queued before the index
+-- existed has no entry: its callers are found by the scan it was queued with.
+local function callerTokens(waiterId)
+  local listed = redis.call('HGET', X, 'c|' .. waiterId)
+  if listed then
+    local tokens = {}
+    for token in string.gmatch(listed, '%S+') do tokens[#tokens + 1] = token end
+    return tokens
+  end
+  local flat, tokens = redis.call('HGETALL', C), {}
   for i = 1, #flat, 2 do
-    local wid, deadline = string.match(flat[i + 1], '^([^|]+)|(%d+)$')
-    if wid == waiterId then
-      deadline = tonumber(deadline)
-      if now < deadline then live[#live + 1] = { token = flat[i], deadline = deadline } else redis.call('HDEL', C, flat[i]) end
+    if string.match(flat[i + 1], '^([^|]+)|') == waiterId then tokens[#tokens + 1] = flat[i] end
+  end
+  return tokens
+end
+
+-- A caller joins a waiter (the request itself, or a retry with its idempotency key).
+local function addCaller(waiterId, token, deadline)
+  redis.call('HSET', C, token, waiterId .. '|' .. int(deadline))
+  local listed = redis.call('HGET', X, 'c|' .. waiterId)
+  redis.call('HSET', X, 'c|' .. waiterId, listed and (listed .. ' ' .. token) or token)
+end
+
+-- Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
+-- that died) or gone from C (they left) are dropped from the index.
+local function liveCallers(waiterId, now)
+  local live, kept = {}, {}
+  for _, token in ipairs(callerTokens(waiterId)) do
+    local entry = redis.call('HGET', C, token)
+    local deadline = entry and tonumber(string.match(entry, '|(%d+)$'))
+    if deadline and now < deadline then
+      live[#live + 1] = { token = token, deadline = deadline }
+      kept[#kept + 1] = token
+    elseif entry then
+      redis.call('HDEL', C, token)
     end
   end
+  if #kept > 0 then redis.call('HSET', X, 'c|' .. waiterId, table.concat(kept, ' ')) end
   return live
 end
 
-local function removeWaiter(waiterId, member)
+local function removeWaiter(waiterId, member, idem)
   redis.call('ZREM', Q, member)
   redis.call('HDEL', W, waiterId)
-  if redis.call('ZCARD', Q) == 0 then redis.call('DEL', Q, W, C) end
+  redis.call('HDEL', X, 'c|' .. waiterId)
+  if idem ~= '' then redis.call('HDEL', X, 'i|' .. idem) end
+  if redis.call('ZCARD', Q) == 0 then redis.call('DEL', Q, W, C, X) end
 end
 
 -- Outcomes wait for their callers in G (GA: when each may go) until RESULT_TTL_MS past
@@ -219,11 +277,12 @@ local function dispatch(s, now, tenant, key)
     local waiterId = string.sub(head, 17)
     local value = redis.call('HGET', W, waiterId)
     local callers = value and liveCallers(waiterId, now) or {}
+    local req = value and decodeWaiter(value)
     if #callers == 0 then
-      removeWaiter(waiterId, head)
+      removeWaiter(waiterId, head, req and req.idem or '')
     else
-      local req = decodeWaiter(value)
-      local blocked = blockedUntil(s, req)
+      local blocked = admits(s, req)
+      if blocked == 'full' then return earliestExpiry(s), notes end
       if blocked ~= 'mismatch' and blocked > 0 then return blocked, notes end
       if blocked == 0 and lastFence() >= MAX_FENCE then return 0, notes end
       local text
@@ -237,7 +296,7 @@ local function dispatch(s, now, tenant, key)
         redis.call('HDEL', C, caller.token)
         notes[#notes + 1] = caller.token .. '=' .. text
       end
-      removeWaiter(waiterId, head)
+      removeWaiter(waiterId, head, req.idem)
     end
   end
 end
@@ -257,7 +316,7 @@ end
 -- Keeps the queue's keys at least until a caller's deadline, plus a grace period.
 local function keepQueueUntil(deadline, now)
   local ttl = deadline - now + QUEUE_GRACE_MS
-  for _, k in ipairs({ Q, W, C }) do
+  for _, k in ipairs({ Q, W, C, X }) do
     if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
   end
 end

@@ -18,6 +18,7 @@ import { subscribe } from "./subscribe.ts";
 /** Serves the queue (the expiry path), then tells one caller where it stands; or lets it leave. */
 const BODY = `
 local channels, tenant, key, caller, leave = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[6]), tonumber(ARGV[7])
 if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id collision') end
 local now = clock()
 local s = loadState(now)
@@ -32,7 +33,10 @@ if leave == '1' then
   redis.call('HDEL', C, caller)
   if #liveCallers(waiterId, now) == 0 then
     local value = redis.call('HGET', W, waiterId)
-    if value then removeWaiter(waiterId, decodeWaiter(value).member) end
+    if value then
+      local w = decodeWaiter(value)
+      removeWaiter(waiterId, w.member, w.idem)
+    end
     -- A head that leaves may let the compatible waiters behind it through at once.
     local more
     retryAt, more = dispatch(s, now, tenant, key)
@@ -46,7 +50,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "513c2ee4ed6d8f4acd5c23332939d79c05e98baf",
+  sha: "03506f3db75e08bba06bc7b589ff9615962bad3c",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {
@@ -82,6 +86,8 @@ async function runCheck(ctx: UpstashContext, request: AcquireRequest, leave: boo
     request.key,
     request.token,
     leave ? 1 : 0,
+    ctx.bounds.holders,
+    ctx.bounds.waiters,
   ]);
   return decodeAcquireReply(reply);
 }

@@ -18,7 +18,7 @@ export function runAcquire(ctx: FirestoreContext, request: AcquireRequest, waitM
     request.keyId,
     (current, nowMs) => {
       const record = current ? cloneQueuedState(current) : emptyQueuedState(request.tenant, request.key);
-      return { result: queuedAcquire(record, request, waitMs, nowMs), record };
+      return { result: queuedAcquire(record, request, waitMs, nowMs, ctx.bounds), record };
     },
     { grants: true },
   );

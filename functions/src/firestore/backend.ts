@@ -14,7 +14,7 @@ import { runOwns } from "./owns.ts";
 import { runRelease } from "./release.ts";
 import { acquireQueued } from "./wait.ts";
 
-export type { FirestoreBackendOptions } from "./context.ts";
+export { FIRESTORE_BOUNDS, type FirestoreBackendOptions } from "./context.ts";
 
 export function createFirestoreBackend(options: FirestoreBackendOptions): Backend {
   const ctx = createContext(options);

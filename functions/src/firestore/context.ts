@@ -1,6 +1,6 @@
 /** What the Firestore backend's operations share: the client, the collection, the skew guard, the per-key lane. */
 import type { CollectionReference, DocumentReference, Firestore } from "@google-cloud/firestore";
-import { LockError } from "@holdfast/shared";
+import { checkBounds, type KeyBounds, LockError } from "@holdfast/shared";
 import { DEFAULT_CLOCK_TOLERANCE_MS, SkewGuard } from "./clock.ts";
 import { docIdOf } from "./document.ts";
 
@@ -19,7 +19,16 @@ export interface FirestoreBackendOptions {
    * key before it gives up without touching the store (default 5000 ms).
    */
   laneWaitMs?: number;
+  /** Per-key bounds (R9); unset ones take FIRESTORE_BOUNDS. */
+  bounds?: Partial<KeyBounds>;
 }
+
+/**
+ * A key is one document, rewritten whole by every step, and a document holds at most 1 MiB:
+ * 1,000 holders (~150 B each) and 1,000 waiters (~250 B each, with their callers) leave room
+ * for the outcomes kept for callers, and keep a step's write a few hundred KB.
+ */
+export const FIRESTORE_BOUNDS: KeyBounds = { holders: 1_000, waiters: 1_000 };
 
 export interface FirestoreContext {
   firestore: Firestore;
@@ -28,6 +37,7 @@ export interface FirestoreContext {
   skew: SkewGuard;
   contentionBudgetMs: number;
   now: () => number;
+  bounds: KeyBounds;
   /** Runs `step` after the steps this instance already runs on the same document. */
   inLane<T>(docId: string, step: () => Promise<T>): Promise<T>;
   /** Throws ServiceUnavailable once the backend is closing: called before every RPC. */
@@ -47,6 +57,7 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
     skew: new SkewGuard(options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS),
     contentionBudgetMs: options.contentionBudgetMs ?? 3000,
     now: options.now ?? Date.now,
+    bounds: checkBounds({ ...FIRESTORE_BOUNDS, ...options.bounds }),
     inLane: lane.run,
     assertOpen() {
       if (closing) throw new LockError("ServiceUnavailable", "this instance is shutting down; retry");

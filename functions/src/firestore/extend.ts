@@ -9,7 +9,7 @@ export function runExtend(ctx: FirestoreContext, ref: LockRef, ttlMs: number): P
     ref.keyId,
     (current, nowMs) => {
       const record = current && cloneQueuedState(current);
-      return { result: extendAndServe(record, ref, ttlMs, nowMs), record };
+      return { result: extendAndServe(record, ref, ttlMs, nowMs, ctx.bounds), record };
     },
     { grants: false },
   );

@@ -9,7 +9,7 @@ export function runRelease(ctx: FirestoreContext, ref: LockRef): Promise<Release
     ref.keyId,
     (current, nowMs) => {
       const record = current && cloneQueuedState(current);
-      return { result: releaseAndServe(record, ref, nowMs), record };
+      return { result: releaseAndServe(record, ref, nowMs, ctx.bounds), record };
     },
     { grants: false },
   );

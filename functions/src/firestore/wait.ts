@@ -51,7 +51,7 @@ function runCheck(ctx: FirestoreContext, request: AcquireRequest, leave: boolean
         // No record: nothing was ever queued here (or the store lost it).
         return { result: { queued: false, result: locked(nowMs) }, record: null };
       }
-      return { result: queueCheck(record, request.token, leave, nowMs), record };
+      return { result: queueCheck(record, request.token, leave, nowMs, ctx.bounds), record };
     },
     { grants: !leave },
   );
@@ -78,10 +78,10 @@ function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: P
         const mine = record && record.tenant === request.tenant ? record : null;
         if (!seen) {
           seen = true;
-          first = queueStatusIn(mine, request.token, nowMs);
+          first = queueStatusIn(mine, request.token, nowMs, ctx.bounds);
         }
         confirm(true);
-        if (mine) onPush(waiterView(mine, request.token, nowMs));
+        if (mine) onPush(waiterView(mine, request.token, nowMs, ctx.bounds));
       } catch {
         finish();
       }

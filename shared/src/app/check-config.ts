@@ -4,13 +4,14 @@
  * variable is an Error whose message names it, never a server that answers 503 to
  * everything or a raw SyntaxError.
  */
+import { type BoundsEnv, boundsFrom } from "../bounds.ts";
 import { assertTenantName } from "../keys.ts";
 import { repeatedToken, tokensFromEnv } from "./auth.ts";
 import { type AuthEnv, authFromEnv, hasTokenConfig } from "./auth-env.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
 import { budgetsFromEnv } from "./rate-limit-config.ts";
 
-export interface ServerEnv extends AuthEnv {
+export interface ServerEnv extends AuthEnv, BoundsEnv {
   HOLDFAST_RATE_LIMITS?: string | undefined;
   HOLDFAST_CORS_ORIGINS?: string | undefined;
   HOLDFAST_WAIT_CAP_MS?: string | undefined;
@@ -37,6 +38,7 @@ export function checkConfig(env: ServerEnv): void {
   }
   parsePositiveInt("HOLDFAST_WAIT_CAP_MS", env.HOLDFAST_WAIT_CAP_MS);
   parsePositiveInt("HOLDFAST_CLOCK_TOLERANCE_MS", env.HOLDFAST_CLOCK_TOLERANCE_MS);
+  boundsFrom(env, { holders: 1, waiters: 1 });
 }
 
 /** checkConfig, and what takes a digest to see: a token listed plainly and as its sha256. Start modes await it. */

@@ -8,8 +8,9 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { httpStatusOf, isLockError, type LockErrorCode } from "../errors.ts";
 
-export function errorBody(code: LockErrorCode, message: string) {
-  return { ok: false as const, error: { code, message }, serverTimeMs: Date.now() };
+export function errorBody(code: LockErrorCode, message: string, limit?: string) {
+  const error = limit === undefined ? { code, message } : { code, message, limit };
+  return { ok: false as const, error, serverTimeMs: Date.now() };
 }
 
 export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {
@@ -18,7 +19,7 @@ export function errorResponse(c: Context, error: unknown, log: (error: unknown) 
     if (error.code === "Internal") log(error);
     if (error.retryAfterMs !== undefined)
       c.header("Retry-After", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
-    return c.json(errorBody(error.code, error.message), httpStatusOf(error) as ContentfulStatusCode);
+    return c.json(errorBody(error.code, error.message, error.limit), httpStatusOf(error) as ContentfulStatusCode);
   }
   // Hono raises these for malformed JSON, wrong content types and oversized bodies: client errors.
   if (error instanceof HTTPException && error.status >= 400 && error.status < 500) {

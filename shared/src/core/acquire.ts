@@ -1,3 +1,4 @@
+import type { KeyBounds } from "../bounds.ts";
 import { LockError } from "../errors.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, Holder, KeyState } from "../model.ts";
@@ -27,6 +28,7 @@ export function acquireTransition(
   current: KeyState | null,
   request: AcquireRequest,
   nowMs: number,
+  bounds: KeyBounds,
 ): Transition<AcquireResult> {
   const state = current ?? emptyState(request.tenant, request.key);
   assertSameKey(state, request.tenant, request.key);
@@ -59,6 +61,19 @@ export function acquireTransition(
     return { state, result: { ok: false, reason: "locked", serverTimeMs, retryAtMs }, changed };
   }
 
+  // R9: a key at its holder bound takes no new holder; room comes with the first expiry or release.
+  if (state.holders.length >= bounds.holders) {
+    const retryAtMs = Math.min(...state.holders.map((h) => h.expiresAtMs));
+    const result: AcquireResult = {
+      ok: false,
+      reason: "capacity",
+      bound: "holders",
+      max: bounds.holders,
+      serverTimeMs,
+      retryAtMs,
+    };
+    return { state, result, changed };
+  }
   if (state.fence >= MAX_FENCE) throw new LockError("Internal", "fence counter exhausted for this key");
   const holder: Holder = {
     token: request.token,
@@ -99,4 +114,16 @@ function blockingHolders(state: KeyState, request: AcquireRequest): Holder[] | "
   const used = holders.reduce((sum, h) => sum + h.permits, 0);
   if (request.limit === null || used + request.permits <= request.limit) return [];
   return holders;
+}
+
+/**
+ * When a refusal may turn into a grant by waiting: the blockers' expiry for "locked", the
+ * first holder's expiry for a key at its holder bound (R9); undefined when waiting cannot
+ * change it (a limit or idempotency mismatch).
+ */
+export function blockedUntil(result: AcquireResult): number | undefined {
+  if (result.ok) return undefined;
+  if (result.reason === "locked") return result.retryAtMs;
+  if (result.reason === "capacity" && result.bound === "holders") return result.retryAtMs;
+  return undefined;
 }

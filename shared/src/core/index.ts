@@ -1,4 +1,4 @@
-export { acquireTransition, type Outcome, type Transition } from "./acquire.ts";
+export { acquireTransition, blockedUntil, type Outcome, type Transition } from "./acquire.ts";
 export { extendTransition } from "./extend.ts";
 export { lookupOf, ownsOf } from "./read.ts";
 export { releaseTransition } from "./release.ts";

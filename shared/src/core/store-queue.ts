@@ -5,10 +5,11 @@
  * the Neon SQL (edge/src/neon/schema/v1-rules.sql.ts) does, and the waiting contract
  * holds both to it. Grants go through the core's acquire transition (rules 2–6).
  */
+import type { KeyBounds } from "../bounds.ts";
 import { MAX_FENCE } from "../fence.ts";
-import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode } from "../model.ts";
+import type { AcquireRequest, AcquireResult, CapacityResult, KeyState, LockRef, Mode } from "../model.ts";
 import type { QueueStatus } from "../waiting/pushed-waiter.ts";
-import { acquireTransition } from "./acquire.ts";
+import { acquireTransition, blockedUntil } from "./acquire.ts";
 import { extendTransition } from "./extend.ts";
 import { releaseTransition } from "./release.ts";
 import { assertSameKey, cloneState, emptyState, pruneExpired } from "./state.ts";
@@ -77,7 +78,7 @@ function requestOf(state: KeyState, waiter: StoredWaiter): AcquireRequest {
  * Serves the queue from its head while the rules grant it; callers past their deadline
  * are dropped. Returns the head's retry time (0 when nothing blocks a waiter).
  */
-export function serveQueue(state: QueuedKeyState, nowMs: number): number {
+export function serveQueue(state: QueuedKeyState, nowMs: number, bounds: KeyBounds): number {
   state.posted = state.posted.filter((p) => p.keepUntilMs > nowMs);
   for (;;) {
     const head = state.waiters[0];
@@ -89,8 +90,9 @@ export function serveQueue(state: QueuedKeyState, nowMs: number): number {
     }
     head.callers = Object.fromEntries(live);
     if (state.fence >= MAX_FENCE) return 0;
-    const { result } = acquireTransition(state, requestOf(state, head), nowMs);
-    if (!result.ok && result.reason === "locked") return result.retryAtMs;
+    const { result } = acquireTransition(state, requestOf(state, head), nowMs, bounds);
+    const blocked = blockedUntil(result);
+    if (blocked !== undefined) return blocked;
     state.waiters.shift();
     for (const [caller, deadline] of live) {
       if (result.ok && caller === result.token) continue;
@@ -110,6 +112,10 @@ export function outcomeFor(state: QueuedKeyState, caller: string, nowMs: number)
     return { ok: true, token: holder.token, fence, acquiredAtMs, expiresAtMs, serverTimeMs: nowMs };
   }
   return posted ? locked(nowMs) : undefined;
+}
+
+function queueFull(bounds: KeyBounds, nowMs: number): CapacityResult {
+  return { ok: false, reason: "capacity", bound: "waiters", max: bounds.waiters, serverTimeMs: nowMs };
 }
 
 function locked(nowMs: number, retryAtMs = nowMs): AcquireResult {
@@ -134,11 +140,12 @@ export function queuedAcquire(
   request: AcquireRequest,
   waitMs: number,
   nowMs: number,
+  bounds: KeyBounds,
 ): QueueStatus {
   assertSameKey(state, request.tenant, request.key);
   pruneExpired(state, nowMs);
   // The expiry path: waiters whose blockers have gone are served before anyone new.
-  let retryAtMs = serveQueue(state, nowMs);
+  let retryAtMs = serveQueue(state, nowMs, bounds);
   // This very request, repeated (a lost answer).
   const mine = outcomeFor(state, request.token, nowMs);
   if (mine) return final(mine);
@@ -149,7 +156,7 @@ export function queuedAcquire(
     // Rule 3 for a live holder (the core decides it); a queued original is joined by a
     // waiting retry, one grant for both, and a retry that tries once is locked.
     if (state.holders.some((h) => h.idempotencyKey === request.idempotencyKey)) {
-      return final(acquireTransition(state, request, nowMs).result);
+      return final(acquireTransition(state, request, nowMs, bounds).result);
     }
     const index = state.waiters.findIndex((w) => w.idempotencyKey === request.idempotencyKey);
     const original = state.waiters[index];
@@ -167,14 +174,17 @@ export function queuedAcquire(
   }
 
   // Rules 4 and 5, and rule 8's fairness: ahead of the queue only with a strictly higher priority.
-  const preview = acquireTransition(cloneState(state), request, nowMs).result;
-  if (!preview.ok && preview.reason !== "locked") return final(preview);
+  const preview = acquireTransition(cloneState(state), request, nowMs, bounds).result;
+  const blocked = preview.ok ? 0 : blockedUntil(preview);
+  if (blocked === undefined) return final(preview);
   const priority = request.priority ?? 0;
   const head = state.waiters[0];
   const behind = head !== undefined && priority <= head.priority;
-  if (preview.ok && !behind) return final(acquireTransition(state, request, nowMs).result);
-  const blockedUntil = preview.ok ? 0 : preview.retryAtMs;
-  if (waitMs <= 0) return final(locked(nowMs, blockedUntil > 0 ? blockedUntil : nowMs));
+  // R9: nobody ahead, and the key is full: refused clearly rather than queued behind nobody.
+  if (!behind && !preview.ok && preview.reason === "capacity") return final(preview);
+  if (preview.ok && !behind) return final(acquireTransition(state, request, nowMs, bounds).result);
+  if (waitMs <= 0) return final(locked(nowMs, blocked > 0 ? blocked : nowMs));
+  if (state.waiters.length >= bounds.waiters) return final(queueFull(bounds, nowMs));
 
   state.queueSeq += 1;
   const waiter: StoredWaiter = {
@@ -192,14 +202,20 @@ export function queuedAcquire(
   const at = state.waiters.findIndex((w) => w.priority < priority);
   if (at === -1) state.waiters.push(waiter);
   else state.waiters.splice(at, 0, waiter);
-  if (!behind) retryAtMs = blockedUntil;
+  if (!behind) retryAtMs = blocked;
   return queued(nowMs, retryAtMs, placeOf(state, request.token));
 }
 
 /** A waiter asks where it stands (after subscribing, at its blocker's expiry), or leaves. */
-export function queueCheck(state: QueuedKeyState, caller: string, leave: boolean, nowMs: number): QueueStatus {
+export function queueCheck(
+  state: QueuedKeyState,
+  caller: string,
+  leave: boolean,
+  nowMs: number,
+  bounds: KeyBounds,
+): QueueStatus {
   pruneExpired(state, nowMs);
-  let retryAtMs = serveQueue(state, nowMs);
+  let retryAtMs = serveQueue(state, nowMs, bounds);
   const outcome = outcomeFor(state, caller, nowMs);
   if (outcome) return final(outcome);
   const place = placeOf(state, caller);
@@ -211,27 +227,33 @@ export function queueCheck(state: QueuedKeyState, caller: string, leave: boolean
   if (Object.keys(waiter.callers).length === 0) {
     state.waiters.splice(place, 1);
     // A head that leaves may let the compatible waiters behind it through at once.
-    retryAtMs = serveQueue(state, nowMs);
+    retryAtMs = serveQueue(state, nowMs, bounds);
   }
   return final(locked(nowMs, retryAtMs || nowMs));
 }
 
 /** Rule 7's release, then the queue is served in the same step. Another tenant's lockId finds nothing. */
-export function releaseAndServe(state: QueuedKeyState | null, ref: LockRef, nowMs: number) {
+export function releaseAndServe(state: QueuedKeyState | null, ref: LockRef, nowMs: number, bounds: KeyBounds) {
   const outcome = releaseTransition(state, ref, nowMs);
-  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs);
+  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs, bounds);
   return outcome.result;
 }
 
 /** Rule 7's extend (a shorter lease may let the head in sooner), then the queue is served. */
-export function extendAndServe(state: QueuedKeyState | null, ref: LockRef, ttlMs: number, nowMs: number) {
+export function extendAndServe(
+  state: QueuedKeyState | null,
+  ref: LockRef,
+  ttlMs: number,
+  nowMs: number,
+  bounds: KeyBounds,
+) {
   const outcome = extendTransition(state, ref, ttlMs, nowMs);
-  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs);
+  if (state && state.tenant === ref.tenant) serveQueue(state, nowMs, bounds);
   return outcome.result;
 }
 
 /** Read-only: when the head's blockers expire (now, if nothing blocks it; 0 without a queue). */
-function headRetryAt(state: QueuedKeyState, nowMs: number): number {
+function headRetryAt(state: QueuedKeyState, nowMs: number, bounds: KeyBounds): number {
   const preview = cloneQueuedState(state);
   pruneExpired(preview, nowMs);
   // A head whose callers have all gone is dropped by the next step: the one behind it counts.
@@ -240,8 +262,8 @@ function headRetryAt(state: QueuedKeyState, nowMs: number): number {
   }
   const head = preview.waiters[0];
   if (!head) return 0;
-  const { result } = acquireTransition(preview, requestOf(preview, head), nowMs);
-  return !result.ok && result.reason === "locked" ? result.retryAtMs : nowMs;
+  const { result } = acquireTransition(preview, requestOf(preview, head), nowMs, bounds);
+  return blockedUntil(result) ?? nowMs;
 }
 
 /** Read-only, for a waiter watching the record: its outcome if the queue served it, else the head's retry time. */
@@ -249,11 +271,12 @@ export function waiterView(
   state: QueuedKeyState | null,
   caller: string,
   nowMs: number,
+  bounds: KeyBounds,
 ): { outcome: AcquireResult } | { retryAtMs: number } {
   if (state === null) return { retryAtMs: 0 };
   const outcome = outcomeFor(state, caller, nowMs);
   if (outcome?.ok || (outcome && outcome.reason !== "locked")) return { outcome };
-  return { retryAtMs: headRetryAt(state, nowMs) };
+  return { retryAtMs: headRetryAt(state, nowMs, bounds) };
 }
 
 /**
@@ -261,10 +284,15 @@ export function waiterView(
  * snapshot), without serving anyone; undefined when only a check can tell (the caller is
  * neither served nor queued).
  */
-export function queueStatusIn(state: QueuedKeyState | null, caller: string, nowMs: number): QueueStatus | undefined {
+export function queueStatusIn(
+  state: QueuedKeyState | null,
+  caller: string,
+  nowMs: number,
+  bounds: KeyBounds,
+): QueueStatus | undefined {
   if (state === null) return undefined;
   const outcome = outcomeFor(state, caller, nowMs);
   if (outcome) return final(outcome);
   const place = placeOf(state, caller);
-  return place < 0 ? undefined : queued(nowMs, headRetryAt(state, nowMs), place);
+  return place < 0 ? undefined : queued(nowMs, headRetryAt(state, nowMs, bounds), place);
 }

@@ -14,6 +14,7 @@
  * on disk, so it is never issued again after a crash.
  */
 import type { Backend } from "../backend.ts";
+import { checkBounds, type KeyBounds } from "../bounds.ts";
 import { acquireTransition, cloneState, extendTransition, lookupOf, ownsOf, releaseTransition } from "../core/index.ts";
 import { LockError } from "../errors.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
@@ -35,7 +36,15 @@ export interface MemoryBackendOptions {
   now?: () => number;
   persist?: MemoryPersistence;
   name?: string;
+  /** Per-key bounds (R9); unset ones take MEMORY_BOUNDS. */
+  bounds?: Partial<KeyBounds>;
 }
+
+/**
+ * A key's state is one object in memory, written whole to the journal on each change:
+ * 10,000 holders is about 1.5 MB per record, and a step over it a few milliseconds.
+ */
+export const MEMORY_BOUNDS: KeyBounds = { holders: 10_000, waiters: 10_000 };
 
 /** A key's unconfirmed changes: made in one synchronous run, written once. */
 interface PendingWrite {
@@ -55,6 +64,7 @@ interface QueueEntry {
 export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend {
   const now = options.now ?? (() => Date.now());
   const persist = options.persist;
+  const bounds = checkBounds({ ...MEMORY_BOUNDS, ...options.bounds });
   const states = new Map<string, KeyState>(persist?.load() ?? []);
   const queues = new Map<string, QueueEntry>();
   const pending = new Map<string, PendingWrite>();
@@ -145,14 +155,14 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
 
   function attempt(request: AcquireRequest): AcquireResult {
     if (writing(request.keyId)) return held();
-    const { state, result, changed } = acquireTransition(snapshot(request.keyId), request, now());
+    const { state, result, changed } = acquireTransition(snapshot(request.keyId), request, now(), bounds);
     commit(request.keyId, state, changed);
     return tag(request.keyId, result);
   }
 
   function preview(request: AcquireRequest): AcquireResult {
     if (writing(request.keyId)) return held();
-    return tag(request.keyId, acquireTransition(snapshot(request.keyId), request, now()).result);
+    return tag(request.keyId, acquireTransition(snapshot(request.keyId), request, now(), bounds).result);
   }
 
   function tag(keyId: string, result: AcquireResult): AcquireResult {
@@ -169,6 +179,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
         attempt,
         preview,
         now,
+        bounds: () => bounds,
         wakeAt: (timeMs) => {
           // A write in flight dispatches the queue itself when it settles.
           if (writing(keyId)) return;

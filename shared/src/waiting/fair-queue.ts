@@ -11,6 +11,8 @@
  * deadline and can leave on its own; the waiter leaves the queue when its last caller
  * has gone.
  */
+import type { KeyBounds } from "../bounds.ts";
+import { blockedUntil } from "../core/acquire.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 
 export interface QueueHost {
@@ -21,6 +23,8 @@ export interface QueueHost {
   /** Asks to be woken (call `dispatch`) at this store time, when a blocking holder expires. */
   wakeAt(timeMs: number): void;
   now(): number;
+  /** R9: the queue takes no more than `bounds().waiters`; the host's transitions bound the holders. */
+  bounds(): KeyBounds;
 }
 
 /** One caller waiting on a waiter: the original request or a retry that joined it. */
@@ -59,8 +63,13 @@ export class FairQueue {
     // Someone is waiting: answer at once only what waiting cannot change (an earlier
     // grant for this idempotency key, a limit mismatch); everything else queues.
     const preview = this.host.preview(request);
-    const answersNow = (preview.ok && preview.token !== request.token) || (!preview.ok && preview.reason !== "locked");
+    const answersNow =
+      (preview.ok && preview.token !== request.token) || (!preview.ok && blockedUntil(preview) === undefined);
     if (answersNow) return Promise.resolve(preview);
+    // R9: a key at its holder bound refuses whoever would go first (a strictly higher priority).
+    const first = (request.priority ?? 0) > (this.waiters[0] as Waiter).priority;
+    if (first && !preview.ok && preview.reason === "capacity") return Promise.resolve(preview);
+    if (waitMs > 0 && this.waiters.length >= this.host.bounds().waiters) return Promise.resolve(this.queueFull());
     const promise = this.enqueue(request, waitMs);
     this.dispatch();
     if (waitMs <= 0) this.cancel(request.token);
@@ -85,8 +94,9 @@ export class FairQueue {
         for (const caller of head.callers) caller.reject(error);
         continue;
       }
-      if (!result.ok && result.reason === "locked") {
-        this.host.wakeAt(result.retryAtMs);
+      const blocked = blockedUntil(result);
+      if (blocked !== undefined) {
+        this.host.wakeAt(blocked);
         return;
       }
       this.remove(head);
@@ -146,6 +156,11 @@ export class FairQueue {
   private remove(waiter: Waiter): void {
     for (const caller of waiter.callers) if (caller.timer !== undefined) clearTimeout(caller.timer);
     this.waiters = this.waiters.filter((w) => w !== waiter);
+  }
+
+  private queueFull(): AcquireResult {
+    const { waiters } = this.host.bounds();
+    return { ok: false, reason: "capacity", bound: "waiters", max: waiters, serverTimeMs: this.host.now() };
   }
 
   private locked(): AcquireResult {

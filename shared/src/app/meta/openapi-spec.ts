@@ -43,7 +43,10 @@ const ERROR_RESPONSES = {
   Forbidden: [403, "AuthFailed: the token lacks the scope, or the key is outside its key prefixes"],
   TooLarge: [413, "InvalidArgument: the body is larger than 16 KiB"],
   NotJson: [415, "InvalidArgument: the body is not application/json"],
-  RateLimited: [429, "RateLimited: the tenant's request rate is over its budget; see Retry-After"],
+  RateLimited: [
+    429,
+    "RateLimited: the tenant's request rate is over its budget; or, on acquire, CapacityExceeded: the key is at its bound of holders or waiters (error.limit names it) and nothing changed. Retry-After when waiting makes room",
+  ],
   Internal: [500, "Internal: a bug; never for bad input"],
   Unavailable: [503, "ServiceUnavailable: the store is unavailable, or the server misconfigured; retry"],
   Timeout: [504, "NetworkTimeout: the store did not answer in time"],

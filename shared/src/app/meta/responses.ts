@@ -15,6 +15,10 @@ export const ErrorEnvelope = z
       // The codes a server answers with: exactly those that have an HTTP status.
       code: z.enum(Object.keys(HTTP_STATUS) as [ServerErrorCode, ...ServerErrorCode[]]),
       message: z.string(),
+      limit: z
+        .enum(["holders", "waiters"])
+        .optional()
+        .openapi({ description: "CapacityExceeded: the key's bound that was reached." }),
     }),
     serverTimeMs: z.number().int().openapi({ description: "This server's clock, ms since the epoch." }),
   })

@@ -1,7 +1,7 @@
 import { LockError } from "../../errors.ts";
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
-import type { AcquireRequest, AcquireResult } from "../../model.ts";
+import type { AcquireRequest, AcquireResult, CapacityResult } from "../../model.ts";
 import { callStore } from "../../store-call.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
 import { acquireWithWait } from "../../waiting/poll.ts";
@@ -151,5 +151,16 @@ function rejection(result: Exclude<AcquireResult, { ok: true } | { reason: "lock
     const asked = request.limit === null ? "no limit" : `limit ${request.limit}`;
     return new LockError("InvalidArgument", `key is held ${held}; this request names ${asked}`);
   }
+  if (result.reason === "capacity") return capacityExceeded(result);
   return new LockError("InvalidArgument", "idempotencyKey was used for a different request on this key");
+}
+
+/** R9: 429 naming the bound; Retry-After when a holder's expiry will make room. */
+function capacityExceeded(result: CapacityResult): LockError {
+  const what = result.bound === "holders" ? "holders" : "queued waiters";
+  const waitMs = result.retryAtMs === undefined ? undefined : Math.max(0, result.retryAtMs - result.serverTimeMs);
+  return new LockError("CapacityExceeded", `the key is at its bound of ${result.max} ${what}; nothing changed`, {
+    limit: result.bound,
+    ...(waitMs === undefined ? {} : { retryAfterMs: waitMs }),
+  });
 }
