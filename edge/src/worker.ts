@@ -11,7 +11,7 @@ import {
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import { DURABLE_OBJECT_BOUNDS } from "./durable-object/lock-object.ts";
 import type { Env } from "./env.ts";
-import { createNeonBackend } from "./neon/backend.ts";
+import { createNeonBackend, NEON_BOUNDS } from "./neon/backend.ts";
 import { sharedRateLimiter } from "./rate-limit/limiter.ts";
 import { createUpstashBackend, UPSTASH_BOUNDS } from "./upstash/backend.ts";
 
@@ -38,6 +38,7 @@ function backendFor(env: Env): Backend {
       connectionString: env.DATABASE_URL,
       ...(env.HOLDFAST_PG_PREFIX ? { prefix: env.HOLDFAST_PG_PREFIX } : {}),
       localProxy: env.HOLDFAST_NEON_LOCAL_PROXY === "true",
+      bounds: boundsFrom(env, NEON_BOUNDS),
     });
   }
   throw new Error(`HOLDFAST_BACKEND=${choice}: use durable-object, upstash or neon`);

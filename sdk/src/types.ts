@@ -132,7 +132,9 @@ export interface Holder {
 
 export interface LockInfo {
   locked: boolean;
+  /** The live holders, oldest first: at most 100 (`holderCount` counts them all). */
   holders: Holder[];
+  holderCount: number;
   /** The last fence issued on the key; null if it was never granted. */
   fence: string | null;
   /** When the last live holder expires; null when not locked. */

@@ -1,7 +1,8 @@
 /** The shared contract suites, unchanged, on the Neon backend: real driver, stand-in, real Postgres. */
-import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
+import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { neonFixture } from "./fixture.ts";
 
 runBackendContract("neon", neonFixture);
 runWaitingContract("neon", neonFixture);
 runHttpContract("neon", neonFixture);
+runBoundsContract("neon", (bounds) => neonFixture({ bounds }));

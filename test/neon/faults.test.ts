@@ -62,6 +62,38 @@ describe("schema, statements and keys", () => {
     } finally {
       await direct.end();
     }
+    // No racing deploy ran migration 1 again over what came after it: an idempotent retry
+    // with another TTL is still refused (migration 1's functions would grant it).
+    const backend = createNeonBackend({ connectionString: fixture.connectionString, prefix, localProxy: true });
+    const k = await lock("after-race");
+    expect(await backend.acquire(k.request({ idempotencyKey: "once", ttlMs: 5_000 }))).toMatchObject({ ok: true });
+    expect(await backend.acquire(k.request({ idempotencyKey: "once", ttlMs: 6_000 }))).toMatchObject({
+      ok: false,
+      reason: "idempotency-mismatch",
+    });
+  });
+
+  it("re-applies the lock functions when the database's copy is not the file's", async () => {
+    const prefix = freshPrefix();
+    const options = { connectionString: fixture.connectionString, prefix, localProxy: true };
+    await setupSchema(options);
+    const direct = new pg.Client({ connectionString: POSTGRES_URL });
+    await direct.connect();
+    try {
+      // A copy from another release: a rule that lets nobody wait, under another hash.
+      await direct.query(`CREATE OR REPLACE FUNCTION ${prefix}earliest_expiry(holders jsonb) RETURNS bigint
+        LANGUAGE sql AS $$ SELECT 0::bigint $$`);
+      await direct.query(`UPDATE ${prefix}functions SET sha256 = 'another release'`);
+      await Promise.all([setupSchema(options), setupSchema(options)]);
+      const { rows } = await direct.query(`SELECT ${prefix}earliest_expiry('[{"e": 42}]'::jsonb) AS e`);
+      expect(rows[0]).toEqual({ e: "42" });
+      const stored = await direct.query(
+        `SELECT count(*)::int AS n FROM ${prefix}functions WHERE sha256 <> 'another release'`,
+      );
+      expect(stored.rows[0]).toEqual({ n: 1 });
+    } finally {
+      await direct.end();
+    }
   });
 
   it("answers NetworkTimeout when a statement outlives its deadline", async () => {

@@ -11,7 +11,7 @@ export async function runAcquire(ctx: NeonContext, request: AcquireRequest, wait
   const { names } = ctx;
   const reply = await ctx.call(
     `SELECT ${names.fn("acquire")}($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::integer,
-       $8::integer, $9::text, $10::integer, $11::bigint, $12::text) AS r`,
+       $8::integer, $9::text, $10::integer, $11::bigint, $12::text, $13::integer, $14::integer) AS r`,
     [
       request.keyId,
       request.tenant,
@@ -25,6 +25,8 @@ export async function runAcquire(ctx: NeonContext, request: AcquireRequest, wait
       request.priority ?? 0,
       waitMs,
       names.channels,
+      ctx.bounds.holders,
+      ctx.bounds.waiters,
     ],
   );
   return queueStatusOf(reply);

@@ -14,7 +14,7 @@ import { runRelease } from "./release.ts";
 import { num } from "./reply.ts";
 import { acquireQueued } from "./wait.ts";
 
-export type { NeonBackendOptions } from "./context.ts";
+export { NEON_BOUNDS, type NeonBackendOptions } from "./context.ts";
 
 export function createNeonBackend(options: NeonBackendOptions): Backend {
   const ctx = createContext(options);

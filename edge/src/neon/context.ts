@@ -3,6 +3,7 @@
  * query function (one statement, one round trip), the configured names, and a runner
  * that bounds each statement in time and maps its failures (errors.ts).
  */
+import { checkBounds, type KeyBounds } from "@holdfast/shared";
 import { type NeonQueryFunction, neon, neonConfig } from "@neondatabase/serverless";
 import { toLockError } from "./errors.ts";
 import { namesFor, type SchemaNames } from "./schema/names.ts";
@@ -21,11 +22,21 @@ export interface NeonBackendOptions {
   localProxy?: boolean;
   /** Node before 22 has no global WebSocket: pass the `ws` package's (Workers have one). */
   webSocketConstructor?: typeof neonConfig.webSocketConstructor;
+  /** Per-key bounds (rule 9); unset ones take NEON_BOUNDS. */
+  bounds?: Partial<KeyBounds>;
 }
+
+/**
+ * A key's holders and queue are jsonb arrays in its row (functions.sql.ts), copied and
+ * scanned by every step under the row lock: 500 of each keep a release that serves the whole
+ * queue well inside the statement deadline.
+ */
+export const NEON_BOUNDS: KeyBounds = { holders: 500, waiters: 500 };
 
 export interface NeonContext {
   connectionString: string;
   names: SchemaNames;
+  bounds: KeyBounds;
   /** Runs one statement and returns its first row's `r` column (a jsonb reply). */
   call(text: string, params: unknown[]): Promise<Record<string, unknown>>;
 }
@@ -38,6 +49,7 @@ export function createContext(options: NeonBackendOptions): NeonContext {
   return {
     connectionString: options.connectionString,
     names: namesFor(options.prefix),
+    bounds: checkBounds({ ...NEON_BOUNDS, ...options.bounds }),
     async call(text, params) {
       try {
         const rows = await sql.query(text, params, { fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });

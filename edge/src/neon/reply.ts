@@ -1,5 +1,5 @@
 /**
- * Decodes the lock functions' jsonb replies (schema/v1-rules.sql.ts): `k` says what they
+ * Decodes the lock functions' jsonb replies (schema/functions.sql.ts): `k` says what they
  * are, `n` is the store time of the statement. Fences and times arrive as JSON numbers,
  * exact below 2^53 (fences have 15 digits).
  */
@@ -47,6 +47,7 @@ export function queueStatusOf(reply: Reply): QueueStatus {
     case "m":
     case "i":
     case "x":
+    case "c":
       return { queued: false, result: resultOf(reply, serverTimeMs) };
     default:
       throw new LockError("Internal", `malformed lock reply: kind ${String(reply.k)}`);
@@ -66,6 +67,19 @@ function resultOf(reply: Reply, serverTimeMs: number): AcquireResult {
   }
   if (reply.k === "m") return { ok: false, reason: "limit-mismatch", limit: limitOf(reply, "l"), serverTimeMs };
   if (reply.k === "i") return { ok: false, reason: "idempotency-mismatch", serverTimeMs };
+  if (reply.k === "c") {
+    const bound = str(reply, "b");
+    if (bound !== "holders" && bound !== "waiters") throw new LockError("Internal", `unknown bound ${bound}`);
+    const retryAtMs = num(reply, "r");
+    return {
+      ok: false,
+      reason: "capacity",
+      bound,
+      max: num(reply, "x"),
+      serverTimeMs,
+      ...(retryAtMs > 0 ? { retryAtMs } : {}),
+    };
+  }
   // Locked, or gone from the queue (its deadline passed, it left).
   const retryAtMs = reply.r === undefined ? serverTimeMs : num(reply, "r");
   return { ok: false, reason: "locked", serverTimeMs, retryAtMs };

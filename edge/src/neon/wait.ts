@@ -72,8 +72,8 @@ function listen(ctx: NeonContext, channel: string, onPayload: (payload: string) 
 async function runCheck(ctx: NeonContext, request: AcquireRequest, leave: boolean): Promise<QueueStatus> {
   const { names } = ctx;
   const reply = await ctx.call(
-    `SELECT ${names.fn("check")}($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text) AS r`,
-    [request.keyId, request.tenant, request.key, request.token, leave, names.channels],
+    `SELECT ${names.fn("check")}($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::integer) AS r`,
+    [request.keyId, request.tenant, request.key, request.token, leave, names.channels, ctx.bounds.holders],
   );
   return queueStatusOf(reply);
 }

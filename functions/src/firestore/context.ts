@@ -25,10 +25,10 @@ export interface FirestoreBackendOptions {
 
 /**
  * A key is one document, rewritten whole by every step, and a document holds at most 1 MiB:
- * 1,000 holders (~150 B each) and 1,000 waiters (~250 B each, with their callers) leave room
- * for the outcomes kept for callers, and keep a step's write a few hundred KB.
+ * with the longest idempotency keys a holder takes ~350 B and a waiter ~400 B, so 500 of
+ * each stay under 0.4 MB and leave room for the outcomes kept for callers.
  */
-export const FIRESTORE_BOUNDS: KeyBounds = { holders: 1_000, waiters: 1_000 };
+export const FIRESTORE_BOUNDS: KeyBounds = { holders: 500, waiters: 500 };
 
 export interface FirestoreContext {
   firestore: Firestore;

@@ -23,6 +23,9 @@ export const GRPC = {
   UNAUTHENTICATED: 16,
 } as const;
 
+/** How Firestore words a document over its size limit. */
+const TOO_LARGE = /maximum entity size|exceeds the maximum|too (large|big)/i;
+
 export function grpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "number" ? code : undefined;
@@ -51,6 +54,16 @@ export function toLockError(error: unknown): LockError {
     case GRPC.UNKNOWN:
     case GRPC.INTERNAL:
       return new LockError("ServiceUnavailable", `Firestore is unavailable; retry (${detail})`, { cause });
+    case GRPC.INVALID_ARGUMENT:
+      // A key's document past Firestore's 1 MiB (bounds raised above the defaults): the
+      // write was refused whole, so nothing changed, and the key is full.
+      if (TOO_LARGE.test(detail)) {
+        return new LockError("CapacityExceeded", "the key's document is at Firestore's 1 MiB limit; nothing changed", {
+          cause,
+          limit: "document",
+        });
+      }
+      return new LockError("Internal", `Firestore rejected a lock request: ${detail}`, { cause });
     default:
       // Any other status (or none: not from the client at all) is a defect of ours.
       return new LockError("Internal", `Firestore rejected a lock request: ${detail}`, { cause });

@@ -76,11 +76,17 @@ export function runBoundsContract(
       const holder = await granted(backend.acquire(k.request()));
       const order: number[] = [];
       const served: Promise<void>[] = [];
+      // The first waiter keeps the key until the retry that joins it has its answer too.
+      let joinedAnswered = () => {};
+      const joinedSettled = new Promise<void>((resolve) => {
+        joinedAnswered = resolve;
+      });
       for (let i = 0; i < CONTRACT_BOUNDS.waiters; i++) {
         const waiting = wait(k.request({ idempotencyKey: `waiter-${i}` }));
         served.push(
           granted(waiting).then(async (grant) => {
             order.push(i);
+            if (i === 0) await joinedSettled;
             await sleep(5);
             await backend.release(k.ref(grant.token));
           }),
@@ -93,6 +99,7 @@ export function runBoundsContract(
       expect(await backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
       const joined = wait(k.request({ idempotencyKey: "waiter-0" }));
       await joined.inQueue;
+      joined.then(joinedAnswered, joinedAnswered);
 
       await backend.release(k.ref(holder.token));
       await Promise.all(served);
@@ -104,10 +111,13 @@ export function runBoundsContract(
     it("serves a queue of readers only up to the holder bound, and the rest as room is made", async () => {
       const k = await keyHandle("t1", uniqueKey("serve-to-bound"));
       const writer = await granted(backend.acquire(k.request()));
-      const readers = [...Array(CONTRACT_BOUNDS.holders + 2).keys()].map(() =>
-        wait(k.request({ mode: "shared", limit: null })),
-      );
-      for (const reader of readers) await reader.inQueue;
+      const readers: Promise<AcquireResult>[] = [];
+      // One after another, so that their order in the queue is certain.
+      for (let i = 0; i < CONTRACT_BOUNDS.holders + 2; i++) {
+        const reader = wait(k.request({ mode: "shared", limit: null }));
+        readers.push(reader);
+        await reader.inQueue;
+      }
       await backend.release(k.ref(writer.token));
       const first = await Promise.all(readers.slice(0, CONTRACT_BOUNDS.holders).map(granted));
       expect((await backend.lookup(k.lookupRef)).holders).toHaveLength(CONTRACT_BOUNDS.holders);

@@ -1,12 +1,16 @@
 /**
- * Versioned, idempotent migrations. Each version runs in one transaction that first takes
- * an advisory lock (two deploys migrating at once take turns) and records the version;
- * every statement is written to be harmless when repeated (IF NOT EXISTS, OR REPLACE).
- * Run them with `npm run db:migrate`, or call setupSchema() from your own deploy step.
+ * Versioned migrations for tables, and the lock functions (functions.sql.ts) re-applied
+ * whenever their SHA-256 differs from the one the database last applied. Each step runs in
+ * one transaction that first takes an advisory lock (two deploys migrating at once take
+ * turns) and then checks, under that lock, that its step is still to do: a step another
+ * deploy finished meanwhile is skipped, never run again (a migration run twice could put
+ * back functions a later one replaced). Run them with `npm run db:migrate`, or call
+ * setupSchema() from your own deploy step.
  */
-import { neon } from "@neondatabase/serverless";
+import { type NeonQueryFunction, neon } from "@neondatabase/serverless";
 import { pointAtLocalProxy } from "../context.ts";
 import { toLockError } from "../errors.ts";
+import { FUNCTIONS } from "./functions.sql.ts";
 import { namesFor } from "./names.ts";
 import { V1_RULES } from "./v1-rules.sql.ts";
 import { V2_IDEMPOTENT_TTL } from "./v2-idempotent-ttl.sql.ts";
@@ -30,44 +34,86 @@ export interface SetupOptions {
   localProxy?: boolean;
 }
 
-export function statementsOf(migration: Migration, prefix: string): string[] {
-  return migration.sql
+export function statementsOf(sql: string, prefix: string): string[] {
+  return sql
     .split(/^---$/m)
     .map((statement) => statement.replaceAll("{p}", prefix).trim())
     .filter((statement) => statement.length > 0);
 }
 
-/** Applies the migrations this database lacks; returns the versions it applied. */
+/** Raised inside a step's transaction when another deploy did the step meanwhile. */
+const ALREADY_DONE = "HF002";
+
+/** Applies the migrations this database lacks, then the functions if they changed; returns the versions it applied. */
 export async function setupSchema(options: SetupOptions): Promise<number[]> {
   const names = namesFor(options.prefix);
   if (options.localProxy) pointAtLocalProxy();
-  const sql = neon(options.connectionString);
-  const lock = sql.query("SELECT pg_advisory_xact_lock(hashtext($1))", [names.migrations]);
+  const sql: NeonQueryFunction<false, false> = neon(options.connectionString);
+  const lock = () => sql.query("SELECT pg_advisory_xact_lock(hashtext($1))", [names.migrations]);
+  const functionsTable = `${names.prefix}functions`;
+  /** Aborts the step's transaction (ALREADY_DONE) when `done` (a SQL condition) already holds. */
+  const unlessDone = (done: string) =>
+    sql.query(`DO $guard$ BEGIN IF ${done} THEN
+      RAISE EXCEPTION 'holdfast: done by another deploy' USING ERRCODE = '${ALREADY_DONE}'; END IF; END $guard$`);
+  /** Runs one step; false when another deploy had done it. */
+  const step = async (done: string, statements: string[], record: string, params: unknown[]) => {
+    try {
+      await sql.transaction([
+        lock(),
+        unlessDone(done),
+        ...statements.map((text) => sql.query(text)),
+        sql.query(record, params),
+      ]);
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === ALREADY_DONE) return false;
+      throw error;
+    }
+  };
   try {
-    const [, , rows] = await sql.transaction([
-      lock,
+    const [, , , rows, stored] = await sql.transaction([
+      lock(),
       sql.query(`CREATE TABLE IF NOT EXISTS ${names.migrations} (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now())`),
+      sql.query(`CREATE TABLE IF NOT EXISTS ${functionsTable} (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        sha256 text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now())`),
       sql.query(`SELECT version FROM ${names.migrations}`),
+      sql.query(`SELECT sha256 FROM ${functionsTable}`),
     ]);
     const done = new Set((rows as { version: number }[]).map((row) => Number(row.version)));
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
-      await sql.transaction([
-        sql.query("SELECT pg_advisory_xact_lock(hashtext($1))", [names.migrations]),
-        ...statementsOf(migration, names.prefix).map((statement) => sql.query(statement)),
-        sql.query(`INSERT INTO ${names.migrations} (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`, [
-          migration.version,
-          migration.name,
-        ]),
-      ]);
-      applied.push(migration.version);
+      const ran = await step(
+        `EXISTS (SELECT 1 FROM ${names.migrations} WHERE version = ${migration.version})`,
+        statementsOf(migration.sql, names.prefix),
+        `INSERT INTO ${names.migrations} (version, name) VALUES ($1, $2)`,
+        [migration.version, migration.name],
+      );
+      if (ran) applied.push(migration.version);
+    }
+    const functions = statementsOf(FUNCTIONS, names.prefix);
+    const sha256 = await digestOf(functions.join("\n---\n"));
+    if ((stored as { sha256: string }[])[0]?.sha256 !== sha256) {
+      await step(
+        `EXISTS (SELECT 1 FROM ${functionsTable} WHERE sha256 = '${sha256}')`,
+        functions,
+        `INSERT INTO ${functionsTable} (one, sha256) VALUES (true, $1)
+         ON CONFLICT (one) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()`,
+        [sha256],
+      );
     }
     return applied;
   } catch (error) {
     throw toLockError(error);
   }
+}
+
+async function digestOf(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -15,10 +15,9 @@ export const ErrorEnvelope = z
       // The codes a server answers with: exactly those that have an HTTP status.
       code: z.enum(Object.keys(HTTP_STATUS) as [ServerErrorCode, ...ServerErrorCode[]]),
       message: z.string(),
-      limit: z
-        .enum(["holders", "waiters"])
-        .optional()
-        .openapi({ description: "CapacityExceeded: the key's bound that was reached." }),
+      limit: z.enum(["holders", "waiters", "document"]).optional().openapi({
+        description: "CapacityExceeded: the key's bound that was reached (document: Firestore's 1 MiB per key).",
+      }),
     }),
     serverTimeMs: z.number().int().openapi({ description: "This server's clock, ms since the epoch." }),
   })
@@ -72,7 +71,10 @@ export const Lookup = z
   .object({
     ok: z.literal(true),
     locked: z.boolean(),
-    holders: z.array(HolderSchema),
+    holders: z
+      .array(HolderSchema)
+      .openapi({ description: "The live holders, oldest first: at most 100 (holderCount counts them all)." }),
+    holderCount: z.number().int().openapi({ description: "How many live holders the key has." }),
     fence: Fence.nullable().openapi({ description: "The last fence issued on the key; null if never granted." }),
     expiresAtMs: z.number().int().nullable().openapi({ description: "When the last live holder expires." }),
     limit: z.number().int().nullable(),

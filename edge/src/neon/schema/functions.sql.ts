@@ -1,0 +1,456 @@
+/**
+ * The lock rules of docs/design.md ("The rules, once") in PL/pgSQL: every function that runs
+ * in Postgres, whole, in one file. `setupSchema` (migrate.ts) re-applies this file, under the
+ * migrations' advisory lock, whenever its SHA-256 differs from the one the database last
+ * applied; migrations create tables only. What runs in Postgres is what this file says.
+ *
+ * Every operation is one statement, `SELECT <p>op(…)`: the function locks the key's row
+ * (`FOR UPDATE`), and only then reads the clock and the row, so under READ COMMITTED each
+ * decision sees the latest committed state (a CTE or subquery would decide from the
+ * statement's start-time snapshot and could double-grant). `{p}` is the configurable name
+ * prefix (tables and functions).
+ *
+ * A row keeps its state as jsonb beside the fence counter, which is a column that is never
+ * reset: holders `[{t token, m 'x'|'s', p permits, f fence, a acquired, e expires,
+ * i idempotency key, d granted TTL (with i)}]` in fence order; waiters `[{t, m, p, l limit,
+ * ttl, pr priority, s arrival, i, c {callerToken: deadline}}]` in queue order. Posted
+ * outcomes have a table of their own. Replies are jsonb: `k` is 'g' granted, 'l' locked,
+ * 'm' limit mismatch, 'i' idempotency mismatch, 'q' queued, 'x' gone, 'c' at a bound
+ * (rule 9: `b` the bound, `x` its size, `r` the first holder's expiry or 0); `n` the store
+ * time.
+ *
+ * Functions whose parameters changed keep their earlier signatures beside the new ones (an
+ * overload, not a replacement), so that Workers still running the previous release keep
+ * working while a deploy rolls out.
+ */
+export const FUNCTIONS = `
+-- Rule 1: the store's clock, read once per operation, after the row lock.
+CREATE OR REPLACE FUNCTION {p}now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
+$$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+---
+-- Rule 2: a holder is live while now < its expiry. Never touches the fence; the limit
+-- goes with the last holder.
+CREATE OR REPLACE FUNCTION {p}prune(r {p}locks, now_ms bigint) RETURNS {p}locks LANGUAGE plpgsql AS $$
+BEGIN
+  r.holders := coalesce((SELECT jsonb_agg(h ORDER BY (h->>'f')::bigint) FROM jsonb_array_elements(r.holders) h
+                         WHERE (h->>'e')::bigint > now_ms), '[]'::jsonb);
+  IF jsonb_array_length(r.holders) = 0 THEN r.lock_limit := NULL; END IF;
+  RETURN r;
+END $$;
+---
+-- Rules 4 and 5: -1 for a limit mismatch, 0 when nothing blocks, otherwise the earliest
+-- expiry among the blockers (the holders whose expiry could make room).
+CREATE OR REPLACE FUNCTION {p}blocked_until(holders jsonb, held_limit integer, req_mode text, req_permits integer,
+                                            req_limit integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  earliest bigint;
+  earliest_exclusive bigint;
+  used bigint;
+BEGIN
+  IF jsonb_array_length(holders) = 0 THEN RETURN 0; END IF;
+  SELECT min((h->>'e')::bigint), sum((h->>'p')::bigint) INTO earliest, used FROM jsonb_array_elements(holders) h;
+  IF req_mode = 'x' THEN RETURN earliest; END IF;
+  SELECT min((h->>'e')::bigint) INTO earliest_exclusive FROM jsonb_array_elements(holders) h WHERE h->>'m' = 'x';
+  IF earliest_exclusive IS NOT NULL THEN RETURN earliest_exclusive; END IF;
+  IF held_limit IS DISTINCT FROM req_limit THEN RETURN -1; END IF;
+  IF req_limit IS NULL OR used + req_permits <= req_limit THEN RETURN 0; END IF;
+  RETURN earliest;
+END $$;
+---
+-- Rule 9: when the first holder expires (the earliest a key at its holder bound makes room).
+CREATE OR REPLACE FUNCTION {p}earliest_expiry(holders jsonb) RETURNS bigint LANGUAGE sql AS
+$$ SELECT min((h->>'e')::bigint) FROM jsonb_array_elements(holders) h $$;
+---
+-- Rule 6: the next fence; the limit is set only by a grant to a key without holders.
+CREATE OR REPLACE FUNCTION {p}grant(INOUT r {p}locks, token text, req_mode text, req_permits integer, req_limit integer,
+                                    ttl bigint, idem text, now_ms bigint, OUT holder jsonb) LANGUAGE plpgsql AS $$
+BEGIN
+  IF r.fence >= 999999999999999 THEN
+    RAISE EXCEPTION 'holdfast: fence counter exhausted for this key' USING ERRCODE = 'HF002';
+  END IF;
+  IF jsonb_array_length(r.holders) = 0 THEN
+    r.lock_limit := CASE WHEN req_mode = 's' THEN req_limit END;
+  END IF;
+  r.fence := r.fence + 1;
+  holder := jsonb_build_object('t', token, 'm', req_mode, 'p', req_permits, 'f', r.fence, 'a', now_ms,
+                               'e', now_ms + ttl, 'i', idem)
+            || CASE WHEN idem IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('d', ttl) END;
+  r.holders := r.holders || jsonb_build_array(holder);
+END $$;
+---
+CREATE OR REPLACE FUNCTION {p}grant_reply(h jsonb, now_ms bigint) RETURNS jsonb LANGUAGE sql AS
+$$ SELECT jsonb_build_object('k', 'g', 't', h->>'t', 'f', h->'f', 'a', h->'a', 'e', h->'e', 'n', now_ms) $$;
+---
+CREATE OR REPLACE FUNCTION {p}holder_by(holders jsonb, p_field text, p_value text) RETURNS jsonb LANGUAGE sql AS
+$$ SELECT h FROM jsonb_array_elements(holders) h WHERE h->>p_field = p_value LIMIT 1 $$;
+---
+-- The waiter (and its place in line, from 0) that a caller waits with.
+CREATE OR REPLACE FUNCTION {p}waiter_of(waiters jsonb, caller text, OUT waiter jsonb, OUT place integer)
+LANGUAGE sql AS
+$$ SELECT w, (n - 1)::integer FROM jsonb_array_elements(waiters) WITH ORDINALITY x(w, n) WHERE w->'c' ? caller LIMIT 1 $$;
+---
+-- Rule 8: serves the queue from its head while the rules grant it, in the same statement
+-- as the release, extend, expiry or leave that made room (no barging). Callers past their
+-- deadline are dropped. Returns the head's retry time (0: nothing blocks a waiter) and
+-- the outcomes posted, [{c caller, o outcome}]; outcomes wait in <p>results for a minute
+-- past their caller's deadline, for a caller whose notification was lost. Rule 9: a head
+-- that would take the key past max_holders waits for the first holder's expiry.
+CREATE OR REPLACE FUNCTION {p}dispatch(INOUT r {p}locks, now_ms bigint, max_holders integer, OUT retry_at bigint,
+                                       OUT notes jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  head jsonb;
+  live jsonb;
+  blocked bigint;
+  g record;
+  given jsonb;
+  who text;
+BEGIN
+  retry_at := 0;
+  notes := '[]';
+  LOOP
+    head := r.waiters->0;
+    EXIT WHEN head IS NULL;
+    live := coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(head->'c') WHERE value::bigint > now_ms),
+                     '{}'::jsonb);
+    IF live = '{}'::jsonb THEN
+      r.waiters := r.waiters - 0;
+      CONTINUE;
+    END IF;
+    r.waiters := jsonb_set(r.waiters, '{0,c}', live);
+    blocked := {p}blocked_until(r.holders, r.lock_limit, head->>'m', (head->>'p')::integer, (head->>'l')::integer);
+    IF blocked = 0 AND jsonb_array_length(r.holders) >= max_holders THEN blocked := {p}earliest_expiry(r.holders); END IF;
+    IF blocked > 0 THEN
+      retry_at := blocked;
+      EXIT;
+    END IF;
+    EXIT WHEN blocked = 0 AND r.fence >= 999999999999999;
+    IF blocked = 0 THEN
+      SELECT * INTO g FROM {p}grant(r, head->>'t', head->>'m', (head->>'p')::integer, (head->>'l')::integer,
+        (head->>'ttl')::bigint, head->>'i', now_ms);
+      r := g.r;
+      given := {p}grant_reply(g.holder, now_ms);
+    ELSE
+      given := jsonb_build_object('k', 'm', 'l', r.lock_limit, 'n', now_ms);
+    END IF;
+    FOR who IN SELECT jsonb_object_keys(live) LOOP
+      INSERT INTO {p}results AS x (caller, key_id, outcome, keep_until)
+        VALUES (who, r.key_id, given, greatest(now_ms, (live->>who)::bigint) + 60000)
+        ON CONFLICT ON CONSTRAINT {p}results_pkey DO UPDATE SET outcome = EXCLUDED.outcome, keep_until = EXCLUDED.keep_until;
+      notes := notes || jsonb_build_array(jsonb_build_object('c', who, 'o', given));
+    END LOOP;
+    r.waiters := r.waiters - 0;
+  END LOOP;
+  IF jsonb_array_length(notes) > 0 THEN
+    DELETE FROM {p}results x WHERE x.key_id = (r).key_id AND x.keep_until <= now_ms;
+  END IF;
+END $$;
+---
+-- An outcome posted for a caller, answered as of now: a grant that expired before its
+-- caller came for it is no grant. Read, not taken: a repeated check finds it again.
+CREATE OR REPLACE FUNCTION {p}posted(r {p}locks, p_caller text, now_ms bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  outcome jsonb := (SELECT x.outcome FROM {p}results x WHERE x.caller = p_caller);
+  h jsonb;
+BEGIN
+  IF outcome IS NULL THEN RETURN NULL; END IF;
+  IF outcome->>'k' <> 'g' THEN RETURN outcome || jsonb_build_object('n', now_ms); END IF;
+  h := {p}holder_by(r.holders, 't', outcome->>'t');
+  IF h IS NULL THEN RETURN jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms); END IF;
+  RETURN {p}grant_reply(h, now_ms);
+END $$;
+---
+-- Tells waiters, each on its own channel, what the queue did: '<retry> <caller>=<outcome>'
+-- to each caller served and, with everyone (the head's retry time moved), '<retry>' to
+-- the others. Notifications go out when the statement commits.
+CREATE OR REPLACE FUNCTION {p}announce(r {p}locks, channels text, retry_at bigint, notes jsonb, everyone boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  note jsonb;
+  caller text;
+BEGIN
+  FOR note IN SELECT jsonb_array_elements(notes) LOOP
+    PERFORM pg_notify(channels || (note->>'c'), retry_at || ' ' || (note->>'c') || '=' || (note->'o')::text);
+  END LOOP;
+  IF everyone THEN
+    FOR caller IN SELECT jsonb_object_keys(w->'c') FROM jsonb_array_elements(r.waiters) w LOOP
+      PERFORM pg_notify(channels || caller, retry_at::text);
+    END LOOP;
+  END IF;
+END $$;
+---
+-- Writes the row back only if the operation changed it: a statement that writes nothing
+-- commits without waiting for the WAL to reach the disk, and holds the row lock shorter.
+CREATE OR REPLACE FUNCTION {p}save(r {p}locks, locked {p}locks) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF r IS NOT DISTINCT FROM locked THEN RETURN; END IF;
+  UPDATE {p}locks SET fence = r.fence, lock_limit = r.lock_limit, holders = r.holders,
+                      waiters = r.waiters, queue_seq = r.queue_seq
+  WHERE key_id = r.key_id;
+END $$;
+---
+-- The end of a release or an extend: the queue is served from its head (the key may
+-- have room now), the row written back if it changed, and the waiters told.
+CREATE OR REPLACE FUNCTION {p}serve_and_save(r {p}locks, locked {p}locks, now_ms bigint, channels text,
+                                             everyone boolean, max_holders integer) RETURNS {p}locks
+LANGUAGE plpgsql AS $$
+DECLARE
+  d record;
+BEGIN
+  SELECT * INTO d FROM {p}dispatch(r, now_ms, max_holders);
+  PERFORM {p}save(d.r, locked);
+  PERFORM {p}announce(d.r, channels, d.retry_at, d.notes, everyone);
+  RETURN d.r;
+END $$;
+---
+-- Locks the key's row for the rest of the statement; creates it (fence 0) if need be.
+CREATE OR REPLACE FUNCTION {p}lock_row(p_key_id text, p_tenant text, p_key text) RETURNS {p}locks
+LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+BEGIN
+  INSERT INTO {p}locks (key_id, tenant, lock_key) VALUES (p_key_id, p_tenant, p_key) ON CONFLICT (key_id) DO NOTHING;
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id FOR UPDATE;
+  IF r.tenant <> p_tenant OR r.lock_key <> p_key THEN
+    RAISE EXCEPTION 'holdfast: key id collision: two keys map to one record' USING ERRCODE = 'HF001';
+  END IF;
+  RETURN r;
+END $$;
+---
+CREATE OR REPLACE FUNCTION {p}acquire(p_key_id text, p_tenant text, p_key text, p_token text, p_ttl bigint,
+  p_mode text, p_permits integer, p_limit integer, p_idem text, p_priority integer, p_wait_ms bigint,
+  p_channels text, p_max_holders integer, p_max_waiters integer) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks := {p}lock_row(p_key_id, p_tenant, p_key);
+  locked {p}locks := r;
+  now_ms bigint := {p}now_ms();
+  retry_at bigint;
+  notes jsonb;
+  reply jsonb;
+  h jsonb;
+  w jsonb;
+  place integer;
+  blocked bigint;
+  behind boolean;
+  d record;
+  g record;
+BEGIN
+  r := {p}prune(r, now_ms);
+  -- The expiry path: waiters whose blockers have gone are served before anyone new.
+  SELECT * INTO d FROM {p}dispatch(r, now_ms, p_max_holders);
+  r := d.r;
+  retry_at := d.retry_at;
+  notes := d.notes;
+  <<decide>>
+  BEGIN
+    -- This very request, repeated.
+    h := {p}holder_by(r.holders, 't', p_token);
+    IF h IS NOT NULL THEN reply := {p}grant_reply(h, now_ms); EXIT decide; END IF;
+    reply := {p}posted(r, p_token, now_ms);
+    EXIT decide WHEN reply IS NOT NULL;
+    SELECT x.waiter, x.place INTO w, place FROM {p}waiter_of(r.waiters, p_token) x;
+    IF w IS NOT NULL THEN
+      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+      EXIT decide;
+    END IF;
+    -- Rule 3: an earlier grant answers if the request is the same. A queued original is
+    -- joined by a waiting retry (one grant for both), and a retry that tries once is locked.
+    IF p_idem IS NOT NULL THEN
+      h := {p}holder_by(r.holders, 'i', p_idem);
+      IF h IS NOT NULL THEN
+        IF h->>'m' = p_mode AND (h->>'p')::integer = p_permits
+           AND (h->'d' IS NULL OR (h->>'d')::bigint = p_ttl) AND (p_mode = 'x' OR r.lock_limit IS NOT DISTINCT FROM p_limit)
+        THEN reply := {p}grant_reply(h, now_ms);
+        ELSE reply := jsonb_build_object('k', 'i', 'n', now_ms);
+        END IF;
+        EXIT decide;
+      END IF;
+      SELECT x.w, (x.n - 1)::integer INTO w, place FROM jsonb_array_elements(r.waiters) WITH ORDINALITY x(w, n)
+        WHERE x.w->>'i' = p_idem LIMIT 1;
+      IF w IS NOT NULL THEN
+        IF w->>'m' <> p_mode OR (w->>'p')::integer <> p_permits OR (w->>'l')::integer IS DISTINCT FROM p_limit
+           OR (w->>'ttl')::bigint <> p_ttl THEN
+          reply := jsonb_build_object('k', 'i', 'n', now_ms);
+        ELSIF p_wait_ms <= 0 THEN
+          reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms);
+        ELSE
+          r.waiters := jsonb_set(r.waiters, ARRAY[place::text, 'c', p_token], to_jsonb(now_ms + p_wait_ms));
+          reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+        END IF;
+        EXIT decide;
+      END IF;
+    END IF;
+    -- Rules 4 and 5, and rule 8's fairness: ahead of the queue only with a strictly higher priority.
+    blocked := {p}blocked_until(r.holders, r.lock_limit, p_mode, p_permits, p_limit);
+    IF blocked = -1 THEN
+      reply := jsonb_build_object('k', 'm', 'n', now_ms, 'l', r.lock_limit);
+      EXIT decide;
+    END IF;
+    behind := jsonb_array_length(r.waiters) > 0 AND p_priority <= (r.waiters->0->>'pr')::integer;
+    -- Rule 9: a key at its holder bound refuses whoever would go first; behind the queue, one waits its turn.
+    IF blocked = 0 AND jsonb_array_length(r.holders) >= p_max_holders THEN
+      IF NOT behind THEN
+        reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'holders', 'x', p_max_holders,
+                                    'r', {p}earliest_expiry(r.holders));
+        EXIT decide;
+      END IF;
+      blocked := {p}earliest_expiry(r.holders);
+    END IF;
+    IF blocked = 0 AND NOT behind THEN
+      SELECT * INTO g FROM {p}grant(r, p_token, p_mode, p_permits, p_limit, p_ttl, p_idem, now_ms);
+      r := g.r;
+      reply := {p}grant_reply(g.holder, now_ms);
+      EXIT decide;
+    END IF;
+    IF p_wait_ms <= 0 THEN
+      reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', CASE WHEN blocked > 0 THEN blocked ELSE now_ms END);
+      EXIT decide;
+    END IF;
+    IF jsonb_array_length(r.waiters) >= p_max_waiters THEN
+      reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'waiters', 'x', p_max_waiters, 'r', 0);
+      EXIT decide;
+    END IF;
+    -- Queue: priority first, then arrival.
+    r.queue_seq := r.queue_seq + 1;
+    w := jsonb_build_object('t', p_token, 'm', p_mode, 'p', p_permits, 'l', p_limit, 'ttl', p_ttl, 'pr', p_priority,
+                            's', r.queue_seq, 'i', p_idem, 'c', jsonb_build_object(p_token, now_ms + p_wait_ms));
+    r.waiters := (SELECT jsonb_agg(x ORDER BY (x->>'pr')::integer DESC, (x->>'s')::bigint)
+                  FROM jsonb_array_elements(r.waiters || jsonb_build_array(w)) x);
+    IF NOT behind THEN retry_at := blocked; END IF;
+    SELECT x.place INTO place FROM {p}waiter_of(r.waiters, p_token) x;
+    reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+  END decide;
+  PERFORM {p}save(r, locked);
+  PERFORM {p}announce(r, p_channels, retry_at, notes, false);
+  RETURN reply;
+END $$;
+---
+-- Rule 7, release; then the queue is served in the same statement.
+CREATE OR REPLACE FUNCTION {p}release(p_key_id text, p_tenant text, p_token text, p_channels text,
+  p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+  locked {p}locks;
+  found_row boolean;
+  now_ms bigint;
+  released boolean;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
+  found_row := FOUND;
+  locked := r;
+  now_ms := {p}now_ms();
+  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  r := {p}prune(r, now_ms);
+  released := {p}holder_by(r.holders, 't', p_token) IS NOT NULL;
+  r.holders := coalesce((SELECT jsonb_agg(h ORDER BY (h->>'f')::bigint) FROM jsonb_array_elements(r.holders) h
+                         WHERE h->>'t' <> p_token), '[]'::jsonb);
+  IF jsonb_array_length(r.holders) = 0 THEN r.lock_limit := NULL; END IF;
+  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, false, p_max_holders);
+  RETURN jsonb_build_object('k', CASE WHEN released THEN 'r' ELSE 'n' END, 'n', now_ms);
+END $$;
+---
+-- Rule 7, extend; a shortened lease moves the head's retry time: every waiter is told.
+CREATE OR REPLACE FUNCTION {p}extend(p_key_id text, p_tenant text, p_token text, p_ttl bigint, p_channels text,
+  p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+  locked {p}locks;
+  found_row boolean;
+  now_ms bigint;
+  place integer;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
+  found_row := FOUND;
+  locked := r;
+  now_ms := {p}now_ms();
+  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  r := {p}prune(r, now_ms);
+  SELECT (x.n - 1)::integer INTO place FROM jsonb_array_elements(r.holders) WITH ORDINALITY x(h, n)
+    WHERE x.h->>'t' = p_token;
+  IF place IS NOT NULL THEN
+    r.holders := jsonb_set(r.holders, ARRAY[place::text, 'e'], to_jsonb(now_ms + p_ttl));
+  END IF;
+  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, true, p_max_holders);
+  IF place IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  RETURN jsonb_build_object('k', 'e', 'n', now_ms, 'e', now_ms + p_ttl);
+END $$;
+---
+-- Owns and lookup read the row without locking it: they change nothing.
+CREATE OR REPLACE FUNCTION {p}owns(p_key_id text, p_tenant text, p_token text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+  found_row boolean;
+  now_ms bigint;
+  h jsonb;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant;
+  found_row := FOUND;
+  now_ms := {p}now_ms();
+  IF found_row THEN h := {p}holder_by(({p}prune(r, now_ms)).holders, 't', p_token); END IF;
+  IF h IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  RETURN jsonb_build_object('k', 'o', 'n', now_ms, 'key', r.lock_key, 'h', h);
+END $$;
+---
+CREATE OR REPLACE FUNCTION {p}lookup(p_key_id text, p_tenant text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+  found_row boolean;
+  now_ms bigint;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant;
+  found_row := FOUND;
+  now_ms := {p}now_ms();
+  IF NOT found_row THEN RETURN jsonb_build_object('n', now_ms, 'f', 0, 'l', NULL, 'h', '[]'::jsonb); END IF;
+  r := {p}prune(r, now_ms);
+  RETURN jsonb_build_object('n', now_ms, 'f', r.fence, 'l', r.lock_limit, 'h', r.holders);
+END $$;
+---
+-- A waiter asks where it stands (after subscribing, at its blocker's expiry), or leaves.
+CREATE OR REPLACE FUNCTION {p}check(p_key_id text, p_tenant text, p_key text, p_caller text, p_leave boolean,
+  p_channels text, p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks := {p}lock_row(p_key_id, p_tenant, p_key);
+  locked {p}locks := r;
+  now_ms bigint := {p}now_ms();
+  retry_at bigint;
+  notes jsonb;
+  d record;
+  reply jsonb;
+  w jsonb;
+  place integer;
+  everyone boolean := false;
+BEGIN
+  r := {p}prune(r, now_ms);
+  SELECT * INTO d FROM {p}dispatch(r, now_ms, p_max_holders);
+  r := d.r;
+  retry_at := d.retry_at;
+  notes := d.notes;
+  <<decide>>
+  BEGIN
+    reply := {p}posted(r, p_caller, now_ms);
+    EXIT decide WHEN reply IS NOT NULL;
+    SELECT x.waiter, x.place INTO w, place FROM {p}waiter_of(r.waiters, p_caller) x;
+    IF w IS NULL THEN reply := jsonb_build_object('k', 'x', 'n', now_ms); EXIT decide; END IF;
+    IF NOT p_leave THEN
+      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+      EXIT decide;
+    END IF;
+    w := jsonb_set(w, '{c}', (w->'c') - p_caller);
+    IF w->'c' = '{}'::jsonb THEN
+      r.waiters := r.waiters - place;
+      -- A head that leaves may let the compatible waiters behind it through at once.
+      SELECT * INTO d FROM {p}dispatch(r, now_ms, p_max_holders);
+      r := d.r;
+      retry_at := d.retry_at;
+      notes := notes || d.notes;
+      everyone := true;
+    ELSE
+      r.waiters := jsonb_set(r.waiters, ARRAY[place::text], w);
+    END IF;
+    reply := jsonb_build_object('k', 'x', 'n', now_ms);
+  END decide;
+  PERFORM {p}save(r, locked);
+  PERFORM {p}announce(r, p_channels, retry_at, notes, everyone);
+  RETURN reply;
+END $$;
+`;
