@@ -12,8 +12,11 @@ export function extendTransition(
   const notHeld: ExtendResult = { ok: false, serverTimeMs: nowMs };
   if (state === null || state.tenant !== ref.tenant) return { result: notHeld, changed: false };
   const pruned = pruneExpired(state, nowMs);
-  const holder = state.holders.find((h) => h.token === ref.token);
+  const index = state.holders.findIndex((h) => h.token === ref.token);
+  const holder = state.holders[index];
   if (!holder) return { result: notHeld, changed: pruned };
-  holder.expiresAtMs = nowMs + ttlMs;
-  return { result: { ok: true, expiresAtMs: holder.expiresAtMs, serverTimeMs: nowMs }, changed: true };
+  // A new object: holders are shared with the copy a transition started from (cloneState).
+  const extended = { ...holder, expiresAtMs: nowMs + ttlMs };
+  state.holders[index] = extended;
+  return { result: { ok: true, expiresAtMs: extended.expiresAtMs, serverTimeMs: nowMs }, changed: true };
 }

@@ -43,6 +43,11 @@ export function viewOf(holder: Holder): HolderView {
   };
 }
 
+/**
+ * A copy for a transition to change: the holders array is new, the holders themselves are
+ * shared, so transitions never change a holder in place (they replace it). With thousands
+ * of holders (rule 9) this keeps a step's copy to one array of references.
+ */
 export function cloneState(state: KeyState): KeyState {
-  return { ...state, holders: state.holders.map((holder) => ({ ...holder })) };
+  return { ...state, holders: state.holders.slice() };
 }

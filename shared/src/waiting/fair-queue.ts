@@ -43,6 +43,9 @@ interface Waiter {
 
 export class FairQueue {
   private waiters: Waiter[] = [];
+  /** Each waiting caller's waiter, and each queued idempotency key's: no scan of a long queue. */
+  private readonly byCaller = new Map<string, Waiter>();
+  private readonly byIdempotencyKey = new Map<string, Waiter>();
 
   constructor(private readonly host: QueueHost) {}
 
@@ -78,7 +81,7 @@ export class FairQueue {
 
   /** Whether a caller with this token is waiting. */
   isWaiting(token: string): boolean {
-    return this.waiters.some((w) => w.callers.some((c) => c.token === token));
+    return this.byCaller.has(token);
   }
 
   /** Serves waiters from the head while the store grants them. Call after a release, an extend or an expiry. */
@@ -106,11 +109,12 @@ export class FairQueue {
 
   /** The caller with this token leaves (its client went away, or its wait ran out). Returns false if it was not waiting. */
   cancel(token: string): boolean {
-    const waiter = this.waiters.find((w) => w.callers.some((c) => c.token === token));
+    const waiter = this.byCaller.get(token);
     const caller = waiter?.callers.find((c) => c.token === token);
     if (!waiter || !caller) return false;
     if (caller.timer !== undefined) clearTimeout(caller.timer);
     waiter.callers = waiter.callers.filter((c) => c !== caller);
+    this.byCaller.delete(token);
     caller.resolve(this.locked());
     if (waiter.callers.length === 0) {
       const wasHead = this.waiters[0] === waiter;
@@ -124,8 +128,13 @@ export class FairQueue {
   private enqueue(request: AcquireRequest, waitMs: number): Promise<AcquireResult> {
     const waiter: Waiter = { request, priority: request.priority ?? 0, callers: [] };
     const promise = this.addCaller(waiter, request.token, waitMs);
-    // Higher priority first; FIFO within a priority.
-    const index = this.waiters.findIndex((w) => w.priority < waiter.priority);
+    const idempotencyKey = request.idempotencyKey;
+    if (idempotencyKey !== undefined) this.byIdempotencyKey.set(idempotencyKey, waiter);
+    // Higher priority first; FIFO within a priority. Most requests share one priority: the
+    // tail is checked first, so they join the queue without a scan.
+    const last = this.waiters.at(-1);
+    const index =
+      !last || last.priority >= waiter.priority ? -1 : this.waiters.findIndex((w) => w.priority < waiter.priority);
     if (index === -1) this.waiters.push(waiter);
     else this.waiters.splice(index, 0, waiter);
     return promise;
@@ -150,12 +159,22 @@ export class FairQueue {
       const caller: Caller = { token, resolve, reject, timer: undefined };
       if (waitMs > 0) caller.timer = setTimeout(() => this.cancel(token), waitMs);
       waiter.callers.push(caller);
+      this.byCaller.set(token, waiter);
     });
   }
 
   private remove(waiter: Waiter): void {
-    for (const caller of waiter.callers) if (caller.timer !== undefined) clearTimeout(caller.timer);
-    this.waiters = this.waiters.filter((w) => w !== waiter);
+    for (const caller of waiter.callers) {
+      if (caller.timer !== undefined) clearTimeout(caller.timer);
+      this.byCaller.delete(caller.token);
+    }
+    const idempotencyKey = waiter.request.idempotencyKey;
+    if (idempotencyKey !== undefined && this.byIdempotencyKey.get(idempotencyKey) === waiter) {
+      this.byIdempotencyKey.delete(idempotencyKey);
+    }
+    // Usually the head, served or gone: shift rather than copy the queue.
+    if (this.waiters[0] === waiter) this.waiters.shift();
+    else this.waiters.splice(this.waiters.indexOf(waiter), 1);
   }
 
   private queueFull(): AcquireResult {
@@ -170,7 +189,7 @@ export class FairQueue {
 
   private findIdempotent(request: AcquireRequest): Waiter | undefined {
     if (request.idempotencyKey === undefined) return undefined;
-    return this.waiters.find((w) => w.request.idempotencyKey === request.idempotencyKey);
+    return this.byIdempotencyKey.get(request.idempotencyKey);
   }
 }
 
