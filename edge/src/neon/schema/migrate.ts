@@ -42,7 +42,7 @@ export function statementsOf(sql: string, prefix: string): string[] {
 }
 
 /** Raised inside a step's transaction when another deploy did the step meanwhile. */
-const ALREADY_DONE = "HF002";
+const ALREADY_DONE = "HF003";
 
 /** Applies the migrations this database lacks, then the functions if they changed; returns the versions it applied. */
 export async function setupSchema(options: SetupOptions): Promise<number[]> {
