@@ -35,6 +35,8 @@ function backendFor(env: Env): Backend {
       connectionString: env.DATABASE_URL,
       ...(env.HOLDFAST_PG_PREFIX ? { prefix: env.HOLDFAST_PG_PREFIX } : {}),
       localProxy: env.HOLDFAST_NEON_LOCAL_PROXY === "true",
+      // An isolate's connection cannot serve another request than the one that opened it.
+      waiting: "per-waiter",
     });
   }
   throw new Error(`HOLDFAST_BACKEND=${choice}: use durable-object, upstash or neon`);
