@@ -10,10 +10,12 @@ import {
 import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import type { Env } from "./env.ts";
 import { createNeonBackend } from "./neon/backend.ts";
+import { waitRoomListen } from "./neon/wait-room-listen.ts";
 import { sharedRateLimiter } from "./rate-limit/limiter.ts";
 import { createUpstashBackend } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
+export { NeonWaitRoom } from "./neon/wait-room.ts";
 export { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 function backendFor(env: Env): Backend {
@@ -30,13 +32,16 @@ function backendFor(env: Env): Backend {
     });
   }
   if (choice === "neon") {
-    if (!env.DATABASE_URL) throw new Error("HOLDFAST_BACKEND=neon needs DATABASE_URL");
+    const { DATABASE_URL: connectionString, NEON_WAIT_ROOM: rooms } = env;
+    if (!connectionString) throw new Error("HOLDFAST_BACKEND=neon needs DATABASE_URL");
+    const localProxy = env.HOLDFAST_NEON_LOCAL_PROXY === "true";
     return createNeonBackend({
-      connectionString: env.DATABASE_URL,
+      connectionString,
       ...(env.HOLDFAST_PG_PREFIX ? { prefix: env.HOLDFAST_PG_PREFIX } : {}),
-      localProxy: env.HOLDFAST_NEON_LOCAL_PROXY === "true",
-      // An isolate's connection cannot serve another request than the one that opened it.
-      waiting: "per-waiter",
+      localProxy,
+      // An isolate's connection serves only the request that opened it: waiters share the
+      // waiting rooms' connections, or (a deployment without the binding) open one each.
+      waiting: rooms ? waitRoomListen(rooms, { connectionString, localProxy }) : "per-waiter",
     });
   }
   throw new Error(`HOLDFAST_BACKEND=${choice}: use durable-object, upstash or neon`);

@@ -6,7 +6,7 @@
  * the listening connection is terminated mid-queue (every waiter asks again and is still
  * served in order), and Postgres refuses every new connection (clear errors, no crash).
  */
-import type { AcquireResult, Backend } from "@holdfast/shared";
+import type { Backend } from "@holdfast/shared";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ws from "ws";
@@ -15,6 +15,7 @@ import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
 import { type NeonStandin, startNeonStandin } from "../../scripts/standins/neon-proxy.ts";
 import { codeOf, lockHandle } from "../support/store-faults.ts";
 import { connectionStringOf } from "./fixture.ts";
+import { indices, queueWaiters } from "./queue-waiters.ts";
 import { startThrowawayPostgres } from "./throwaway-postgres.ts";
 
 /** Waiters queued on one key at once (CI-sized; the design does not depend on it). */
@@ -59,36 +60,6 @@ function watchConnections(admin: pg.Client) {
   };
 }
 
-/** Queues `count` waiters one after the other, so that arrival order is known; each releases as soon as it is served. */
-async function queueWaiters(backend: Backend, k: Awaited<ReturnType<typeof lockHandle>>, count: number) {
-  const served: { index: number; fence: number }[] = [];
-  const results: Promise<AcquireResult | undefined>[] = [];
-  for (let index = 0; index < count; index++) {
-    let queued!: () => void;
-    const inQueue = new Promise<void>((resolve) => {
-      queued = resolve;
-    });
-    const request = k.request({ ttlMs: 30_000 });
-    const waiting = backend.acquireQueued?.(request, {
-      waitMs: 120_000,
-      signal: new AbortController().signal,
-      onQueued: queued,
-    });
-    if (!waiting) throw new Error("the Neon backend waits in its queue");
-    results.push(
-      waiting.then(async (result) => {
-        if (result.ok) {
-          served.push({ index, fence: result.fence });
-          await backend.release(k.ref(result.token));
-        }
-        return result;
-      }),
-    );
-    await Promise.race([inQueue, waiting]);
-  }
-  return { served, all: () => Promise.all(results) };
-}
-
 describe(`${WAITERS} waiters on one key, max_connections = ${MAX_CONNECTIONS}`, () => {
   let cluster: Awaited<ReturnType<typeof startThrowawayPostgres>>;
   let standin: NeonStandin;
@@ -129,8 +100,8 @@ describe(`${WAITERS} waiters on one key, max_connections = ${MAX_CONNECTIONS}`, 
       await backend.release(k.ref(holder.token));
       const results = await queue.all();
       expect(results.every((result) => result?.ok)).toBe(true);
-      expect(queue.served.map((s) => s.index)).toEqual([...Array(WAITERS).keys()]);
-      expect(queue.served.map((s) => s.fence)).toEqual([...Array(WAITERS).keys()].map((i) => i + 2));
+      expect(queue.served.map((s) => s.index)).toEqual(indices(WAITERS));
+      expect(queue.served.map((s) => s.fence)).toEqual(indices(WAITERS).map((i) => i + 2));
     } finally {
       await watch.stop();
     }
@@ -156,8 +127,8 @@ describe(`${WAITERS} waiters on one key, max_connections = ${MAX_CONNECTIONS}`, 
     // Released while nobody listens: the waiters find out by asking again.
     await backend.release(k.ref(holder.token));
     await queue.all();
-    expect(queue.served.map((s) => s.index)).toEqual([...Array(count).keys()]);
-    expect(queue.served.map((s) => s.fence)).toEqual([...Array(count).keys()].map((i) => i + holder.fence + 1));
+    expect(queue.served.map((s) => s.index)).toEqual(indices(count));
+    expect(queue.served.map((s) => s.fence)).toEqual(indices(count).map((i) => i + holder.fence + 1));
   }, 60_000);
 
   it("answers ServiceUnavailable, and keeps running, while Postgres refuses every connection (53300)", async () => {
