@@ -6,7 +6,12 @@
 import type { AcquireResult, Backend } from "@holdfast/shared";
 import type { keyHandle } from "@holdfast/shared/contract";
 
-export async function queueWaiters(backend: Backend, k: Awaited<ReturnType<typeof keyHandle>>, count: number) {
+export async function queueWaiters(
+  backend: Backend,
+  k: Awaited<ReturnType<typeof keyHandle>>,
+  count: number,
+  waitMs = 120_000,
+) {
   const served: { index: number; fence: number }[] = [];
   const results: Promise<AcquireResult>[] = [];
   for (let index = 0; index < count; index++) {
@@ -15,7 +20,7 @@ export async function queueWaiters(backend: Backend, k: Awaited<ReturnType<typeo
       queued = resolve;
     });
     const waiting = backend.acquireQueued?.(k.request({ ttlMs: 30_000 }), {
-      waitMs: 120_000,
+      waitMs,
       signal: new AbortController().signal,
       onQueued: queued,
     });

@@ -96,7 +96,13 @@ export class SharedListener {
     link.client.on("end", () => this.drop(link, true));
     link.client.on("notification", (message) => {
       if (this.link !== link || message.payload === undefined) return;
-      this.listeners.get(message.channel)?.onPayload(message.payload);
+      const listener = this.listeners.get(message.channel);
+      try {
+        listener?.onPayload(message.payload);
+      } catch {
+        // A payload its waiter cannot read must not end the process: the waiter asks the store instead.
+        listener?.finish();
+      }
     });
     const pause = Math.max(0, this.retryAt - Date.now());
     void (async () => {
