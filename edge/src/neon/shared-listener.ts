@@ -49,11 +49,6 @@ export class SharedListener {
   /** `open` makes an unconnected Client (with its 'error' listener added here, before any I/O). */
   constructor(private readonly open: () => Client) {}
 
-  /** Connections this listener holds right now: 0 or 1. */
-  get connections(): number {
-    return this.link ? 1 : 0;
-  }
-
   listen(channel: string, onPayload: (payload: string) => void): PushChannel {
     if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
     const { ready, confirm, ended, finish } = channelSignals();
@@ -126,22 +121,19 @@ export class SharedListener {
     try {
       while (link.dirty.size > 0 && !link.dead) {
         const batch = [...link.dirty].slice(0, BATCH);
-        const statements: string[] = [];
-        for (const channel of batch) {
-          link.dirty.delete(channel);
-          const wanted = this.listeners.has(channel);
-          // Quoted: tokens have capitals, and an unquoted identifier would be folded to lower case.
-          if (wanted && !link.listened.has(channel)) statements.push(`LISTEN "${channel}"`);
-          if (!wanted && link.listened.has(channel)) statements.push(`UNLISTEN "${channel}"`);
-        }
+        for (const channel of batch) link.dirty.delete(channel);
+        const listen = batch.filter((channel) => this.listeners.has(channel) && !link.listened.has(channel));
+        const unlisten = batch.filter((channel) => !this.listeners.has(channel) && link.listened.has(channel));
+        // Quoted: tokens have capitals, and an unquoted identifier would be folded to lower case.
+        const statements = [
+          ...listen.map((channel) => `LISTEN "${channel}"`),
+          ...unlisten.map((channel) => `UNLISTEN "${channel}"`),
+        ];
         if (statements.length > 0) await link.client.query(statements.join("; "));
         if (link.dead) return;
         this.failures = 0;
-        for (const statement of statements) {
-          const channel = statement.slice(statement.indexOf('"') + 1, -1);
-          if (statement.startsWith("LISTEN")) link.listened.add(channel);
-          else link.listened.delete(channel);
-        }
+        for (const channel of listen) link.listened.add(channel);
+        for (const channel of unlisten) link.listened.delete(channel);
         for (const channel of batch) {
           if (link.listened.has(channel)) this.listeners.get(channel)?.confirm(true);
         }
