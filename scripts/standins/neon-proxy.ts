@@ -653,7 +653,10 @@ class Standin {
     }
     let cancelling: Promise<void> | undefined;
     watch.onGone(() => {
-      cancelling = this.pools.cancel(target, processId(client));
+      // Handled at once: the cancel's own connection may be refused (53300 with Postgres
+      // full) while the statement still runs, and an unhandled rejection ends the process
+      // (npm start's, which hosts this stand-in).
+      cancelling = this.pools.cancel(target, processId(client)).catch(() => undefined);
     });
     let reusable = true;
     try {
@@ -667,7 +670,7 @@ class Standin {
       // Wait for the cancel before letting the backend go, lest its pid be reused meanwhile.
       if (cancelling) {
         reusable = false;
-        await cancelling.catch(() => undefined);
+        await cancelling;
       }
       client.release(!reusable);
     }

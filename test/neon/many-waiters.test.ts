@@ -4,9 +4,11 @@
  * with fences that never repeat, while the backend holds one listening connection
  * whatever the number of waiters, and another client can still connect and query. Then
  * the listening connection is terminated mid-queue (every waiter asks again and is still
- * served in order), and Postgres refuses every new connection (clear errors, no crash).
+ * served in order), and Postgres refuses every new connection (clear errors, no crash,
+ * in the backend or in the stand-in that `npm start` runs in its own process).
  */
 import type { Backend } from "@holdfast/shared";
+import { neon } from "@neondatabase/serverless";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ws from "ws";
@@ -165,4 +167,45 @@ describe(`${WAITERS} waiters on one key, max_connections = ${MAX_CONNECTIONS}`, 
     }
     expect(await backend.release(k.ref(holder.token))).toMatchObject({ ok: true });
   }, 60_000);
+
+  it("keeps the stand-in running when the cancel of an abandoned statement is refused (53300)", async () => {
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", note);
+    const fresh = await startNeonStandin({ postgresUrl: cluster.url, poolMax: 1 });
+    const hogs: pg.Client[] = [];
+    try {
+      const sql = neon(connectionStringOf(fresh.httpUrl, cluster.url));
+      const abandon = new AbortController();
+      const slow = sql.query("SELECT pg_sleep(1.5) AS slow", [], { fetchOptions: { signal: abandon.signal } });
+      const failed = slow.then(
+        () => "answered",
+        () => "failed",
+      );
+      await expect
+        .poll(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%AS slow'")).rowCount)
+        .toBe(1);
+      for (;;) {
+        const hog = new pg.Client({ connectionString: cluster.url });
+        hog.on("error", () => undefined);
+        try {
+          await hog.connect();
+        } catch {
+          break;
+        }
+        hogs.push(hog);
+      }
+      // The client goes away: the stand-in cancels the statement over a connection of its own, which Postgres refuses.
+      abandon.abort();
+      expect(await failed).toBe("failed");
+      await sleep(2_000);
+      await Promise.all(hogs.splice(0).map((hog) => hog.end()));
+      expect(await sql`SELECT 'still here' AS s`).toEqual([{ s: "still here" }]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", note);
+      await Promise.all(hogs.map((hog) => hog.end()));
+      await fresh.close();
+    }
+  }, 30_000);
 });
