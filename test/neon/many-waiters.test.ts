@@ -79,10 +79,14 @@ describe(`${WAITERS} waiters on one key, max_connections = ${MAX_CONNECTIONS}`, 
     await admin.connect();
   }, 60_000);
   afterAll(async () => {
-    await admin?.end();
-    await standin?.close();
-    await cluster?.remove();
-  });
+    // The cluster goes first and whatever happens: a failed run must not leave it running.
+    try {
+      await admin?.end().catch(() => undefined);
+      await cluster?.remove();
+    } finally {
+      await standin?.close();
+    }
+  }, 30_000);
 
   it("serves every waiter in queue order on one listening connection, and others still connect", async () => {
     const k = await lockHandle("many");
