@@ -1,4 +1,5 @@
 import type { LockObject } from "./durable-object/lock-object.ts";
+import type { NeonWaitRoom } from "./neon/wait-room.ts";
 import type { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 /** The Worker's bindings: see wrangler.toml and the README's deploy section. */
@@ -7,6 +8,8 @@ export interface Env {
   LOCKS: DurableObjectNamespace<LockObject>;
   /** Durable Object namespace: one object per tenant, its shared request budget. */
   RATE_LIMITS: DurableObjectNamespace<RateLimitObject>;
+  /** Durable Object namespace, with `neon`: the waiting rooms that hold the listening connections. */
+  NEON_WAIT_ROOM?: DurableObjectNamespace<NeonWaitRoom>;
   /** Each tenant's request budget: JSON `{"<tenant>" or "*": {"perSecond", "burst"} or null}`. */
   HOLDFAST_RATE_LIMITS?: string;
   /** `durable-object` (default), `upstash` or `neon`. */

@@ -12,10 +12,12 @@ import { createDurableObjectBackend } from "./durable-object/backend.ts";
 import { DURABLE_OBJECT_BOUNDS } from "./durable-object/lock-object.ts";
 import type { Env } from "./env.ts";
 import { createNeonBackend, NEON_BOUNDS } from "./neon/backend.ts";
+import { waitRoomListen } from "./neon/wait-room-listen.ts";
 import { sharedRateLimiter } from "./rate-limit/limiter.ts";
 import { createUpstashBackend, UPSTASH_BOUNDS } from "./upstash/backend.ts";
 
 export { LockObject } from "./durable-object/lock-object.ts";
+export { NeonWaitRoom } from "./neon/wait-room.ts";
 export { RateLimitObject } from "./rate-limit/rate-limit-object.ts";
 
 function backendFor(env: Env): Backend {
@@ -33,11 +35,16 @@ function backendFor(env: Env): Backend {
     });
   }
   if (choice === "neon") {
-    if (!env.DATABASE_URL) throw new Error("HOLDFAST_BACKEND=neon needs DATABASE_URL");
+    const { DATABASE_URL: connectionString, NEON_WAIT_ROOM: rooms } = env;
+    if (!connectionString) throw new Error("HOLDFAST_BACKEND=neon needs DATABASE_URL");
+    const localProxy = env.HOLDFAST_NEON_LOCAL_PROXY === "true";
     return createNeonBackend({
-      connectionString: env.DATABASE_URL,
+      connectionString,
       ...(env.HOLDFAST_PG_PREFIX ? { prefix: env.HOLDFAST_PG_PREFIX } : {}),
-      localProxy: env.HOLDFAST_NEON_LOCAL_PROXY === "true",
+      localProxy,
+      // An isolate's connection serves only the request that opened it: waiters share the
+      // waiting rooms' connections, or (a deployment without the binding) open one each.
+      waiting: rooms ? waitRoomListen(rooms, { connectionString, localProxy }) : "per-waiter",
       bounds: boundsFrom(env, NEON_BOUNDS),
     });
   }

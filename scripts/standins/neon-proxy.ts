@@ -87,6 +87,8 @@ export interface NeonStandinOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Connections of the SQL-over-HTTP pool per (user, database); default POOL_MAX. */
+  poolMax?: number;
 }
 
 export interface NeonStandin {
@@ -440,7 +442,10 @@ function errorOutcome(error: unknown, postgresUrl: string): Outcome {
 class Pools {
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly applicationName: string) {}
+  constructor(
+    private readonly applicationName: string,
+    private readonly poolMax: number,
+  ) {}
 
   async connect(target: PostgresTarget): Promise<PoolClient> {
     try {
@@ -469,7 +474,7 @@ class Pools {
       // No connectionTimeoutMillis: pg-pool would apply it to waiting for a free connection
       // too, and fail the request behind POOL_MAX long statements as if Postgres were away.
       // A request waits for a connection as long as its caller waits.
-      pool = new Pool({ ...clientConfig(target, this.applicationName), max: POOL_MAX, idleTimeoutMillis: 30_000 });
+      pool = new Pool({ ...clientConfig(target, this.applicationName), max: this.poolMax, idleTimeoutMillis: 30_000 });
       // An idle connection that Postgres drops must not crash the process; the pool replaces it.
       pool.on("error", () => undefined);
       // Nor one that drops between two statements of a batch.
@@ -526,9 +531,10 @@ class Standin {
     private readonly postgresUrl: string,
     private readonly wss: WebSocketServer,
     private readonly applicationName: string,
+    poolMax: number,
   ) {
     this.base = parsePostgresUrl(postgresUrl);
-    this.pools = new Pools(applicationName);
+    this.pools = new Pools(applicationName, poolMax);
   }
 
   /** Fails loudly, naming Postgres and its URL, when Postgres cannot be used. */
@@ -647,7 +653,10 @@ class Standin {
     }
     let cancelling: Promise<void> | undefined;
     watch.onGone(() => {
-      cancelling = this.pools.cancel(target, processId(client));
+      // Handled at once: the cancel's own connection may be refused (53300 with Postgres
+      // full) while the statement still runs, and an unhandled rejection ends the process
+      // (npm start's, which hosts this stand-in).
+      cancelling = this.pools.cancel(target, processId(client)).catch(() => undefined);
     });
     let reusable = true;
     try {
@@ -661,7 +670,7 @@ class Standin {
       // Wait for the cancel before letting the backend go, lest its pid be reused meanwhile.
       if (cancelling) {
         reusable = false;
-        await cancelling.catch(() => undefined);
+        await cancelling;
       }
       client.release(!reusable);
     }
@@ -798,7 +807,7 @@ export async function startNeonStandin(options: NeonStandinOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
   const wss = new WebSocketServer({ noServer: true });
   // The port in application_name tells this stand-in's connections apart in pg_stat_activity.
-  const standin = new Standin(postgresUrl, wss, `neon-standin:${port}`);
+  const standin = new Standin(postgresUrl, wss, `neon-standin:${port}`, options.poolMax ?? POOL_MAX);
   try {
     await standin.start();
   } catch (error) {

@@ -18,7 +18,8 @@ function asPostgres(command: string, args: string[]) {
   return root ? run("runuser", ["-u", "postgres", "--", command, ...args]) : run(command, args);
 }
 
-export async function startThrowawayPostgres() {
+/** `settings`: more server settings, such as `max_connections=20`. */
+export async function startThrowawayPostgres(settings: string[] = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "holdfast-pg-"));
   if (process.getuid?.() === 0) {
@@ -30,7 +31,7 @@ export async function startThrowawayPostgres() {
   await asPostgres("initdb", ["-A", "trust", "-U", "postgres", "-D", data]).catch((error: Error) => {
     throw new Error(`initdb failed (are the PostgreSQL server binaries installed?): ${error.message}`);
   });
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on`;
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=on${settings.map((setting) => ` -c ${setting}`).join("")}`;
   const start = () => asPostgres("pg_ctl", ["-D", data, "-o", options, "-w", "-l", join(dir, "log"), "start"]);
   await start();
   return {

@@ -6,6 +6,7 @@
 import { checkBounds, type KeyBounds } from "@holdfast/shared";
 import { type NeonQueryFunction, neon, neonConfig } from "@neondatabase/serverless";
 import { toLockError } from "./errors.ts";
+import { type Listen, perWaiterListen, sharedListen } from "./listen.ts";
 import { namesFor, type SchemaNames } from "./schema/names.ts";
 
 export interface NeonBackendOptions {
@@ -20,6 +21,12 @@ export interface NeonBackendOptions {
    * HTTP and WebSocket to the connection string's own host and port.
    */
   localProxy?: boolean;
+  /**
+   * How waiters hear their handoff (listen.ts): "shared" (the default), one listening
+   * connection for every waiter of this backend; "per-waiter", a connection each; or a
+   * Listen of the caller's.
+   */
+  waiting?: "shared" | "per-waiter" | Listen;
   /** Node before 22 has no global WebSocket: pass the `ws` package's (Workers have one). */
   webSocketConstructor?: typeof neonConfig.webSocketConstructor;
   /** Per-key bounds (rule 9); unset ones take NEON_BOUNDS. */
@@ -37,6 +44,8 @@ export interface NeonContext {
   connectionString: string;
   names: SchemaNames;
   bounds: KeyBounds;
+  /** Subscribes a waiter to its channel. */
+  listen: Listen;
   /** Runs one statement and returns its first row's `r` column (a jsonb reply). */
   call(text: string, params: unknown[]): Promise<Record<string, unknown>>;
 }
@@ -50,6 +59,7 @@ export function createContext(options: NeonBackendOptions): NeonContext {
     connectionString: options.connectionString,
     names: namesFor(options.prefix),
     bounds: checkBounds({ ...NEON_BOUNDS, ...options.bounds }),
+    listen: listenFor(options),
     async call(text, params) {
       try {
         const rows = await sql.query(text, params, { fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });
@@ -61,6 +71,11 @@ export function createContext(options: NeonBackendOptions): NeonContext {
       }
     },
   };
+}
+
+function listenFor({ waiting = "shared", connectionString }: NeonBackendOptions): Listen {
+  if (typeof waiting === "function") return waiting;
+  return waiting === "shared" ? sharedListen(connectionString) : perWaiterListen(connectionString);
 }
 
 /**

@@ -2,22 +2,20 @@
  * Fair server-side waiting (Backend.acquireQueued), pushed rather than polled: the
  * acquire statement queues the request in its key's row (priority, then arrival), and
  * the shared pushed waiter (shared/src/waiting/pushed-waiter.ts) listens on the request's
- * own channel, `LISTEN` on one WebSocket connection of the driver's Client. The statement
- * that serves it (a release, an extend, an expiry, a leave) notifies that channel when it
- * commits. A waiter spends three statements on a handoff (queue, LISTEN, check), and one
- * more only when its blocker expires without a release or its connection breaks.
+ * own channel, `LISTEN` on the backend's listening connection (listen.ts: by default one
+ * for every waiter). The statement that serves it (a release, an extend, an expiry, a
+ * leave) notifies that channel when it commits. A waiter spends three statements on a
+ * handoff (queue, LISTEN, check), and one more only when its blocker expires without a
+ * release or its listening connection breaks.
  */
 import {
   type AcquireRequest,
   acquireInStoreQueue,
-  channelSignals,
   type Push,
-  type PushChannel,
   type QueuedWaitOptions,
   type QueueStatus,
   type StoreQueue,
 } from "@holdfast/shared";
-import { Client } from "@neondatabase/serverless";
 import { runAcquire } from "./acquire.ts";
 import type { NeonContext } from "./context.ts";
 import { runRelease } from "./release.ts";
@@ -31,7 +29,7 @@ function storeQueueOf(ctx: NeonContext, request: AcquireRequest): StoreQueue {
   const channel = `${ctx.names.channels}${request.token}`;
   return {
     enqueue: (waitMs) => runAcquire(ctx, request, waitMs),
-    subscribe: (onPush) => listen(ctx, channel, (payload) => onPush(pushOf(payload, request.token))),
+    subscribe: (onPush) => ctx.listen(channel, (payload) => onPush(pushOf(payload, request.token))),
     check: (leave) => runCheck(ctx, request, leave),
     release: (token) => runRelease(ctx, { tenant: request.tenant, keyId: request.keyId, token }),
   };
@@ -45,28 +43,6 @@ function pushOf(payload: string, token: string): Push {
   if (!note.startsWith(`${token}=`)) return { retryAtMs };
   const status = queueStatusOf(JSON.parse(note.slice(token.length + 1)) as Reply);
   return status.queued ? { retryAtMs } : { outcome: status.result };
-}
-
-/** One connection that LISTENs on the waiter's channel; ready once LISTEN has run. */
-function listen(ctx: NeonContext, channel: string, onPayload: (payload: string) => void): PushChannel {
-  const client = new Client({ connectionString: ctx.connectionString });
-  const { ready, confirm, ended, finish } = channelSignals();
-  client.on("notification", (message) => {
-    if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
-  });
-  client.on("error", () => finish());
-  client.on("end", () => finish());
-  void (async () => {
-    try {
-      await client.connect();
-      // Quoted: tokens have capitals, and an unquoted identifier would be folded to lower case.
-      await client.query(`LISTEN "${channel}"`);
-      confirm(true);
-    } catch {
-      finish();
-    }
-  })();
-  return { ready, ended, close: () => void client.end().catch(() => undefined) };
 }
 
 async function runCheck(ctx: NeonContext, request: AcquireRequest, leave: boolean): Promise<QueueStatus> {
