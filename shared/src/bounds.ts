@@ -16,6 +16,13 @@ export interface KeyBounds {
 
 export type BoundName = keyof KeyBounds;
 
+/**
+ * Retries of one queued request that may wait with it (each a caller with its own deadline):
+ * a retry past this many is refused with the waiters bound, so that no waiter grows without
+ * bound either. A client's earlier attempts leave when it goes away; 16 is ample.
+ */
+export const MAX_CALLERS_PER_WAITER = 16;
+
 /** The most any deployment may configure: a key's state must stay one store step's work. */
 export const MAX_KEY_BOUND = 100_000;
 

@@ -31,7 +31,15 @@ export {
 } from "./app/rate-limit.ts";
 export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
 export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
-export { type BoundName, type BoundsEnv, boundsFrom, checkBounds, type KeyBounds, MAX_KEY_BOUND } from "./bounds.ts";
+export {
+  type BoundName,
+  type BoundsEnv,
+  boundsFrom,
+  checkBounds,
+  type KeyBounds,
+  MAX_CALLERS_PER_WAITER,
+  MAX_KEY_BOUND,
+} from "./bounds.ts";
 export * from "./core/index.ts";
 export * from "./errors.ts";
 export { FENCE_DIGITS, formatFence, MAX_FENCE } from "./fence.ts";

@@ -49,6 +49,7 @@ if req.idem ~= '' then
       return finish({ 3, now })
     end
     if waitMs <= 0 then return finish({ 0, now, now }) end
+    if #liveCallers(originalId, now) >= MAX_CALLERS then return finish({ 7, now, 'waiters', BOUND_WAITERS, 0 }) end
     local deadline = now + waitMs
     addCaller(originalId, token, deadline)
     keepQueueUntil(deadline, now)
@@ -94,7 +95,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "fa88fd6e11ff0193c7605c46c1206957f6c28d99",
+  sha: "23559bca0f71a75199ed927f22ccc45b5b87de0a",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

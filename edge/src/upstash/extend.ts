@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "2428019a3bb8b8dd885d3eb9477776a17163e2d5",
+  sha: "d0bf803db94f0c8e21fcce887b1b12c18d9cf0af",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

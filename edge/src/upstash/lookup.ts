@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "a359c2f30bf1ab8780532091822778f37d0af1ca",
+  sha: "9d0c624272e16083f40148d8ccb15ecef72cb2c4",
 };
 
 const HOLDER_FIELDS = 6;

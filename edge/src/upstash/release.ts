@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "26c82f1338657cc6a18d83f3dffb4bbc1a0c6450",
+  sha: "b60f88da3dc39116870e8bb3d1a93a9e18b7e297",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

@@ -18,9 +18,12 @@
  * Numbers are written with %d: Lua's tostring keeps 14 significant digits, and a
  * 15-digit fence must never round. The fence never passes through JSON.
  */
+import { MAX_CALLERS_PER_WAITER } from "@holdfast/shared";
+
 export const RULES = `
 local R, H, Q, W, C, G, GA, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local BOUND_HOLDERS, BOUND_WAITERS = math.huge, math.huge
+local MAX_CALLERS = ${MAX_CALLERS_PER_WAITER}
 local LIMIT_FIELD = '#limit'
 local MAX_FENCE = 999999999999999
 local RESULT_TTL_MS = 60000

@@ -50,7 +50,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "03506f3db75e08bba06bc7b589ff9615962bad3c",
+  sha: "116cb4fe058bd631d4308837bc7f2e5b3e3b0495",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {

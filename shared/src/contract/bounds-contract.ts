@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Backend } from "../backend.ts";
-import type { KeyBounds } from "../bounds.ts";
+import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import type { AcquireRequest, AcquireResult, Grant } from "../model.ts";
 import { type BackendFixture, keyHandle, openFixture, sleep, uniqueKey, useBackend } from "./helpers.ts";
 
@@ -106,6 +106,24 @@ export function runBoundsContract(
       expect(order).toEqual([...Array(CONTRACT_BOUNDS.waiters).keys()]);
       expect(await joined).toMatchObject({ ok: true });
       expect((await backend.lookup(k.lookupRef)).fence).toBe(CONTRACT_BOUNDS.waiters + 1);
+    });
+
+    it("takes a bounded number of retries into one waiter, and answers them all with its grant", async () => {
+      const k = await keyHandle("t1", uniqueKey("callers-bound"));
+      const holder = await granted(backend.acquire(k.request()));
+      const callers: Promise<AcquireResult>[] = [];
+      for (let i = 0; i < MAX_CALLERS_PER_WAITER; i++) {
+        const attempt = wait(k.request({ idempotencyKey: "retried" }));
+        callers.push(attempt);
+        await attempt.inQueue;
+      }
+      const refused = await wait(k.request({ idempotencyKey: "retried" }), 5_000);
+      expect(refused).toMatchObject({ ok: false, reason: "capacity", bound: "waiters" });
+      await backend.release(k.ref(holder.token));
+      const answers = await Promise.all(callers);
+      const grant = answers[0] as Grant;
+      expect(grant).toMatchObject({ ok: true, fence: 2 });
+      for (const answer of answers) expect(answer).toMatchObject({ ok: true, token: grant.token, fence: 2 });
     });
 
     it("serves a queue of readers only up to the holder bound, and the rest as room is made", async () => {

@@ -5,7 +5,7 @@
  * the Neon SQL (edge/src/neon/schema/v1-rules.sql.ts) does, and the waiting contract
  * holds both to it. Grants go through the core's acquire transition (rules 2–6).
  */
-import type { KeyBounds } from "../bounds.ts";
+import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, CapacityResult, KeyState, LockRef, Mode } from "../model.ts";
 import type { QueueStatus } from "../waiting/pushed-waiter.ts";
@@ -168,6 +168,7 @@ export function queuedAcquire(
         original.ttlMs === request.ttlMs;
       if (!same) return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
       if (waitMs <= 0) return final(locked(nowMs));
+      if (Object.keys(original.callers).length >= MAX_CALLERS_PER_WAITER) return final(queueFull(bounds, nowMs));
       original.callers[request.token] = nowMs + waitMs;
       return queued(nowMs, retryAtMs, index);
     }

@@ -11,7 +11,7 @@
  * deadline and can leave on its own; the waiter leaves the queue when its last caller
  * has gone.
  */
-import type { KeyBounds } from "../bounds.ts";
+import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { blockedUntil } from "../core/acquire.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 
@@ -151,6 +151,7 @@ export class FairQueue {
     if (!same) return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
     // Still queued means not granted yet: a try-once retry is truthfully "locked".
     if (waitMs <= 0) return Promise.resolve(this.locked());
+    if (waiter.callers.length >= MAX_CALLERS_PER_WAITER) return Promise.resolve(this.queueFull());
     return this.addCaller(waiter, retry.token, waitMs);
   }
 

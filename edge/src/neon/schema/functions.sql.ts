@@ -23,6 +23,8 @@
  * overload, not a replacement), so that Workers still running the previous release keep
  * working while a deploy rolls out.
  */
+import { MAX_CALLERS_PER_WAITER } from "@holdfast/shared";
+
 export const FUNCTIONS = `
 -- Rule 1: the store's clock, read once per operation, after the row lock.
 CREATE OR REPLACE FUNCTION {p}now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
@@ -273,6 +275,9 @@ BEGIN
           reply := jsonb_build_object('k', 'i', 'n', now_ms);
         ELSIF p_wait_ms <= 0 THEN
           reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms);
+        ELSIF (SELECT count(*) FROM jsonb_each(w->'c') c WHERE c.value::bigint > now_ms) >= ${MAX_CALLERS_PER_WAITER} THEN
+          -- Rule 9: a waiter takes a bounded number of retries.
+          reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'waiters', 'x', p_max_waiters, 'r', 0);
         ELSE
           r.waiters := jsonb_set(r.waiters, ARRAY[place::text, 'c', p_token], to_jsonb(now_ms + p_wait_ms));
           reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
