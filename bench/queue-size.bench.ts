@@ -6,11 +6,13 @@
  * - enqueue: the store step that queues the nth waiter against the one that queues the
  *   first (goal ≤ 2×).
  * Store steps are timed straight from Node, without the HTTP layer: memory (in process),
- * Upstash (its REST stand-in over the local Redis) and Neon (its stand-in over the local
- * Postgres). Each figure is the median, over ROUNDS interleaved rounds (every size in each),
+ * Upstash (its REST stand-in over the local Redis), Neon (its stand-in over the local
+ * Postgres) and Firestore (the emulator). Durable Objects are left out: their steps run in
+ * workerd, behind HTTP, where a queued request cannot be timed apart from its wait. Each figure is the median, over ROUNDS interleaved rounds (every size in each),
  * of the median of MEASURED steps.
  */
 import { randomUUID } from "node:crypto";
+import { Firestore } from "@google-cloud/firestore";
 import {
   type AcquireRequest,
   type Backend,
@@ -27,6 +29,10 @@ import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
 import { runAcquire as upstashAcquire } from "../edge/src/upstash/acquire.ts";
 import { createContext as upstashContext } from "../edge/src/upstash/context.ts";
 import { runRelease as upstashRelease } from "../edge/src/upstash/release.ts";
+import { runAcquire as firestoreAcquire } from "../functions/src/firestore/acquire.ts";
+import { createContext as firestoreContext } from "../functions/src/firestore/context.ts";
+import { runRelease as firestoreRelease } from "../functions/src/firestore/release.ts";
+import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../scripts/firestore-emulator.ts";
 import { spawnNeonStandin } from "../scripts/standins/spawn-neon.ts";
 import { spawnUpstashStandin } from "../scripts/standins/spawn-upstash.ts";
 import { median, ratio } from "./measure.ts";
@@ -238,10 +244,37 @@ async function neonSteps(): Promise<QueueSteps> {
   };
 }
 
+async function firestoreSteps(): Promise<QueueSteps> {
+  Object.assign(process.env, OFFLINE_ENV);
+  const emulator = await startFirestoreEmulator();
+  const firestore = new Firestore({ projectId: DEMO_PROJECT, host: emulator.host, ssl: false });
+  const ctx = firestoreContext({ firestore, collection: `queue_${randomUUID().replaceAll("-", "")}` });
+  return {
+    name: "firestore",
+    sizes: QUICK ? [10, 100] : [10, 400],
+    skipped: "1,000 and 10,000: past the default bound of 500 waiters; the queue is in the key's document (≤ 1 MiB)",
+    enqueue: async (request) => {
+      if (!(await firestoreAcquire(ctx, request, WAIT_MS)).queued) throw new Error("not queued");
+    },
+    acquire: async (request) => {
+      const status = await firestoreAcquire(ctx, request, 0);
+      if (status.queued || !status.result.ok) throw new Error("not granted");
+    },
+    release: async (ref) => {
+      if (!(await firestoreRelease(ctx, ref)).ok) throw new Error("not released");
+    },
+    close: async () => {
+      await ctx.close(1_000);
+      await emulator.stop();
+    },
+  };
+}
+
 export default async function queueSizeBench(): Promise<BenchRow[]> {
   return [
     ...(await rowsFor(memorySteps())),
     ...(await rowsFor(await upstashSteps())),
     ...(await rowsFor(await neonSteps())),
+    ...(await rowsFor(await firestoreSteps())),
   ];
 }

@@ -41,10 +41,11 @@ export interface MemoryBackendOptions {
 }
 
 /**
- * A key's state is one object in memory, written whole to the journal on each change:
- * 10,000 holders is about 1.5 MB per record, and a step over it a few milliseconds.
+ * A key's holders are written whole to the journal (start:node) on each change: 1,000
+ * holders keep a record near 150 KB. Waiters live in memory only (the fair queue), and
+ * 10,000 of them cost a release or an enqueue microseconds (bench/queue-size.bench.ts).
  */
-export const MEMORY_BOUNDS: KeyBounds = { holders: 10_000, waiters: 10_000 };
+export const MEMORY_BOUNDS: KeyBounds = { holders: 1_000, waiters: 10_000 };
 
 /** A key's unconfirmed changes: made in one synchronous run, written once. */
 interface PendingWrite {
