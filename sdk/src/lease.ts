@@ -9,10 +9,11 @@
  * wall clock may be stepped; whichever says "passed" first wins. Background work never
  * rejects unhandled.
  */
+import { retryDelay } from "./backoff.ts";
 import type { Context } from "./context.ts";
 import { LockError } from "./errors.ts";
 import { type Answer, DEFAULT_TIMEOUT_MS } from "./http.ts";
-import { backgroundTimer, monotonic, wall } from "./timing.ts";
+import { backgroundTimer, monotonic, sleep, wall } from "./timing.ts";
 import type { ExtendResult, Lock, LockEvent, Mode, NotAcquired, ReleaseResult } from "./types.ts";
 
 /** Runtimes without Symbol.asyncDispose get the well-known fallback that transpilers use. */
@@ -33,6 +34,9 @@ const MAX_MARGIN_MS = 1000;
 
 /** How often a held lease re-checks its deadline, so that a wake from sleep is noticed. */
 const WATCH_INTERVAL_MS = 1000;
+/** A release that failed for a passing reason is sent again this many times (~0.1–0.4 s apart). */
+const RELEASE_RETRIES = 3;
+const TRANSIENT = ["NetworkTimeout", "ServiceUnavailable", "RateLimited"];
 
 export interface Grant {
   lockId: string;
@@ -153,9 +157,19 @@ export function createLease(ctx: Context, answer: Answer<Grant>, spec: LeaseSpec
       end("released");
       if (notHeld) return { ok: false };
       // A fresh request with only the caller's explicit signal: never the acquisition's.
-      const { ok } = (await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal })).body;
-      emit({ type: "release", ok });
-      return { ok };
+      // A transient failure is retried a few times, soon: a release that gives up leaves the
+      // key held until its TTL. (A retry of a release that did land answers "not held".)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { ok } = (await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal }))
+            .body;
+          emit({ type: "release", ok });
+          return { ok };
+        } catch (error) {
+          if (attempt > RELEASE_RETRIES || !TRANSIENT.includes((error as LockError).code)) throw error;
+          await sleep(retryDelay(attempt, {}), options.signal);
+        }
+      }
     })().catch((error: LockError) => {
       releasing = undefined; // a failed release may be retried
       emit({ type: "release", ok: false, reason: error.code });

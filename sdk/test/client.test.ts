@@ -57,7 +57,8 @@ describe("acquire and release", () => {
   });
 
   it("lets a release that was waiting on a failed one release the lease itself", async () => {
-    let failures = 1;
+    // The first release fails for good: its own retries (3) fail too.
+    let failures = 4;
     const flaky = createClient({
       url: server.url,
       token: TOKEN,
@@ -114,7 +115,8 @@ describe("acquire and release", () => {
       timeoutMs: 200,
       onReleaseError: (e) => failures.push(e),
     });
-    const lock = await impatient.acquire({ key: freshKey(), ttlMs: 1000 });
+    // Long enough to outlive the release's own retries (4 tries of 200 ms, with pauses).
+    const lock = await impatient.acquire({ key: freshKey(), ttlMs: 5000 });
     if (!lock.ok) throw new Error("not granted");
     server.hang(["/v1/locks/release"]);
     try {

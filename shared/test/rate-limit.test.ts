@@ -152,3 +152,24 @@ it("answers 429 with Retry-After once a tenant's budget is spent", async () => {
   expect(await refused.json()).toMatchObject({ error: { code: "RateLimited" } });
   expect((await lookup("b")).status).toBe(200);
 });
+
+it("never limits release or extend: a busy tenant can always let go of what it holds", async () => {
+  const app = createApp({
+    backend: createMemoryBackend(),
+    auth: staticTokens([{ token: "a", tenant: "a", scopes: ["lock"] }]),
+    rateLimit: memoryRateLimiter({ perSecond: 0.1, burst: 2 }),
+  });
+  const post = (path: string, body: object) =>
+    app.request(path, {
+      method: "POST",
+      headers: { authorization: "Bearer a", "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const first = (await (await post("/v1/locks/acquire", { key: "x" })).json()) as { lockId: string };
+  const second = (await (await post("/v1/locks/acquire", { key: "y" })).json()) as { lockId: string };
+  expect((await post("/v1/locks/acquire", { key: "z" })).status).toBe(429);
+  for (let i = 0; i < 5; i++) expect((await post("/v1/locks/extend", { lockId: first.lockId })).status).toBe(200);
+  expect((await post("/v1/locks/release", { lockId: first.lockId })).status).toBe(200);
+  expect((await post("/v1/locks/release", { lockId: second.lockId })).status).toBe(200);
+  expect((await post("/v1/locks/acquire", { key: "x" })).status).toBe(429);
+});

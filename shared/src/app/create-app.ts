@@ -43,6 +43,8 @@ export interface AppOptions {
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+const NEVER_LIMITED = new Set(["/v1/locks/release", "/v1/locks/extend"]);
+
 export function createApp(options: AppOptions) {
   const logError = options.logError ?? ((error: unknown) => console.error("holdfast: internal error", error));
   const audit = options.audit ?? consoleAudit;
@@ -76,7 +78,9 @@ export function createApp(options: AppOptions) {
   );
   app.use("/v1/locks/*", async (c, next) => {
     const principal = await authenticate(c.req.header("authorization"), options.auth);
-    if (options.rateLimit) {
+    // Release and extend are never rate-limited: refusing them would keep a key held until
+    // its TTL runs out, the opposite of what a busy tenant needs.
+    if (options.rateLimit && !NEVER_LIMITED.has(c.req.path)) {
       const verdict = await options.rateLimit(principal.tenant);
       if (!verdict.ok) {
         throw new LockError("RateLimited", "tenant over its request quota", { retryAfterMs: verdict.retryAfterMs });
