@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "2428019a3bb8b8dd885d3eb9477776a17163e2d5",
+  sha: "a1f2dcb5a987e6e5487150059f43365ce2c390e4",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "a359c2f30bf1ab8780532091822778f37d0af1ca",
+  sha: "244f50e1697bf1e4a1977a6b1342d5870a3b613c",
 };
 
 const HOLDER_FIELDS = 6;

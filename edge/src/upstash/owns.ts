@@ -16,7 +16,7 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "153f2ee834ece35a2e204af6171f6d312bcec5b7" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "9c8f8fe7a80c8db9f78704f36b82b0ec7b6ffbe3" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);

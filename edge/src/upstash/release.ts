@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "26c82f1338657cc6a18d83f3dffb4bbc1a0c6450",
+  sha: "c6e7b398a193dc4eb2cffb5c8e6d550ecd68b056",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {
