@@ -1,6 +1,7 @@
 /**
  * The lean Worker bundle (issue 10, item 4) stays lean and stays right:
- * - only zod's English locale, no classic zod or OpenAPI generator, every store driver in;
+ * - zod's English messages (as shared/src/zod-english.ts words them; no zod locale file),
+ *   no classic zod or OpenAPI generator, every store driver in;
  * - `/openapi.json` serves, byte for byte, what @hono/zod-openapi generates from the
  *   schemas now (the committed JSON cannot drift from them), and every documented
  *   operation is served;
@@ -12,10 +13,13 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BundleMeasure, measureWorkerBundle, STORE_DRIVERS } from "../scripts/build-worker.ts";
 import { openApiFileIsCurrent } from "../scripts/gen-openapi.ts";
+// The zod the server runs (shared's own, which may be newer than the repository root's).
+import en from "../shared/node_modules/zod/v4/locales/en.js";
 import { buildOpenApiDocument, renderOpenApiJson } from "../shared/src/app/meta/openapi-spec.ts";
 import * as documented from "../shared/src/app/meta/requests.ts";
 import { createApp, createMemoryBackend, staticTokens } from "../shared/src/index.ts";
 import * as runtime from "../shared/src/validation.ts";
+import { english, type IssueForMessage } from "../shared/src/zod-english.ts";
 
 describe("Worker bundle", () => {
   let bundle: BundleMeasure;
@@ -30,9 +34,10 @@ describe("Worker bundle", () => {
     );
   }, 60_000);
 
-  it("carries zod's English messages and no other locale", () => {
+  it("carries zod's English messages, in shared/src/zod-english.ts, and no zod locale file", () => {
     const locales = inputs.filter((path) => /node_modules\/zod\/(v4\/)?locales\//.test(path));
-    expect(locales.map((path) => path.replace(/^.*node_modules\//, ""))).toEqual(["zod/v4/locales/en.js"]);
+    expect(locales).toEqual([]);
+    expect(inputs).toContain("shared/src/zod-english.ts");
   });
 
   it("ships neither classic zod nor the OpenAPI generator, only the generated document", () => {
@@ -75,6 +80,59 @@ describe("/openapi.json", () => {
       const body = (await response.json()) as { error?: { message?: string } };
       expect(body.error?.message ?? "", `${method} ${path}`).not.toMatch(/^no route/);
     }
+  });
+});
+
+describe("shared/src/zod-english.ts words issues as zod's English locale does", () => {
+  const inputs: unknown[] = [
+    null,
+    [],
+    [1],
+    {},
+    new Date(0),
+    "",
+    "x",
+    0,
+    1.5,
+    -0,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    true,
+    7n,
+  ];
+  const issues: IssueForMessage[] = [
+    ...["string", "number", "int", "object", "boolean", "nan", "array"].flatMap((expected) =>
+      inputs.map((input) => ({ code: "invalid_type", expected, input })),
+    ),
+    { code: "invalid_value", values: ["exclusive"] },
+    { code: "invalid_value", values: ["exclusive", "shared"] },
+    { code: "invalid_value", values: [1, true, null, 2n] },
+    ...["too_big", "too_small"].flatMap((code) =>
+      ["string", "number", undefined].flatMap((origin) =>
+        [{ inclusive: true }, { inclusive: false }, { exact: true, inclusive: true }].flatMap((flags) =>
+          [0, 128, 9007199254740991, 86_400_000, 5n].map((bound) => ({
+            code,
+            ...(origin === undefined ? {} : { origin }),
+            ...flags,
+            ...(code === "too_big" ? { maximum: bound } : { minimum: bound }),
+          })),
+        ),
+      ),
+    ),
+    { code: "unrecognized_keys", keys: ["extra"] },
+    { code: "unrecognized_keys", keys: ["extra", "constructor"] },
+    { code: "unrecognized_keys", keys: [] },
+  ];
+  const ours = english().localeError;
+  const zods = en().localeError as unknown as (issue: IssueForMessage) => string;
+
+  it("for every issue the request schemas can raise without a message of their own", () => {
+    for (const issue of issues)
+      expect(
+        ours(issue),
+        JSON.stringify(issue, (_, v) => (typeof v === "bigint" ? `${v}n` : v)),
+      ).toBe(zods(issue));
   });
 });
 

@@ -12,13 +12,13 @@
  * checks that they do).
  */
 import * as z from "zod/mini";
-// Only the English messages: importing the file directly, not the `locales` barrel.
-import en from "zod/v4/locales/en.js";
 import { isWellFormedString, LOCK_ID_PATTERN, MAX_KEY_BYTES, utf8Length } from "./keys.ts";
+import { english } from "./zod-english.ts";
 
 // zod/mini, unlike classic zod, installs no locale by itself (its issues would read
-// "Invalid input"); the error envelopes quote zod's English messages.
-z.config(en());
+// "Invalid input"); the error envelopes quote zod's English messages, worded for these
+// schemas' issues by zod-english.ts rather than by zod's whole locale file.
+z.config(english());
 
 export const MIN_TTL_MS = 100;
 export const MAX_TTL_MS = 86_400_000; // 24 h

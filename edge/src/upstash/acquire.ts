@@ -10,6 +10,7 @@ import { capacityOf, KIND, limitOf, num, parseOutcome, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
+// biome-ignore format: the Lua is laid out by hand; its comments are TypeScript comments, so they never ship.
 const BODY = `
 local channels, tenant, key, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lim = tonumber(ARGV[8])
@@ -20,11 +21,11 @@ BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[12]), tonumber(ARGV[13])
 if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id collision') end
 local now = clock()
 local s = loadState(now)
--- The expiry path: waiters whose blockers have gone are served before anyone new.
+${/* The expiry path: waiters whose blockers have gone are served before anyone new. */ ""}
 local retryAt, notes = dispatch(s, now, tenant, key)
 local function finish(reply) saveState(s); announce(channels, retryAt, notes, false); return reply end
 
--- This very request, re-sent after a lost response.
+${/* This very request, re-sent after a lost response. */ ""}
 local mine = holderByToken(s, token)
 if mine then return finish(grantReply(mine, now)) end
 local posted = postedReply(s, token, now)
@@ -32,9 +33,9 @@ if posted then return finish(posted) end
 local entry = redis.call('HGET', C, token)
 if entry then return finish({ 4, now, retryAt, rankOf(string.match(entry, '^([^|]+)|')) }) end
 
--- Rule 2, idempotency: an earlier grant answers if the request is the same; a queued
--- original is joined by a waiting retry (one grant for both), and answers "locked" to a
--- retry that tries once.
+${/* Rule 2, idempotency: an earlier grant answers if the request is the same; a queued
+   original is joined by a waiting retry (one grant for both), and answers "locked" to a
+   retry that tries once. */ ""}
 if req.idem ~= '' then
   local earlier = holderByIdem(s, req.idem)
   if earlier then
@@ -57,14 +58,14 @@ if req.idem ~= '' then
   end
 end
 
--- Rules 3 and 4, and R9's holder bound.
+${/* Rules 3 and 4, and R9's holder bound. */ ""}
 local blocked = admits(s, req)
 if blocked == 'mismatch' then return finish({ 2, now, s.limit or -1 }) end
--- While others wait, a newcomer goes first only with a strictly higher priority.
+${/* While others wait, a newcomer goes first only with a strictly higher priority. */ ""}
 local head = redis.call('ZRANGE', Q, 0, 0, 'WITHSCORES')
 local behind = head[1] ~= nil and -req.prio >= tonumber(head[2])
 if blocked == 'full' then
-  -- Nobody ahead: refused clearly. Behind the queue: it waits its turn like any other.
+  ${/* Nobody ahead: refused clearly. Behind the queue: it waits its turn like any other. */ ""}
   if not behind then return finish({ 7, now, 'holders', BOUND_HOLDERS, earliestExpiry(s) }) end
   blocked = earliestExpiry(s)
 end
@@ -78,7 +79,7 @@ end
 if waitMs <= 0 then return finish({ 0, now, (blocked ~= 0) and blocked or now }) end
 if redis.call('ZCARD', Q) >= BOUND_WAITERS then return finish({ 7, now, 'waiters', BOUND_WAITERS, 0 }) end
 
--- Queue: priority first, then arrival.
+${/* Queue: priority first, then arrival. */ ""}
 local seq = redis.call('HINCRBY', R, 'qseq', 1)
 redis.call('HSET', R, 'tenant', tenant, 'key', key)
 local member = string.format('%015d', seq) .. ':' .. token
@@ -95,7 +96,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "23559bca0f71a75199ed927f22ccc45b5b87de0a",
+  sha: "4fc2d797fd2652d931552b13f378a0f53723071d",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

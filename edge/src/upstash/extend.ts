@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "d0bf803db94f0c8e21fcce887b1b12c18d9cf0af",
+  sha: "43ba48cfef3645fa9058bebebdc8972768717086",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "9d0c624272e16083f40148d8ccb15ecef72cb2c4",
+  sha: "c278064ae4b5a32f4a83d2e85b379ff547ffe421",
 };
 
 const HOLDER_FIELDS = 6;

@@ -16,7 +16,7 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "ccf7508a0704351200a2fa1aa67f8ce05f75d343" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "2a1e3a5b8454b45e0bc1745df147952945b47a1d" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);

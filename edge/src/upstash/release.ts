@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "b60f88da3dc39116870e8bb3d1a93a9e18b7e297",
+  sha: "1e72836e70c397185fe31a6eea509a1e31f410d3",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

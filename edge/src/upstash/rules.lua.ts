@@ -20,6 +20,7 @@
  */
 import { MAX_CALLERS_PER_WAITER } from "@holdfast/shared";
 
+// biome-ignore format: the Lua is laid out by hand; its comments are TypeScript comments, so they never ship.
 export const RULES = `
 local R, H, Q, W, C, G, GA, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local BOUND_HOLDERS, BOUND_WAITERS = math.huge, math.huge
@@ -31,13 +32,13 @@ local QUEUE_GRACE_MS = 60000
 
 local function int(n) return string.format('%d', n) end
 
--- The store's clock: one reading per script, Redis TIME.
+${/* The store's clock: one reading per script, Redis TIME. */ ""}
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The record names its tenant and key: another pair under the same id is a collision.
+${/* The record names its tenant and key: another pair under the same id is a collision. */ ""}
 local function collides(tenant, key)
   local rec = redis.call('HMGET', R, 'tenant', 'key')
   return rec[1] and rec[2] and (rec[1] ~= tenant or rec[2] ~= key)
@@ -47,9 +48,9 @@ local function tenantOf() return redis.call('HGET', R, 'tenant') end
 
 local function lastFence() return tonumber(redis.call('HGET', R, 'fence') or '0') end
 
--- A holder with an idempotency key keeps the TTL it was granted with in front of the key,
--- as '<ttl> <key>' (keys begin with their principal's id, never with a digit); holders
--- stored before that have no TTL (ttl nil), and a retry is not checked on it.
+${/* A holder with an idempotency key keeps the TTL it was granted with in front of the key,
+   as '<ttl> <key>' (keys begin with their principal's id, never with a digit); holders
+   stored before that have no TTL (ttl nil), and a retry is not checked on it. */ ""}
 local function decodeHolder(token, value)
   local mode, permits, fence, acq, exp, idem = string.match(value, '^(%a)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
   local ttl, key = string.match(idem, '^(%d+) (.*)$')
@@ -62,9 +63,9 @@ local function encodeHolder(h)
   return h.mode .. '|' .. int(h.permits) .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. idem
 end
 
--- Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
--- and the limit goes with the last holder. What a script changes is noted by token (put,
--- gone), so that saveState writes those fields alone.
+${/* Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
+   and the limit goes with the last holder. What a script changes is noted by token (put,
+   gone), so that saveState writes those fields alone. */ ""}
 local function loadState(now)
   local s = { holders = {}, limit = false, dirty = false, put = {}, gone = {} }
   local flat = redis.call('HGETALL', H)
@@ -89,11 +90,11 @@ local function dropHolder(s, index)
   if #s.holders == 0 then s.limit = false end
 end
 
--- Writes back what changed, field by field: never the whole hash (a DEL followed by a
--- write that fails would lose every holder, and Lua cannot unpack thousands of
--- arguments). The hash expires with its last holder (PEXPIREAT = latest expiry; Redis
--- drops a key only once its clock is past that instant), so Redis never drops a holder
--- that the rules still call live.
+${/* Writes back what changed, field by field: never the whole hash (a DEL followed by a
+   write that fails would lose every holder, and Lua cannot unpack thousands of
+   arguments). The hash expires with its last holder (PEXPIREAT = latest expiry; Redis
+   drops a key only once its clock is past that instant), so Redis never drops a holder
+   that the rules still call live. */ ""}
 local function saveState(s)
   if not s.dirty then return end
   if #s.holders == 0 then redis.call('DEL', H); return end
@@ -105,7 +106,7 @@ local function saveState(s)
   redis.call('PEXPIREAT', H, latest)
 end
 
--- R9: when the first holder expires (the earliest a key at its holder bound makes room).
+${/* R9: when the first holder expires (the earliest a key at its holder bound makes room). */ ""}
 local function earliestExpiry(s)
   local earliest = math.huge
   for _, h in ipairs(s.holders) do if h.exp < earliest then earliest = h.exp end end
@@ -121,15 +122,15 @@ local function holderByIdem(s, idem)
   for _, h in ipairs(s.holders) do if h.idem == idem then return h end end
 end
 
--- A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none).
+${/* A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none). */ ""}
 local function sameRequest(h, req, limit)
   return h.mode == req.mode and h.permits == req.permits and (h.ttl == nil or h.ttl == req.ttl)
     and (req.mode == 'x' or limit == req.limit)
 end
 
--- Rules 3 and 4: 'mismatch' when the shared holders agreed another limit; otherwise the
--- earliest expiry among the blockers (the holders whose expiry could make room), or 0
--- when nothing blocks.
+${/* Rules 3 and 4: 'mismatch' when the shared holders agreed another limit; otherwise the
+   earliest expiry among the blockers (the holders whose expiry could make room), or 0
+   when nothing blocks. */ ""}
 local function blockedUntil(s, req)
   local hs = s.holders
   if #hs == 0 then return 0 end
@@ -152,15 +153,15 @@ local function blockedUntil(s, req)
   return earliest
 end
 
--- R9 over rules 3 and 4: a request that nothing blocks is 'full' when the key is at its
--- holder bound (room comes with earliestExpiry or a release).
+${/* R9 over rules 3 and 4: a request that nothing blocks is 'full' when the key is at its
+   holder bound (room comes with earliestExpiry or a release). */ ""}
 local function admits(s, req)
   local blocked = blockedUntil(s, req)
   if blocked == 0 and #s.holders >= BOUND_HOLDERS then return 'full' end
   return blocked
 end
 
--- Rule 5: a grant takes the next fence; the limit is set only on a grant to an empty key.
+${/* Rule 5: a grant takes the next fence; the limit is set only on a grant to an empty key. */ ""}
 local function grant(s, req, token, now, tenant, key)
   if #s.holders == 0 then s.limit = (req.mode == 's') and req.limit or false end
   if tenant then redis.call('HSET', R, 'tenant', tenant, 'key', key) end
@@ -180,8 +181,8 @@ local function grantReply(h, now) return { 1, h.token, h.fence, h.acq, h.exp, no
 
 local function limitText(limit) if limit then return int(limit) end return '-1' end
 
--- The queue. A waiter is one queued request (its id is the request's token, which
--- becomes the grant's token); its callers are the request and any retries that joined it.
+${/* The queue. A waiter is one queued request (its id is the request's token, which
+   becomes the grant's token); its callers are the request and any retries that joined it. */ ""}
 local function decodeWaiter(value)
   local mode, permits, limit, ttl, prio, member, idem =
     string.match(value, '^(%a)|(%d+)|(%-?%d+)|(%d+)|(%-?%d+)|([^|]+)|(.*)$')
@@ -195,8 +196,8 @@ local function encodeWaiter(req, member)
          int(req.prio) .. '|' .. member .. '|' .. req.idem
 end
 
--- The tokens of a waiter's callers, from the queue index. A waiter queued before the index
--- existed has no entry: its callers are found by the scan it was queued with.
+${/* The tokens of a waiter's callers, from the queue index. A waiter queued before the index
+   existed has no entry: its callers are found by the scan it was queued with. */ ""}
 local function callerTokens(waiterId)
   local listed = redis.call('HGET', X, 'c|' .. waiterId)
   if listed then
@@ -211,15 +212,15 @@ local function callerTokens(waiterId)
   return tokens
 end
 
--- A caller joins a waiter (the request itself, or a retry with its idempotency key).
+${/* A caller joins a waiter (the request itself, or a retry with its idempotency key). */ ""}
 local function addCaller(waiterId, token, deadline)
   redis.call('HSET', C, token, waiterId .. '|' .. int(deadline))
   local listed = redis.call('HGET', X, 'c|' .. waiterId)
   redis.call('HSET', X, 'c|' .. waiterId, listed and (listed .. ' ' .. token) or token)
 end
 
--- Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
--- that died) or gone from C (they left) are dropped from the index.
+${/* Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
+   that died) or gone from C (they left) are dropped from the index. */ ""}
 local function liveCallers(waiterId, now)
   local live, kept = {}, {}
   for _, token in ipairs(callerTokens(waiterId)) do
@@ -244,8 +245,8 @@ local function removeWaiter(waiterId, member, idem)
   if redis.call('ZCARD', Q) == 0 then redis.call('DEL', Q, W, C, X) end
 end
 
--- Outcomes wait for their callers in G (GA: when each may go) until RESULT_TTL_MS past
--- the caller's deadline: a caller whose push was lost asks at the latest then.
+${/* Outcomes wait for their callers in G (GA: when each may go) until RESULT_TTL_MS past
+   the caller's deadline: a caller whose push was lost asks at the latest then. */ ""}
 local function postResult(caller, text, now, deadline)
   local keepUntil = math.max(now, deadline) + RESULT_TTL_MS
   redis.call('HSET', G, caller, text)
@@ -257,8 +258,8 @@ local function postResult(caller, text, now, deadline)
   end
 end
 
--- A posted outcome, answered as of now: read, not taken (a re-sent script must find it
--- again), and a grant that expired before its caller came for it is no grant.
+${/* A posted outcome, answered as of now: read, not taken (a re-sent script must find it
+   again), and a grant that expired before its caller came for it is no grant. */ ""}
 local function postedReply(s, caller, now)
   local text = redis.call('HGET', G, caller)
   if not text then return nil end
@@ -269,9 +270,9 @@ local function postedReply(s, caller, now)
   return { 0, now, now }
 end
 
--- Serves the queue from its head while the rules grant it: the release and expiry paths
--- run this in the same script, so the key goes to the head and no newcomer can barge.
--- Returns the head's retry time (0 when the queue is empty) and the outcomes posted.
+${/* Serves the queue from its head while the rules grant it: the release and expiry paths
+   run this in the same script, so the key goes to the head and no newcomer can barge.
+   Returns the head's retry time (0 when the queue is empty) and the outcomes posted. */ ""}
 local function dispatch(s, now, tenant, key)
   local notes = {}
   while true do
@@ -304,10 +305,10 @@ local function dispatch(s, now, tenant, key)
   end
 end
 
--- Tells waiters, each on its own channel (channels are not keys), what the queue did:
--- '<head's retry time> <caller>=<outcome>' to each caller served, and with 'everyone'
--- (an extend, a head that left: the head's retry time moved) '<retry time>' to all the
--- others. A waiter that misses a message collects its outcome from G.
+${/* Tells waiters, each on its own channel (channels are not keys), what the queue did:
+   '<head's retry time> <caller>=<outcome>' to each caller served, and with 'everyone'
+   (an extend, a head that left: the head's retry time moved) '<retry time>' to all the
+   others. A waiter that misses a message collects its outcome from G. */ ""}
 local function announce(channels, retryAt, notes, everyone)
   for _, note in ipairs(notes) do
     redis.call('PUBLISH', channels .. string.match(note, '^([^=]+)='), int(retryAt) .. ' ' .. note)
@@ -316,7 +317,7 @@ local function announce(channels, retryAt, notes, everyone)
   for _, caller in ipairs(redis.call('HKEYS', C)) do redis.call('PUBLISH', channels .. caller, int(retryAt)) end
 end
 
--- Keeps the queue's keys at least until a caller's deadline, plus a grace period.
+${/* Keeps the queue's keys at least until a caller's deadline, plus a grace period. */ ""}
 local function keepQueueUntil(deadline, now)
   local ttl = deadline - now + QUEUE_GRACE_MS
   for _, k in ipairs({ Q, W, C, X }) do

@@ -16,6 +16,7 @@ import { type LuaScript, runScript } from "./script.ts";
 import { subscribe } from "./subscribe.ts";
 
 /** Serves the queue (the expiry path), then tells one caller where it stands; or lets it leave. */
+// biome-ignore format: the Lua is laid out by hand; its comments are TypeScript comments, so they never ship.
 const BODY = `
 local channels, tenant, key, caller, leave = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 BOUND_HOLDERS, BOUND_WAITERS = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -37,7 +38,7 @@ if leave == '1' then
       local w = decodeWaiter(value)
       removeWaiter(waiterId, w.member, w.idem)
     end
-    -- A head that leaves may let the compatible waiters behind it through at once.
+    ${/* A head that leaves may let the compatible waiters behind it through at once. */ ""}
     local more
     retryAt, more = dispatch(s, now, tenant, key)
     for _, note in ipairs(more) do notes[#notes + 1] = note end
@@ -50,7 +51,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "116cb4fe058bd631d4308837bc7f2e5b3e3b0495",
+  sha: "df94f3f5f5e7523b445c557119ccaa432ea527ff",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {
