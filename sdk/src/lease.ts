@@ -158,13 +158,14 @@ export function createLease(ctx: Context, answer: Answer<Grant>, spec: LeaseSpec
       if (notHeld) return { ok: false };
       // A fresh request with only the caller's explicit signal: never the acquisition's.
       // A transient failure is retried a few times, soon: a release that gives up leaves the
-      // key held until its TTL. (A retry of a release that did land answers "not held".)
+      // key held until its TTL. A retry of a release whose answer was lost finds the grant
+      // gone: the lease was live when it began, so that "not held" is this release's own.
       for (let attempt = 1; ; attempt++) {
         try {
           const { ok } = (await request<{ ok: boolean }>("/v1/locks/release", { lockId }, { signal: options.signal }))
             .body;
-          emit({ type: "release", ok });
-          return { ok };
+          emit({ type: "release", ok: ok || attempt > 1 });
+          return { ok: ok || attempt > 1 };
         } catch (error) {
           if (attempt > RELEASE_RETRIES || !TRANSIENT.includes((error as LockError).code)) throw error;
           await sleep(retryDelay(attempt, {}), options.signal);

@@ -31,6 +31,14 @@ it("sends a release refused with 503 or 429 again, and reports the answer that c
   expect(sentReleases()).toBe(3);
 });
 
+it("counts a retry's 'not held' as its own release when the first answer was lost", async () => {
+  const { client, sentReleases } = service([failure(503, "ServiceUnavailable"), notHeld()]);
+  const lock = await client.acquire({ key: "k" });
+  if (!lock.ok) throw new Error("not granted");
+  expect(await lock.release()).toEqual({ ok: true });
+  expect(sentReleases()).toBe(2);
+});
+
 it("gives up after a few tries and throws the last error", async () => {
   const { client, sentReleases } = service(Array.from({ length: 10 }, () => failure(503, "ServiceUnavailable")));
   const lock = await client.acquire({ key: "k" });

@@ -27,7 +27,7 @@ export const MAX_CALLERS_PER_WAITER = 16;
 export const MAX_KEY_BOUND = 100_000;
 
 export interface BoundsEnv {
-  /** Live holders per key (default: the store's own, see docs/limits). */
+  /** Live holders per key (default: the store's own, see docs/design.md, rule 9). */
   HOLDFAST_MAX_HOLDERS?: string;
   /** Queued waiters per key (default: the store's own). */
   HOLDFAST_MAX_WAITERS?: string;

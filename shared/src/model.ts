@@ -85,7 +85,8 @@ export type AcquireResult =
 export interface CapacityResult {
   ok: false;
   reason: "capacity";
-  bound: "holders" | "waiters";
+  /** holders, waiters: the key's bounds; callers: the retries joined to one queued request. */
+  bound: "holders" | "waiters" | "callers";
   max: number;
   serverTimeMs: number;
   retryAtMs?: number;

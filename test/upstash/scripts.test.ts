@@ -133,4 +133,35 @@ describe("Upstash scripts in Redis", () => {
     expect(await fixture.backend.acquire(h.request())).toMatchObject({ ok: true, fence: 2 });
     expect(await redis.exists(h.keys.all[2] as string)).toBe(0);
   });
+
+  it("joins a retry to a waiter queued by the scripts of an earlier release (no index), one grant for both", async () => {
+    const h = await handle("unindexed-waiter");
+    const holder = await fixture.backend.acquire(h.request());
+    if (!holder.ok) throw new Error("not granted");
+    const [record, , queue, waiters, callers, , , index] = h.keys.all as [string, ...string[]];
+    // As the earlier scripts queued a request: a member, a record and a caller, no index entry.
+    const original = newToken();
+    const [seconds] = await redis.time();
+    const member = `${"1".padStart(15, "0")}:${original}`;
+    await redis.hset(record, "qseq", "1");
+    await redis.zadd(queue as string, 0, member);
+    await redis.hset(waiters as string, original, `x|1|-1|10000|0|${member}|old-idem`);
+    await redis.hset(callers as string, original, `${original}|${Number(seconds) * 1000 + 60_000}`);
+    expect(await redis.exists(index as string)).toBe(0);
+
+    let queued = () => {};
+    const inQueue = new Promise<void>((resolve) => {
+      queued = resolve;
+    });
+    const retry = fixture.backend.acquireQueued?.(h.request({ idempotencyKey: "old-idem" }), {
+      waitMs: 20_000,
+      signal: new AbortController().signal,
+      onQueued: queued,
+    });
+    await inQueue;
+    expect(await redis.zcard(queue as string)).toBe(1);
+    await fixture.backend.release({ tenant: "t", keyId: h.keyId, token: holder.token });
+    expect(await retry).toMatchObject({ ok: true, token: original, fence: 2 });
+    expect((await fixture.backend.lookup({ tenant: "t", key: h.key, keyId: h.keyId })).holders).toHaveLength(1);
+  });
 });

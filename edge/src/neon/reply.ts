@@ -69,7 +69,8 @@ function resultOf(reply: Reply, serverTimeMs: number): AcquireResult {
   if (reply.k === "i") return { ok: false, reason: "idempotency-mismatch", serverTimeMs };
   if (reply.k === "c") {
     const bound = str(reply, "b");
-    if (bound !== "holders" && bound !== "waiters") throw new LockError("Internal", `unknown bound ${bound}`);
+    if (bound !== "holders" && bound !== "waiters" && bound !== "callers")
+      throw new LockError("Internal", `unknown bound ${bound}`);
     const retryAtMs = num(reply, "r");
     return {
       ok: false,

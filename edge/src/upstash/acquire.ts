@@ -42,7 +42,7 @@ if req.idem ~= '' then
     if sameRequest(earlier, req, s.limit) then return finish(grantReply(earlier, now)) end
     return finish({ 3, now })
   end
-  local originalId = redis.call('HGET', X, 'i|' .. req.idem)
+  local originalId = redis.call('HGET', X, 'i|' .. req.idem) or unindexedWaiter(req.idem)
   local value = originalId and redis.call('HGET', W, originalId)
   if value then
     local w = decodeWaiter(value)
@@ -50,7 +50,7 @@ if req.idem ~= '' then
       return finish({ 3, now })
     end
     if waitMs <= 0 then return finish({ 0, now, now }) end
-    if #liveCallers(originalId, now) >= MAX_CALLERS then return finish({ 7, now, 'waiters', BOUND_WAITERS, 0 }) end
+    if #liveCallers(originalId, now) >= MAX_CALLERS then return finish({ 7, now, 'callers', MAX_CALLERS, 0 }) end
     local deadline = now + waitMs
     addCaller(originalId, token, deadline)
     keepQueueUntil(deadline, now)
@@ -96,7 +96,7 @@ return finish({ 4, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "4fc2d797fd2652d931552b13f378a0f53723071d",
+  sha: "1d07d9c78d4dee12953f5be6887a87c16262ef5a",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

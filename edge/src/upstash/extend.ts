@@ -19,7 +19,7 @@ local h = holderByToken(s, token)
 if h then h.exp = now + ttl; changed(s, h) end
 local retryAt, notes = dispatch(s, now, nil, nil)
 saveState(s)
-announce(channels, retryAt, notes, true)
+announce(channels, retryAt, notes, h ~= nil)
 if not h then return { 0, now } end
 return { 1, now, h.exp }
 `;
@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "43ba48cfef3645fa9058bebebdc8972768717086",
+  sha: "11cd242b5336f4b3fb71eccaac1167dd16d35cdc",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "c278064ae4b5a32f4a83d2e85b379ff547ffe421",
+  sha: "7b486413cea235fc1415070255c9e5caf17759d8",
 };
 
 const HOLDER_FIELDS = 6;

@@ -16,7 +16,7 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "2a1e3a5b8454b45e0bc1745df147952945b47a1d" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "d8cad63e08e162035ca3d96a04ffa96cf24b7dd6" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);

@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "1e72836e70c397185fe31a6eea509a1e31f410d3",
+  sha: "bf20e0372cc622dba8bfd0005beb81aba2dd276e",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

@@ -34,7 +34,7 @@ export function limitOf(value: number): number | null {
   return value < 0 ? null : value;
 }
 
-/** An outcome the queue posted for a waiter: `g|token|fence|acq|exp|now` or `m|limit|now`. */
+/** An outcome the queue posted for a waiter: `g|token|fence|acq|exp|now`, `m|limit|now` or `i|now`. */
 export function parseOutcome(text: string): AcquireResult {
   const parts = text.split("|");
   const n = (i: number) => {
@@ -52,6 +52,7 @@ export function parseOutcome(text: string): AcquireResult {
       serverTimeMs: n(5),
     };
   }
+  if (parts[0] === "i" && parts.length === 2) return { ok: false, reason: "idempotency-mismatch", serverTimeMs: n(1) };
   if (parts[0] === "m" && parts.length === 3) {
     return { ok: false, reason: "limit-mismatch", limit: limitOf(n(1)), serverTimeMs: n(2) };
   }
@@ -61,7 +62,8 @@ export function parseOutcome(text: string): AcquireResult {
 /** R9: `{7, now, bound, max, retryAt}`; retryAt 0 when no expiry will make room (a full queue). */
 export function capacityOf(reply: unknown[]): CapacityResult {
   const bound = str(reply, 2);
-  if (bound !== "holders" && bound !== "waiters") throw new LockError("Internal", `unknown bound ${bound}`);
+  if (bound !== "holders" && bound !== "waiters" && bound !== "callers")
+    throw new LockError("Internal", `unknown bound ${bound}`);
   const retryAtMs = num(reply, 4);
   return {
     ok: false,

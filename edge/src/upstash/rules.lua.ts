@@ -214,15 +214,19 @@ end
 
 ${/* A caller joins a waiter (the request itself, or a retry with its idempotency key). */ ""}
 local function addCaller(waiterId, token, deadline)
-  redis.call('HSET', C, token, waiterId .. '|' .. int(deadline))
   local listed = redis.call('HGET', X, 'c|' .. waiterId)
-  redis.call('HSET', X, 'c|' .. waiterId, listed and (listed .. ' ' .. token) or token)
+  redis.call('HSET', C, token, waiterId .. '|' .. int(deadline))
+  ${/* A waiter without an index entry (queued by an earlier release) is indexed now, with
+     the callers its scan finds, this one included. */ ""}
+  local tokens = listed and (listed .. ' ' .. token) or table.concat(callerTokens(waiterId), ' ')
+  redis.call('HSET', X, 'c|' .. waiterId, tokens)
 end
 
 ${/* Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
    that died) or gone from C (they left) are dropped from the index. */ ""}
 local function liveCallers(waiterId, now)
   local live, kept = {}, {}
+  local indexed = redis.call('HEXISTS', X, 'c|' .. waiterId) == 1
   for _, token in ipairs(callerTokens(waiterId)) do
     local entry = redis.call('HGET', C, token)
     local deadline = entry and tonumber(string.match(entry, '|(%d+)$'))
@@ -233,8 +237,18 @@ local function liveCallers(waiterId, now)
       redis.call('HDEL', C, token)
     end
   end
-  if #kept > 0 then redis.call('HSET', X, 'c|' .. waiterId, table.concat(kept, ' ')) end
+  if indexed and #kept > 0 then redis.call('HSET', X, 'c|' .. waiterId, table.concat(kept, ' ')) end
   return live
+end
+
+${/* A queue filled by the scripts of an earlier release has no index: its waiters are found
+   by the scan those scripts made. A queue with an index never scans. */ ""}
+local function unindexedWaiter(idem)
+  if redis.call('EXISTS', X) == 1 then return nil end
+  local flat = redis.call('HGETALL', W)
+  for i = 1, #flat, 2 do
+    if decodeWaiter(flat[i + 1]).idem == idem then return flat[i] end
+  end
 end
 
 local function removeWaiter(waiterId, member, idem)
@@ -285,12 +299,18 @@ local function dispatch(s, now, tenant, key)
     if #callers == 0 then
       removeWaiter(waiterId, head, req and req.idem or '')
     else
-      local blocked = admits(s, req)
+      ${/* Rule 3 first, as for a newcomer: a waiter whose idempotency key a live holder
+         already has (a retry queued apart from its original, as scripts of an earlier
+         release could) gets that holder's grant, never a second one. */ ""}
+      local earlier = holderByIdem(s, req.idem)
+      local blocked = earlier and 0 or admits(s, req)
       if blocked == 'full' then return earliestExpiry(s), notes end
       if blocked ~= 'mismatch' and blocked > 0 then return blocked, notes end
-      if blocked == 0 and lastFence() >= MAX_FENCE then return 0, notes end
+      if not earlier and blocked == 0 and lastFence() >= MAX_FENCE then return 0, notes end
       local text
-      if blocked == 'mismatch' then
+      if earlier then
+        text = sameRequest(earlier, req, s.limit) and grantText(earlier, now) or ('i|' .. int(now))
+      elseif blocked == 'mismatch' then
         text = 'm|' .. limitText(s.limit) .. '|' .. int(now)
       else
         text = grantText(grant(s, req, waiterId, now, tenant, key), now)

@@ -51,7 +51,7 @@ return finish({ 4, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "df94f3f5f5e7523b445c557119ccaa432ea527ff",
+  sha: "b4dfadf2a11b7554c8615c671acb145f50936cb9",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {

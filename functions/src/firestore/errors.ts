@@ -24,7 +24,7 @@ export const GRPC = {
 } as const;
 
 /** How Firestore words a document over its size limit. */
-const TOO_LARGE = /maximum entity size|exceeds the maximum|too (large|big)/i;
+const TOO_LARGE = /maximum entity size|exceeds the maximum/i;
 
 export function grpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;

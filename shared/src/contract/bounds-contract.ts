@@ -118,7 +118,7 @@ export function runBoundsContract(
         await attempt.inQueue;
       }
       const refused = await wait(k.request({ idempotencyKey: "retried" }), 5_000);
-      expect(refused).toMatchObject({ ok: false, reason: "capacity", bound: "waiters" });
+      expect(refused).toMatchObject({ ok: false, reason: "capacity", bound: "callers", max: MAX_CALLERS_PER_WAITER });
       await backend.release(k.ref(holder.token));
       const answers = await Promise.all(callers);
       const grant = answers[0] as Grant;

@@ -2,7 +2,7 @@
  * Rule 8 of docs/design.md ("Queue") for stores that keep a key's queue in its record and
  * run JavaScript in their atomic step (Firestore): pure functions over a copy of the
  * record, which the store writes back only if they changed it. They restate exactly what
- * the Neon SQL (edge/src/neon/schema/v1-rules.sql.ts) does, and the waiting contract
+ * the Neon SQL (edge/src/neon/schema/functions.sql.ts) does, and the waiting contract
  * holds both to it. Grants go through the core's acquire transition (rules 2–6).
  */
 import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
@@ -114,6 +114,10 @@ export function outcomeFor(state: QueuedKeyState, caller: string, nowMs: number)
   return posted ? locked(nowMs) : undefined;
 }
 
+function tooManyCallers(nowMs: number): CapacityResult {
+  return { ok: false, reason: "capacity", bound: "callers", max: MAX_CALLERS_PER_WAITER, serverTimeMs: nowMs };
+}
+
 function queueFull(bounds: KeyBounds, nowMs: number): CapacityResult {
   return { ok: false, reason: "capacity", bound: "waiters", max: bounds.waiters, serverTimeMs: nowMs };
 }
@@ -168,7 +172,9 @@ export function queuedAcquire(
         original.ttlMs === request.ttlMs;
       if (!same) return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
       if (waitMs <= 0) return final(locked(nowMs));
-      if (Object.keys(original.callers).length >= MAX_CALLERS_PER_WAITER) return final(queueFull(bounds, nowMs));
+      // Callers past their deadline are gone (as the Lua and the SQL count them).
+      const live = Object.values(original.callers).filter((deadline) => deadline > nowMs).length;
+      if (live >= MAX_CALLERS_PER_WAITER) return final(tooManyCallers(nowMs));
       original.callers[request.token] = nowMs + waitMs;
       return queued(nowMs, retryAtMs, index);
     }

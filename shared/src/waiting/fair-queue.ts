@@ -151,7 +151,16 @@ export class FairQueue {
     if (!same) return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
     // Still queued means not granted yet: a try-once retry is truthfully "locked".
     if (waitMs <= 0) return Promise.resolve(this.locked());
-    if (waiter.callers.length >= MAX_CALLERS_PER_WAITER) return Promise.resolve(this.queueFull());
+    if (waiter.callers.length >= MAX_CALLERS_PER_WAITER) {
+      const serverTimeMs = this.host.now();
+      return Promise.resolve({
+        ok: false,
+        reason: "capacity",
+        bound: "callers",
+        max: MAX_CALLERS_PER_WAITER,
+        serverTimeMs,
+      });
+    }
     return this.addCaller(waiter, retry.token, waitMs);
   }
 

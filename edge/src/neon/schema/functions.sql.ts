@@ -277,7 +277,7 @@ BEGIN
           reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms);
         ELSIF (SELECT count(*) FROM jsonb_each(w->'c') c WHERE c.value::bigint > now_ms) >= ${MAX_CALLERS_PER_WAITER} THEN
           -- Rule 9: a waiter takes a bounded number of retries.
-          reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'waiters', 'x', p_max_waiters, 'r', 0);
+          reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'callers', 'x', ${MAX_CALLERS_PER_WAITER}, 'r', 0);
         ELSE
           r.waiters := jsonb_set(r.waiters, ARRAY[place::text, 'c', p_token], to_jsonb(now_ms + p_wait_ms));
           reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
@@ -375,7 +375,7 @@ BEGIN
   IF place IS NOT NULL THEN
     r.holders := jsonb_set(r.holders, ARRAY[place::text, 'e'], to_jsonb(now_ms + p_ttl));
   END IF;
-  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, true, p_max_holders);
+  PERFORM {p}serve_and_save(r, locked, now_ms, p_channels, place IS NOT NULL, p_max_holders);
   IF place IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   RETURN jsonb_build_object('k', 'e', 'n', now_ms, 'e', now_ms + p_ttl);
 END $$;

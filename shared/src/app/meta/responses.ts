@@ -15,7 +15,7 @@ export const ErrorEnvelope = z
       // The codes a server answers with: exactly those that have an HTTP status.
       code: z.enum(Object.keys(HTTP_STATUS) as [ServerErrorCode, ...ServerErrorCode[]]),
       message: z.string(),
-      limit: z.enum(["holders", "waiters", "document"]).optional().openapi({
+      limit: z.enum(["holders", "waiters", "callers", "document"]).optional().openapi({
         description: "CapacityExceeded: the key's bound that was reached (document: Firestore's 1 MiB per key).",
       }),
     }),

@@ -157,9 +157,12 @@ function rejection(result: Exclude<AcquireResult, { ok: true } | { reason: "lock
 
 /** R9: 429 naming the bound; Retry-After when a holder's expiry will make room. */
 function capacityExceeded(result: CapacityResult): LockError {
-  const what = result.bound === "holders" ? "holders" : "queued waiters";
   const waitMs = result.retryAtMs === undefined ? undefined : Math.max(0, result.retryAtMs - result.serverTimeMs);
-  return new LockError("CapacityExceeded", `the key is at its bound of ${result.max} ${what}; nothing changed`, {
+  const message =
+    result.bound === "callers"
+      ? `this queued request already has ${result.max} retries waiting with it; nothing changed`
+      : `the key is at its bound of ${result.max} ${result.bound === "holders" ? "holders" : "queued waiters"}; nothing changed`;
+  return new LockError("CapacityExceeded", message, {
     limit: result.bound,
     ...(waitMs === undefined ? {} : { retryAfterMs: waitMs }),
   });
