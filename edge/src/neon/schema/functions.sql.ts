@@ -147,9 +147,10 @@ DECLARE
 BEGIN
   retry_at := 0;
   notes := '[]';
-  LOOP
-    head := {p}head_of(r.key_id);
-    EXIT WHEN head.token IS NULL;
+  -- One pass down the index, from the head: each waiter served or dropped is deleted as the
+  -- scan leaves it, so k of them cost k index steps (asking for the head anew each time
+  -- would step over the entries this statement deleted, k² in all).
+  FOR head IN SELECT * FROM {p}waiters w WHERE w.key_id = r.key_id ORDER BY w.priority DESC, w.seq LOOP
     DELETE FROM {p}callers x WHERE x.key_id = r.key_id AND x.waiter = head.token AND x.deadline <= now_ms;
     IF NOT EXISTS (SELECT 1 FROM {p}callers x WHERE x.key_id = r.key_id AND x.waiter = head.token) THEN
       DELETE FROM {p}waiters x WHERE x.key_id = r.key_id AND x.token = head.token;
