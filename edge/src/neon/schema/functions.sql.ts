@@ -91,11 +91,15 @@ $$ SELECT jsonb_build_object('k', 'g', 't', h->>'t', 'f', h->'f', 'a', h->'a', '
 CREATE OR REPLACE FUNCTION {p}holder_by(holders jsonb, p_field text, p_value text) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT h FROM jsonb_array_elements(holders) h WHERE h->>p_field = p_value LIMIT 1 $$;
 ---
+-- The functions that read the queue in order say SET enable_sort = off: the order is the
+-- index's, and before the tables have statistics (a fresh deployment, a key that just grew)
+-- the planner may otherwise read all of a key's waiters and sort them, O(n) for one.
+---
 -- A waiter's place in line, from 0, counted among the first 32 only: the place staggers the
 -- waiters' re-checks (shared/src/waiting/pushed-waiter.ts), by at most 10 places' worth, so
 -- a place past 32 answers 32 instead of counting a long queue.
 CREATE OR REPLACE FUNCTION {p}place_of(p_key_id text, w_priority integer, w_seq bigint) RETURNS integer
-LANGUAGE sql STABLE AS
+LANGUAGE sql STABLE SET enable_sort = off AS
 $$ SELECT count(*)::integer FROM (SELECT q.priority, q.seq FROM {p}waiters q WHERE q.key_id = p_key_id
                                    ORDER BY q.priority DESC, q.seq LIMIT 32) x
    WHERE x.priority > w_priority OR (x.priority = w_priority AND x.seq < w_seq) $$;
@@ -107,7 +111,7 @@ $$ SELECT w.* FROM {p}callers c JOIN {p}waiters w ON w.key_id = c.key_id AND w.t
    WHERE c.key_id = p_key_id AND c.caller = p_caller $$;
 ---
 -- The head of the queue: rule 8, priority first, then arrival.
-CREATE OR REPLACE FUNCTION {p}head_of(p_key_id text) RETURNS {p}waiters LANGUAGE sql STABLE AS
+CREATE OR REPLACE FUNCTION {p}head_of(p_key_id text) RETURNS {p}waiters LANGUAGE sql STABLE SET enable_sort = off AS
 $$ SELECT w.* FROM {p}waiters w WHERE w.key_id = p_key_id ORDER BY w.priority DESC, w.seq LIMIT 1 $$;
 ---
 -- Moves waiters a previous release queued in the row's jsonb into the tables (migration 3
@@ -137,7 +141,7 @@ END $$;
 -- that would take the key past max_holders waits for the first holder's expiry.
 CREATE OR REPLACE FUNCTION {p}dispatch(INOUT r {p}locks, now_ms bigint, max_holders integer, OUT retry_at bigint,
                                        OUT notes jsonb)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_sort = off AS $$
 DECLARE
   head {p}waiters;
   blocked bigint;
@@ -208,7 +212,7 @@ END $$;
 -- costs at most 16 waiters' notifications, not the whole queue's. Notifications go out
 -- when the statement commits.
 CREATE OR REPLACE FUNCTION {p}announce(r {p}locks, channels text, retry_at bigint, notes jsonb, everyone boolean)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET enable_sort = off AS $$
 DECLARE
   note jsonb;
   caller text;

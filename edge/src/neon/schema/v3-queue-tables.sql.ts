@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS {p}callers (
   caller   text NOT NULL,
   waiter   text NOT NULL,
   deadline bigint NOT NULL,
-  PRIMARY KEY (key_id, caller)
+  PRIMARY KEY (caller, key_id)
 );
 ---
 CREATE INDEX IF NOT EXISTS {p}callers_by_waiter ON {p}callers (key_id, waiter);
