@@ -1,6 +1,6 @@
 /**
  * Fair server-side waiting (Backend.acquireQueued), pushed rather than polled: the
- * acquire statement queues the request in its key's row (priority, then arrival), and
+ * acquire statement queues the request in its key's queue table (priority, then arrival), and
  * the shared pushed waiter (shared/src/waiting/pushed-waiter.ts) listens on the request's
  * own channel, `LISTEN` on the backend's listening connection (listen.ts: by default one
  * for every waiter). The statement that serves it (a release, an extend, an expiry, a

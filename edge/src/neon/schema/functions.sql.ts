@@ -10,11 +10,16 @@
  * statement's start-time snapshot and could double-grant). `{p}` is the configurable name
  * prefix (tables and functions).
  *
- * A row keeps its state as jsonb beside the fence counter, which is a column that is never
- * reset: holders `[{t token, m 'x'|'s', p permits, f fence, a acquired, e expires,
- * i idempotency key, d granted TTL (with i)}]` in fence order; waiters `[{t, m, p, l limit,
- * ttl, pr priority, s arrival, i, c {callerToken: deadline}}]` in queue order. Posted
- * outcomes have a table of their own. Replies are jsonb: `k` is 'g' granted, 'l' locked,
+ * A row keeps its holders as jsonb beside the fence counter, which is a column that is never
+ * reset: `[{t token, m 'x'|'s', p permits, f fence, a acquired, e expires, i idempotency
+ * key, d granted TTL (with i)}]` in fence order (at most max_holders of them). The queue is
+ * in tables (migration 3): `<p>waiters`, a row per queued request read in rule 8's order
+ * through the index (key_id, priority DESC, seq), and `<p>callers`, a row per caller waiting
+ * on one (the request and the retries joined to it) with its deadline; the row counts its
+ * waiters in `waiting`. Every step reads and writes only the waiters it concerns (O(k log n)
+ * for k of n), and still only under the row lock. The row's jsonb `waiters` is no longer
+ * used (`adopt` moves what a previous release left there). Posted outcomes have a table of
+ * their own. Replies are jsonb: `k` is 'g' granted, 'l' locked,
  * 'm' limit mismatch, 'i' idempotency mismatch, 'q' queued, 'x' gone, 'c' at a bound
  * (rule 9: `b` the bound, `x` its size, `r` the first holder's expiry or 0); `n` the store
  * time.
@@ -86,10 +91,47 @@ $$ SELECT jsonb_build_object('k', 'g', 't', h->>'t', 'f', h->'f', 'a', h->'a', '
 CREATE OR REPLACE FUNCTION {p}holder_by(holders jsonb, p_field text, p_value text) RETURNS jsonb LANGUAGE sql AS
 $$ SELECT h FROM jsonb_array_elements(holders) h WHERE h->>p_field = p_value LIMIT 1 $$;
 ---
--- The waiter (and its place in line, from 0) that a caller waits with.
-CREATE OR REPLACE FUNCTION {p}waiter_of(waiters jsonb, caller text, OUT waiter jsonb, OUT place integer)
-LANGUAGE sql AS
-$$ SELECT w, (n - 1)::integer FROM jsonb_array_elements(waiters) WITH ORDINALITY x(w, n) WHERE w->'c' ? caller LIMIT 1 $$;
+-- The functions that read the queue in order say SET enable_sort = off: the order is the
+-- index's, and before the tables have statistics (a fresh deployment, a key that just grew)
+-- the planner may otherwise read all of a key's waiters and sort them, O(n) for one.
+---
+-- A waiter's place in line, from 0, counted among the first 32 only: the place staggers the
+-- waiters' re-checks (shared/src/waiting/pushed-waiter.ts), by at most 10 places' worth, so
+-- a place past 32 answers 32 instead of counting a long queue.
+CREATE OR REPLACE FUNCTION {p}place_of(p_key_id text, w_priority integer, w_seq bigint) RETURNS integer
+LANGUAGE sql STABLE SET enable_sort = off AS
+$$ SELECT count(*)::integer FROM (SELECT q.priority, q.seq FROM {p}waiters q WHERE q.key_id = p_key_id
+                                   ORDER BY q.priority DESC, q.seq LIMIT 32) x
+   WHERE x.priority > w_priority OR (x.priority = w_priority AND x.seq < w_seq) $$;
+---
+-- The waiter a caller waits with (its callers row is its ticket).
+CREATE OR REPLACE FUNCTION {p}waiter_of_caller(p_key_id text, p_caller text) RETURNS {p}waiters
+LANGUAGE sql STABLE AS
+$$ SELECT w.* FROM {p}callers c JOIN {p}waiters w ON w.key_id = c.key_id AND w.token = c.waiter
+   WHERE c.key_id = p_key_id AND c.caller = p_caller $$;
+---
+-- The head of the queue: rule 8, priority first, then arrival.
+CREATE OR REPLACE FUNCTION {p}head_of(p_key_id text) RETURNS {p}waiters LANGUAGE sql STABLE SET enable_sort = off AS
+$$ SELECT w.* FROM {p}waiters w WHERE w.key_id = p_key_id ORDER BY w.priority DESC, w.seq LIMIT 1 $$;
+---
+-- Moves waiters a previous release queued in the row's jsonb into the tables (migration 3
+-- moved those queued before it; this takes any queued while a deploy rolled out).
+CREATE OR REPLACE FUNCTION {p}adopt(r {p}locks) RETURNS {p}locks LANGUAGE plpgsql AS $$
+BEGIN
+  IF r.waiters = '[]'::jsonb THEN RETURN r; END IF;
+  INSERT INTO {p}waiters (key_id, token, priority, seq, mode, permits, lim, ttl, idem)
+    SELECT r.key_id, w->>'t', coalesce((w->>'pr')::integer, 0), (w->>'s')::bigint, w->>'m', (w->>'p')::integer,
+           (w->>'l')::integer, (w->>'ttl')::bigint, w->>'i'
+    FROM jsonb_array_elements(r.waiters) w
+    ON CONFLICT DO NOTHING;
+  INSERT INTO {p}callers (key_id, caller, waiter, deadline)
+    SELECT r.key_id, c.key, w->>'t', c.value::bigint FROM jsonb_array_elements(r.waiters) w, jsonb_each(w->'c') c
+    ON CONFLICT DO NOTHING;
+  r.waiters := '[]'::jsonb;
+  r.waiting := (SELECT count(*) FROM {p}waiters x WHERE x.key_id = r.key_id);
+  UPDATE {p}locks SET waiters = r.waiters, waiting = r.waiting WHERE key_id = r.key_id;
+  RETURN r;
+END $$;
 ---
 -- Rule 8: serves the queue from its head while the rules grant it, in the same statement
 -- as the release, extend, expiry or leave that made room (no barging). Callers past their
@@ -99,28 +141,27 @@ $$ SELECT w, (n - 1)::integer FROM jsonb_array_elements(waiters) WITH ORDINALITY
 -- that would take the key past max_holders waits for the first holder's expiry.
 CREATE OR REPLACE FUNCTION {p}dispatch(INOUT r {p}locks, now_ms bigint, max_holders integer, OUT retry_at bigint,
                                        OUT notes jsonb)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_sort = off AS $$
 DECLARE
-  head jsonb;
-  live jsonb;
+  head {p}waiters;
   blocked bigint;
   g record;
   given jsonb;
-  who text;
+  c record;
 BEGIN
   retry_at := 0;
   notes := '[]';
-  LOOP
-    head := r.waiters->0;
-    EXIT WHEN head IS NULL;
-    live := coalesce((SELECT jsonb_object_agg(key, value) FROM jsonb_each(head->'c') WHERE value::bigint > now_ms),
-                     '{}'::jsonb);
-    IF live = '{}'::jsonb THEN
-      r.waiters := r.waiters - 0;
+  -- One pass down the index, from the head: each waiter served or dropped is deleted as the
+  -- scan leaves it, so k of them cost k index steps (asking for the head anew each time
+  -- would step over the entries this statement deleted, k² in all).
+  FOR head IN SELECT * FROM {p}waiters w WHERE w.key_id = r.key_id ORDER BY w.priority DESC, w.seq LOOP
+    DELETE FROM {p}callers x WHERE x.key_id = r.key_id AND x.waiter = head.token AND x.deadline <= now_ms;
+    IF NOT EXISTS (SELECT 1 FROM {p}callers x WHERE x.key_id = r.key_id AND x.waiter = head.token) THEN
+      DELETE FROM {p}waiters x WHERE x.key_id = r.key_id AND x.token = head.token;
+      r.waiting := r.waiting - 1;
       CONTINUE;
     END IF;
-    r.waiters := jsonb_set(r.waiters, '{0,c}', live);
-    blocked := {p}blocked_until(r.holders, r.lock_limit, head->>'m', (head->>'p')::integer, (head->>'l')::integer);
+    blocked := {p}blocked_until(r.holders, r.lock_limit, head.mode, head.permits, head.lim);
     IF blocked = 0 AND jsonb_array_length(r.holders) >= max_holders THEN blocked := {p}earliest_expiry(r.holders); END IF;
     IF blocked > 0 THEN
       retry_at := blocked;
@@ -128,20 +169,21 @@ BEGIN
     END IF;
     EXIT WHEN blocked = 0 AND r.fence >= 999999999999999;
     IF blocked = 0 THEN
-      SELECT * INTO g FROM {p}grant(r, head->>'t', head->>'m', (head->>'p')::integer, (head->>'l')::integer,
-        (head->>'ttl')::bigint, head->>'i', now_ms);
+      SELECT * INTO g FROM {p}grant(r, head.token, head.mode, head.permits, head.lim, head.ttl, head.idem, now_ms);
       r := g.r;
       given := {p}grant_reply(g.holder, now_ms);
     ELSE
       given := jsonb_build_object('k', 'm', 'l', r.lock_limit, 'n', now_ms);
     END IF;
-    FOR who IN SELECT jsonb_object_keys(live) LOOP
+    FOR c IN DELETE FROM {p}callers x WHERE x.key_id = r.key_id AND x.waiter = head.token
+             RETURNING x.caller, x.deadline LOOP
       INSERT INTO {p}results AS x (caller, key_id, outcome, keep_until)
-        VALUES (who, r.key_id, given, greatest(now_ms, (live->>who)::bigint) + 60000)
+        VALUES (c.caller, r.key_id, given, greatest(now_ms, c.deadline) + 60000)
         ON CONFLICT ON CONSTRAINT {p}results_pkey DO UPDATE SET outcome = EXCLUDED.outcome, keep_until = EXCLUDED.keep_until;
-      notes := notes || jsonb_build_array(jsonb_build_object('c', who, 'o', given));
+      notes := notes || jsonb_build_array(jsonb_build_object('c', c.caller, 'o', given));
     END LOOP;
-    r.waiters := r.waiters - 0;
+    DELETE FROM {p}waiters x WHERE x.key_id = r.key_id AND x.token = head.token;
+    r.waiting := r.waiting - 1;
   END LOOP;
   IF jsonb_array_length(notes) > 0 THEN
     DELETE FROM {p}results x WHERE x.key_id = (r).key_id AND x.keep_until <= now_ms;
@@ -164,9 +206,13 @@ END $$;
 ---
 -- Tells waiters, each on its own channel, what the queue did: '<retry> <caller>=<outcome>'
 -- to each caller served and, with everyone (the head's retry time moved), '<retry>' to
--- the others. Notifications go out when the statement commits.
+-- the callers of the first 16 waiters. Only the head can be served next, and a statement
+-- that serves it serves the compatible waiters behind it too and tells them; the others
+-- learn the new time when they next check (as after any release). So a moved retry time
+-- costs at most 16 waiters' notifications, not the whole queue's. Notifications go out
+-- when the statement commits.
 CREATE OR REPLACE FUNCTION {p}announce(r {p}locks, channels text, retry_at bigint, notes jsonb, everyone boolean)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET enable_sort = off AS $$
 DECLARE
   note jsonb;
   caller text;
@@ -175,7 +221,9 @@ BEGIN
     PERFORM pg_notify(channels || (note->>'c'), retry_at || ' ' || (note->>'c') || '=' || (note->'o')::text);
   END LOOP;
   IF everyone THEN
-    FOR caller IN SELECT jsonb_object_keys(w->'c') FROM jsonb_array_elements(r.waiters) w LOOP
+    FOR caller IN SELECT c.caller FROM (SELECT w.token FROM {p}waiters w WHERE w.key_id = r.key_id
+                                        ORDER BY w.priority DESC, w.seq LIMIT 16) q
+                  JOIN {p}callers c ON c.key_id = r.key_id AND c.waiter = q.token LOOP
       PERFORM pg_notify(channels || caller, retry_at::text);
     END LOOP;
   END IF;
@@ -187,7 +235,7 @@ CREATE OR REPLACE FUNCTION {p}save(r {p}locks, locked {p}locks) RETURNS void LAN
 BEGIN
   IF r IS NOT DISTINCT FROM locked THEN RETURN; END IF;
   UPDATE {p}locks SET fence = r.fence, lock_limit = r.lock_limit, holders = r.holders,
-                      waiters = r.waiters, queue_seq = r.queue_seq
+                      waiters = r.waiters, queue_seq = r.queue_seq, waiting = r.waiting
   WHERE key_id = r.key_id;
 END $$;
 ---
@@ -216,7 +264,7 @@ BEGIN
   IF r.tenant <> p_tenant OR r.lock_key <> p_key THEN
     RAISE EXCEPTION 'holdfast: key id collision: two keys map to one record' USING ERRCODE = 'HF001';
   END IF;
-  RETURN r;
+  RETURN {p}adopt(r);
 END $$;
 ---
 CREATE OR REPLACE FUNCTION {p}acquire(p_key_id text, p_tenant text, p_key text, p_token text, p_ttl bigint,
@@ -230,7 +278,8 @@ DECLARE
   notes jsonb;
   reply jsonb;
   h jsonb;
-  w jsonb;
+  w {p}waiters;
+  head {p}waiters;
   place integer;
   blocked bigint;
   behind boolean;
@@ -250,9 +299,9 @@ BEGIN
     IF h IS NOT NULL THEN reply := {p}grant_reply(h, now_ms); EXIT decide; END IF;
     reply := {p}posted(r, p_token, now_ms);
     EXIT decide WHEN reply IS NOT NULL;
-    SELECT x.waiter, x.place INTO w, place FROM {p}waiter_of(r.waiters, p_token) x;
-    IF w IS NOT NULL THEN
-      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+    w := {p}waiter_of_caller(r.key_id, p_token);
+    IF w.token IS NOT NULL THEN
+      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', {p}place_of(r.key_id, w.priority, w.seq));
       EXIT decide;
     END IF;
     -- Rule 3: an earlier grant answers if the request is the same. A queued original is
@@ -267,20 +316,19 @@ BEGIN
         END IF;
         EXIT decide;
       END IF;
-      SELECT x.w, (x.n - 1)::integer INTO w, place FROM jsonb_array_elements(r.waiters) WITH ORDINALITY x(w, n)
-        WHERE x.w->>'i' = p_idem LIMIT 1;
-      IF w IS NOT NULL THEN
-        IF w->>'m' <> p_mode OR (w->>'p')::integer <> p_permits OR (w->>'l')::integer IS DISTINCT FROM p_limit
-           OR (w->>'ttl')::bigint <> p_ttl THEN
+      SELECT * INTO w FROM {p}waiters x WHERE x.key_id = r.key_id AND x.idem = p_idem LIMIT 1;
+      IF w.token IS NOT NULL THEN
+        IF w.mode <> p_mode OR w.permits <> p_permits OR w.lim IS DISTINCT FROM p_limit OR w.ttl <> p_ttl THEN
           reply := jsonb_build_object('k', 'i', 'n', now_ms);
         ELSIF p_wait_ms <= 0 THEN
           reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms);
-        ELSIF (SELECT count(*) FROM jsonb_each(w->'c') c WHERE c.value::bigint > now_ms) >= ${MAX_CALLERS_PER_WAITER} THEN
+        ELSIF (SELECT count(*) FROM {p}callers c WHERE c.key_id = r.key_id AND c.waiter = w.token
+                 AND c.deadline > now_ms) >= ${MAX_CALLERS_PER_WAITER} THEN
           -- Rule 9: a waiter takes a bounded number of retries.
           reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'callers', 'x', ${MAX_CALLERS_PER_WAITER}, 'r', 0);
         ELSE
-          r.waiters := jsonb_set(r.waiters, ARRAY[place::text, 'c', p_token], to_jsonb(now_ms + p_wait_ms));
-          reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+          INSERT INTO {p}callers (key_id, caller, waiter, deadline) VALUES (r.key_id, p_token, w.token, now_ms + p_wait_ms);
+          reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', {p}place_of(r.key_id, w.priority, w.seq));
         END IF;
         EXIT decide;
       END IF;
@@ -291,7 +339,8 @@ BEGIN
       reply := jsonb_build_object('k', 'm', 'n', now_ms, 'l', r.lock_limit);
       EXIT decide;
     END IF;
-    behind := jsonb_array_length(r.waiters) > 0 AND p_priority <= (r.waiters->0->>'pr')::integer;
+    head := {p}head_of(r.key_id);
+    behind := head.token IS NOT NULL AND p_priority <= head.priority;
     -- Rule 9: a key at its holder bound refuses whoever would go first; behind the queue, one waits its turn.
     IF blocked = 0 AND jsonb_array_length(r.holders) >= p_max_holders THEN
       IF NOT behind THEN
@@ -311,19 +360,19 @@ BEGIN
       reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', CASE WHEN blocked > 0 THEN blocked ELSE now_ms END);
       EXIT decide;
     END IF;
-    IF jsonb_array_length(r.waiters) >= p_max_waiters THEN
+    IF r.waiting >= p_max_waiters THEN
       reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'waiters', 'x', p_max_waiters, 'r', 0);
       EXIT decide;
     END IF;
     -- Queue: priority first, then arrival.
     r.queue_seq := r.queue_seq + 1;
-    w := jsonb_build_object('t', p_token, 'm', p_mode, 'p', p_permits, 'l', p_limit, 'ttl', p_ttl, 'pr', p_priority,
-                            's', r.queue_seq, 'i', p_idem, 'c', jsonb_build_object(p_token, now_ms + p_wait_ms));
-    r.waiters := (SELECT jsonb_agg(x ORDER BY (x->>'pr')::integer DESC, (x->>'s')::bigint)
-                  FROM jsonb_array_elements(r.waiters || jsonb_build_array(w)) x);
+    INSERT INTO {p}waiters (key_id, token, priority, seq, mode, permits, lim, ttl, idem)
+      VALUES (r.key_id, p_token, p_priority, r.queue_seq, p_mode, p_permits, p_limit, p_ttl, p_idem);
+    INSERT INTO {p}callers (key_id, caller, waiter, deadline) VALUES (r.key_id, p_token, p_token, now_ms + p_wait_ms);
+    r.waiting := r.waiting + 1;
     IF NOT behind THEN retry_at := blocked; END IF;
-    SELECT x.place INTO place FROM {p}waiter_of(r.waiters, p_token) x;
-    reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+    reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at,
+                                'rank', CASE WHEN behind THEN {p}place_of(r.key_id, p_priority, r.queue_seq) ELSE 0 END);
   END decide;
   PERFORM {p}save(r, locked);
   PERFORM {p}announce(r, p_channels, retry_at, notes, false);
@@ -345,6 +394,8 @@ BEGIN
   locked := r;
   now_ms := {p}now_ms();
   IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  r := {p}adopt(r);
+  locked := r;
   r := {p}prune(r, now_ms);
   released := {p}holder_by(r.holders, 't', p_token) IS NOT NULL;
   r.holders := coalesce((SELECT jsonb_agg(h ORDER BY (h->>'f')::bigint) FROM jsonb_array_elements(r.holders) h
@@ -369,6 +420,8 @@ BEGIN
   locked := r;
   now_ms := {p}now_ms();
   IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
+  r := {p}adopt(r);
+  locked := r;
   r := {p}prune(r, now_ms);
   SELECT (x.n - 1)::integer INTO place FROM jsonb_array_elements(r.holders) WITH ORDINALITY x(h, n)
     WHERE x.h->>'t' = p_token;
@@ -421,8 +474,7 @@ DECLARE
   notes jsonb;
   d record;
   reply jsonb;
-  w jsonb;
-  place integer;
+  w {p}waiters;
   everyone boolean := false;
 BEGIN
   r := {p}prune(r, now_ms);
@@ -434,23 +486,22 @@ BEGIN
   BEGIN
     reply := {p}posted(r, p_caller, now_ms);
     EXIT decide WHEN reply IS NOT NULL;
-    SELECT x.waiter, x.place INTO w, place FROM {p}waiter_of(r.waiters, p_caller) x;
-    IF w IS NULL THEN reply := jsonb_build_object('k', 'x', 'n', now_ms); EXIT decide; END IF;
+    w := {p}waiter_of_caller(r.key_id, p_caller);
+    IF w.token IS NULL THEN reply := jsonb_build_object('k', 'x', 'n', now_ms); EXIT decide; END IF;
     IF NOT p_leave THEN
-      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', place);
+      reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', {p}place_of(r.key_id, w.priority, w.seq));
       EXIT decide;
     END IF;
-    w := jsonb_set(w, '{c}', (w->'c') - p_caller);
-    IF w->'c' = '{}'::jsonb THEN
-      r.waiters := r.waiters - place;
+    DELETE FROM {p}callers c WHERE c.key_id = r.key_id AND c.caller = p_caller;
+    IF NOT EXISTS (SELECT 1 FROM {p}callers c WHERE c.key_id = r.key_id AND c.waiter = w.token) THEN
+      DELETE FROM {p}waiters x WHERE x.key_id = r.key_id AND x.token = w.token;
+      r.waiting := r.waiting - 1;
       -- A head that leaves may let the compatible waiters behind it through at once.
       SELECT * INTO d FROM {p}dispatch(r, now_ms, p_max_holders);
       r := d.r;
       retry_at := d.retry_at;
       notes := notes || d.notes;
       everyone := true;
-    ELSE
-      r.waiters := jsonb_set(r.waiters, ARRAY[place::text], w);
     END IF;
     reply := jsonb_build_object('k', 'x', 'n', now_ms);
   END decide;

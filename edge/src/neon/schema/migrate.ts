@@ -14,6 +14,7 @@ import { FUNCTIONS } from "./functions.sql.ts";
 import { namesFor } from "./names.ts";
 import { V1_RULES } from "./v1-rules.sql.ts";
 import { V2_IDEMPOTENT_TTL } from "./v2-idempotent-ttl.sql.ts";
+import { V3_QUEUE_TABLES } from "./v3-queue-tables.sql.ts";
 
 export interface Migration {
   version: number;
@@ -25,6 +26,7 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "locks table and lock rules", sql: V1_RULES },
   { version: 2, name: "the TTL is part of an idempotent request", sql: V2_IDEMPOTENT_TTL },
+  { version: 3, name: "the queue in indexed tables", sql: V3_QUEUE_TABLES },
 ];
 
 export interface SetupOptions {
