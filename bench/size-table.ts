@@ -39,6 +39,18 @@ async function inParallel<T>(count: number, task: (i: number) => Promise<T>): Pr
   return results;
 }
 
+/** A step the table needs answered: retried while the store answers 503 (a busy key on Firestore). */
+async function settle<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= 20 || !isLockError(error) || error.code !== "ServiceUnavailable") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 async function keyOf(label: string) {
   const key = `size-table:${label}:${newToken()}`;
   const keyId = await keyIdOf("t", key);
@@ -81,12 +93,12 @@ async function row(name: string, backend: Backend): Promise<string> {
   const holders = await inParallel(HOLDERS, () => backend.acquire(many.request(true)).catch((error) => error));
   const fillSeconds = (performance.now() - started) / 1000;
   const exclusive = await backend.acquire(many.request(false)).catch((error) => error);
-  const view = await backend.lookup(many.lookupRef);
+  const view = await settle(() => backend.lookup(many.lookupRef));
   const fences = holders.filter((h): h is AcquireResult & { ok: true } => h.ok === true).map((h) => h.fence);
   const unique = new Set(fences).size === fences.length;
 
   const queue = await keyOf("waiters");
-  const writer = await backend.acquire(queue.request(false));
+  const writer = await settle(() => backend.acquire(queue.request(false)));
   if (!writer.ok) throw new Error(`${name}: the writer was not granted`);
   const served: number[] = [];
   const answers: Promise<unknown>[] = [];
@@ -102,7 +114,7 @@ async function row(name: string, backend: Backend): Promise<string> {
           settled();
           if (result.ok) {
             served.push(result.fence);
-            await backend.release(queue.ref(result.token));
+            await settle(() => backend.release(queue.ref(result.token)));
           }
           return result;
         },
@@ -115,7 +127,7 @@ async function row(name: string, backend: Backend): Promise<string> {
     });
   });
   const releaseStarted = performance.now();
-  await backend.release(queue.ref(writer.token));
+  await settle(() => backend.release(queue.ref(writer.token)));
   const releaseMs = performance.now() - releaseStarted;
   const outcomes = await Promise.all(answers);
   const inOrder = served.every((fence, i) => i === 0 || fence === (served[i - 1] as number) + 1);
