@@ -169,6 +169,10 @@ if (want("neon")) {
 if (want("firestore")) {
   Object.assign(process.env, OFFLINE_ENV);
   const emulator = await startFirestoreEmulator();
+  // The emulator runs in a process group of its own: stopped also when this script is.
+  const stopAndExit = () => void emulator.stop().finally(() => process.exit(1));
+  process.once("SIGINT", stopAndExit);
+  process.once("SIGTERM", stopAndExit);
   try {
     const firestore = new Firestore({ projectId: DEMO_PROJECT, host: emulator.host, ssl: false });
     const backend = createFirestoreBackend({
