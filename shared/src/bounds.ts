@@ -6,6 +6,7 @@
  * is refused with CapacityExceeded, and nothing changes.
  */
 import { LockError } from "./errors.ts";
+import type { CapacityResult } from "./model.ts";
 
 export interface KeyBounds {
   /** Live grants on one key (a semaphore's or read lock's holders). */
@@ -58,4 +59,16 @@ function boundOf(name: string, raw: string | undefined): number | undefined {
     throw new Error(`${name} must be an integer 1..${MAX_KEY_BOUND}, not ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+const BOUND_NAMES: readonly string[] = ["holders", "waiters", "callers"] satisfies CapacityResult["bound"][];
+
+/**
+ * A refusal at a bound (rule 9), as every store answers it: `bound` as the store named it
+ * (an unknown name is a defect), `retryAtMs` only when an expiry will make room (> 0).
+ */
+export function atCapacity(bound: string, max: number, serverTimeMs: number, retryAtMs = 0): CapacityResult {
+  if (!BOUND_NAMES.includes(bound)) throw new LockError("Internal", `unknown bound ${bound}`);
+  const name = bound as CapacityResult["bound"];
+  return { ok: false, reason: "capacity", bound: name, max, serverTimeMs, ...(retryAtMs > 0 ? { retryAtMs } : {}) };
 }

@@ -32,6 +32,7 @@ export {
 export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
 export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
 export {
+  atCapacity,
   type BoundName,
   type BoundsEnv,
   boundsFrom,

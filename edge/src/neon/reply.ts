@@ -3,7 +3,7 @@
  * are, `n` is the store time of the statement. Fences and times arrive as JSON numbers,
  * exact below 2^53 (fences have 15 digits).
  */
-import { type AcquireResult, type HolderView, LockError, type QueueStatus } from "@holdfast/shared";
+import { type AcquireResult, atCapacity, type HolderView, LockError, type QueueStatus } from "@holdfast/shared";
 
 export type Reply = Record<string, unknown>;
 
@@ -67,20 +67,7 @@ function resultOf(reply: Reply, serverTimeMs: number): AcquireResult {
   }
   if (reply.k === "m") return { ok: false, reason: "limit-mismatch", limit: limitOf(reply, "l"), serverTimeMs };
   if (reply.k === "i") return { ok: false, reason: "idempotency-mismatch", serverTimeMs };
-  if (reply.k === "c") {
-    const bound = str(reply, "b");
-    if (bound !== "holders" && bound !== "waiters" && bound !== "callers")
-      throw new LockError("Internal", `unknown bound ${bound}`);
-    const retryAtMs = num(reply, "r");
-    return {
-      ok: false,
-      reason: "capacity",
-      bound,
-      max: num(reply, "x"),
-      serverTimeMs,
-      ...(retryAtMs > 0 ? { retryAtMs } : {}),
-    };
-  }
+  if (reply.k === "c") return atCapacity(str(reply, "b"), num(reply, "x"), serverTimeMs, num(reply, "r"));
   // Locked, or gone from the queue (its deadline passed, it left).
   const retryAtMs = reply.r === undefined ? serverTimeMs : num(reply, "r");
   return { ok: false, reason: "locked", serverTimeMs, retryAtMs };

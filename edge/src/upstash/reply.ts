@@ -3,7 +3,7 @@
  * integers (fences and times never pass through Lua's tostring or JSON), strings as text.
  */
 import type { AcquireResult, CapacityResult } from "@holdfast/shared";
-import { LockError } from "@holdfast/shared";
+import { atCapacity, LockError } from "@holdfast/shared";
 
 /** Kind codes of the scripts' replies (rules.lua.ts, acquire.ts, wait.ts). */
 export const KIND = {
@@ -61,16 +61,5 @@ export function parseOutcome(text: string): AcquireResult {
 
 /** R9: `{7, now, bound, max, retryAt}`; retryAt 0 when no expiry will make room (a full queue). */
 export function capacityOf(reply: unknown[]): CapacityResult {
-  const bound = str(reply, 2);
-  if (bound !== "holders" && bound !== "waiters" && bound !== "callers")
-    throw new LockError("Internal", `unknown bound ${bound}`);
-  const retryAtMs = num(reply, 4);
-  return {
-    ok: false,
-    reason: "capacity",
-    bound,
-    max: num(reply, 3),
-    serverTimeMs: num(reply, 1),
-    ...(retryAtMs > 0 ? { retryAtMs } : {}),
-  };
+  return atCapacity(str(reply, 2), num(reply, 3), num(reply, 1), num(reply, 4));
 }

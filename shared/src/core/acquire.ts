@@ -1,4 +1,4 @@
-import type { KeyBounds } from "../bounds.ts";
+import { atCapacity, type KeyBounds } from "../bounds.ts";
 import { LockError } from "../errors.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, Holder, KeyState } from "../model.ts";
@@ -64,15 +64,7 @@ export function acquireTransition(
   // R9: a key at its holder bound takes no new holder; room comes with the first expiry or release.
   if (state.holders.length >= bounds.holders) {
     const retryAtMs = Math.min(...state.holders.map((h) => h.expiresAtMs));
-    const result: AcquireResult = {
-      ok: false,
-      reason: "capacity",
-      bound: "holders",
-      max: bounds.holders,
-      serverTimeMs,
-      retryAtMs,
-    };
-    return { state, result, changed };
+    return { state, result: atCapacity("holders", bounds.holders, serverTimeMs, retryAtMs), changed };
   }
   if (state.fence >= MAX_FENCE) throw new LockError("Internal", "fence counter exhausted for this key");
   const holder: Holder = {

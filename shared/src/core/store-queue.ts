@@ -5,9 +5,9 @@
  * the Neon SQL (edge/src/neon/schema/functions.sql.ts) does, and the waiting contract
  * holds both to it. Grants go through the core's acquire transition (rules 2–6).
  */
-import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
+import { atCapacity, type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { MAX_FENCE } from "../fence.ts";
-import type { AcquireRequest, AcquireResult, CapacityResult, KeyState, LockRef, Mode } from "../model.ts";
+import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode } from "../model.ts";
 import type { QueueStatus } from "../waiting/pushed-waiter.ts";
 import { acquireTransition, blockedUntil } from "./acquire.ts";
 import { extendTransition } from "./extend.ts";
@@ -114,14 +114,6 @@ export function outcomeFor(state: QueuedKeyState, caller: string, nowMs: number)
   return posted ? locked(nowMs) : undefined;
 }
 
-function tooManyCallers(nowMs: number): CapacityResult {
-  return { ok: false, reason: "capacity", bound: "callers", max: MAX_CALLERS_PER_WAITER, serverTimeMs: nowMs };
-}
-
-function queueFull(bounds: KeyBounds, nowMs: number): CapacityResult {
-  return { ok: false, reason: "capacity", bound: "waiters", max: bounds.waiters, serverTimeMs: nowMs };
-}
-
 function locked(nowMs: number, retryAtMs = nowMs): AcquireResult {
   return { ok: false, reason: "locked", serverTimeMs: nowMs, retryAtMs };
 }
@@ -174,7 +166,7 @@ export function queuedAcquire(
       if (waitMs <= 0) return final(locked(nowMs));
       // Callers past their deadline are gone (as the Lua and the SQL count them).
       const live = Object.values(original.callers).filter((deadline) => deadline > nowMs).length;
-      if (live >= MAX_CALLERS_PER_WAITER) return final(tooManyCallers(nowMs));
+      if (live >= MAX_CALLERS_PER_WAITER) return final(atCapacity("callers", MAX_CALLERS_PER_WAITER, nowMs));
       original.callers[request.token] = nowMs + waitMs;
       return queued(nowMs, retryAtMs, index);
     }
@@ -191,7 +183,7 @@ export function queuedAcquire(
   if (!behind && !preview.ok && preview.reason === "capacity") return final(preview);
   if (preview.ok && !behind) return final(acquireTransition(state, request, nowMs, bounds).result);
   if (waitMs <= 0) return final(locked(nowMs, blocked > 0 ? blocked : nowMs));
-  if (state.waiters.length >= bounds.waiters) return final(queueFull(bounds, nowMs));
+  if (state.waiters.length >= bounds.waiters) return final(atCapacity("waiters", bounds.waiters, nowMs));
 
   state.queueSeq += 1;
   const waiter: StoredWaiter = {

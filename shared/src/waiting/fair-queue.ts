@@ -11,7 +11,7 @@
  * deadline and can leave on its own; the waiter leaves the queue when its last caller
  * has gone.
  */
-import { type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
+import { atCapacity, type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { blockedUntil } from "../core/acquire.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 
@@ -72,7 +72,9 @@ export class FairQueue {
     // R9: a key at its holder bound refuses whoever would go first (a strictly higher priority).
     const first = (request.priority ?? 0) > (this.waiters[0] as Waiter).priority;
     if (first && !preview.ok && preview.reason === "capacity") return Promise.resolve(preview);
-    if (waitMs > 0 && this.waiters.length >= this.host.bounds().waiters) return Promise.resolve(this.queueFull());
+    const maxWaiters = this.host.bounds().waiters;
+    if (waitMs > 0 && this.waiters.length >= maxWaiters)
+      return Promise.resolve(atCapacity("waiters", maxWaiters, this.host.now()));
     const promise = this.enqueue(request, waitMs);
     this.dispatch();
     if (waitMs <= 0) this.cancel(request.token);
@@ -152,14 +154,7 @@ export class FairQueue {
     // Still queued means not granted yet: a try-once retry is truthfully "locked".
     if (waitMs <= 0) return Promise.resolve(this.locked());
     if (waiter.callers.length >= MAX_CALLERS_PER_WAITER) {
-      const serverTimeMs = this.host.now();
-      return Promise.resolve({
-        ok: false,
-        reason: "capacity",
-        bound: "callers",
-        max: MAX_CALLERS_PER_WAITER,
-        serverTimeMs,
-      });
+      return Promise.resolve(atCapacity("callers", MAX_CALLERS_PER_WAITER, this.host.now()));
     }
     return this.addCaller(waiter, retry.token, waitMs);
   }
@@ -185,11 +180,6 @@ export class FairQueue {
     // Usually the head, served or gone: shift rather than copy the queue.
     if (this.waiters[0] === waiter) this.waiters.shift();
     else this.waiters.splice(this.waiters.indexOf(waiter), 1);
-  }
-
-  private queueFull(): AcquireResult {
-    const { waiters } = this.host.bounds();
-    return { ok: false, reason: "capacity", bound: "waiters", max: waiters, serverTimeMs: this.host.now() };
   }
 
   private locked(): AcquireResult {
