@@ -225,6 +225,42 @@ export function runBackendContract(name: string, make: MakeBackend): void {
       });
     });
 
+    describe("key content", () => {
+      it("keeps every key byte for byte: NUL, every control character, 512 bytes of UTF-8", async () => {
+        const stem = uniqueKey("bytes");
+        const controls = Array.from({ length: 32 }, (_, c) => String.fromCharCode(c)).join("");
+        const c1 = Array.from({ length: 32 }, (_, c) => String.fromCharCode(0x80 + c)).join("");
+        const long = `${stem}:`.padEnd(512 - 4 * 16, "x") + "\u{1F512}".repeat(16);
+        expect(new TextEncoder().encode(long).byteLength).toBe(512);
+        // Keys that an escaping store could confuse with each other must stay apart.
+        const keys = [
+          `${stem}:a\u0000b`,
+          `${stem}:a\\0b`,
+          `${stem}:a\u0000`,
+          `${stem}:a`,
+          `\uffff${stem}:a\\0b`,
+          `\uffff${stem}:a\u0000b`,
+          `${stem}:${controls}\u007f${c1}`,
+          long,
+        ];
+        const handles = await Promise.all(keys.map((key) => keyHandle("t1", key)));
+        const grants: Grant[] = [];
+        for (const k of handles) {
+          const grant = await granted(backend.acquire(k.request()));
+          expect(grant.fence, JSON.stringify(k.key)).toBe(1);
+          grants.push(grant);
+        }
+        for (const [i, k] of handles.entries()) {
+          const grant = grants[i] as Grant;
+          expect(await backend.acquire(k.request()), JSON.stringify(k.key)).toMatchObject({ reason: "locked" });
+          const owned = await backend.owns(k.ref(grant.token));
+          expect(owned.owned && owned.key, JSON.stringify(k.key)).toBe(k.key);
+          expect((await backend.lookup(k.lookupRef)).holders).toHaveLength(1);
+          expect(await backend.release(k.ref(grant.token))).toMatchObject({ ok: true });
+        }
+      });
+    });
+
     describe("under contention", () => {
       it("never overlaps exclusive sections and keeps fences strictly increasing", async () => {
         const report = await runContention(backend, { workers: 16, keys: 3, grantsPerWorker: 8, holdMs: 2 });

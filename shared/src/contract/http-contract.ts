@@ -76,6 +76,18 @@ export function runHttpContract(name: string, make: MakeBackend): void {
       expect((await call("/v1/locks/acquire", { key: `${stem}:cafe\u0301` })).status).toBe(409);
     });
 
+    it("takes any key the spec allows, NUL and control characters included, and gives it back unchanged", async () => {
+      const key = `${uniqueKey("http-bytes")}:\u0000\u0001\u001f\u007f\u0085\\0`;
+      const grant = await call("/v1/locks/acquire", { key });
+      expect(grant.status).toBe(200);
+      expect((await call("/v1/locks/acquire", { key })).status).toBe(409);
+      expect((await call("/v1/locks/acquire", { key: key.replace("\u0000", "") })).status).toBe(200);
+      const owns = await call("/v1/locks/owns", { lockId: grant.body.lockId });
+      expect(owns.body).toMatchObject({ owned: true, key });
+      expect((await call("/v1/locks/lookup", { key })).body).toMatchObject({ locked: true });
+      expect((await call("/v1/locks/release", { lockId: grant.body.lockId })).status).toBe(200);
+    });
+
     it("serves semaphores and read-write locks", async () => {
       const key = uniqueKey("http-sem");
       expect((await call("/v1/locks/acquire", { key, mode: "shared", limit: 2 })).status).toBe(200);
