@@ -54,9 +54,9 @@ describe("a JWKS URL", () => {
     expect(await verify(await added.sign())).toBeNull(); // within the cooldown: not fetched again
     expect(fetches).toBe(1);
     nowMs += 31_000;
-    expect(await verify(await added.sign())).toMatchObject({ id: "sub:u1" }); // RS256, after one refetch
+    expect(await verify(await added.sign())).toMatchObject({ id: "jwks/sub:u1" }); // RS256, after one refetch
     expect(fetches).toBe(2);
-    expect(await verify(await added.sign({ sub: "again" }))).toMatchObject({ id: "sub:again" });
+    expect(await verify(await added.sign({ sub: "again" }))).toMatchObject({ id: "jwks/sub:again" });
     expect(fetches).toBe(2);
   });
 

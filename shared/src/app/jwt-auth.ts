@@ -67,6 +67,12 @@ interface Verifier {
   key: CryptoKey;
   tenant: string | undefined;
   issuer?: string;
+  /**
+   * Whose tokens these are, in the principal's id: two issuers may both have a user "u1"
+   * in one tenant, and their idempotency keys must not meet. An HS256 secret is one
+   * issuer (by kid); the JWKS is one.
+   */
+  signer: string;
 }
 
 export function jwtTokens(options: JwtOptions): Authenticator {
@@ -88,7 +94,7 @@ export function jwtTokens(options: JwtOptions): Authenticator {
     if (alg === "HS256") {
       const secret = typeof kid === "string" ? secrets.get(kid) : undefined;
       if (!secret) throw refuse(`no HS256 secret has the kid ${JSON.stringify(kid ?? null)}`);
-      return { alg, key: await secret.key, tenant: secret.tenant };
+      return { alg, key: await secret.key, tenant: secret.tenant, signer: `kid:${encodeURIComponent(String(kid))}` };
     }
     // Not one of ours (another authenticator may know it, e.g. a Firebase ID token).
     if (!jwks || (alg !== "ES256" && alg !== "RS256") || typeof kid !== "string") return null;
@@ -113,6 +119,7 @@ export function jwtTokens(options: JwtOptions): Authenticator {
         alg,
         key: await key,
         tenant: options.jwksTenant,
+        signer: "jwks",
         ...(options.jwksIssuer === undefined ? {} : { issuer: options.jwksIssuer }),
       };
     } catch {
@@ -136,7 +143,7 @@ export function jwtTokens(options: JwtOptions): Authenticator {
       throw refuse(error instanceof JwsError ? error.message : "it could not be verified");
     }
     checkRegisteredClaims(claims, verifier.issuer, now());
-    const principal = principalOf(claims, verifier.tenant, now());
+    const principal = principalOf(claims, verifier, now());
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
     verified.set(token, { principal, expMs: (claims.exp as number) * 1000 });
     return principal;
@@ -164,7 +171,7 @@ function checkRegisteredClaims(claims: Claims, issuer: string | undefined, nowMs
 }
 
 /** Holdfast's own claims: lifetime cap, sub, tenant, scopes, key prefixes. */
-function principalOf(claims: Claims, boundTenant: string | undefined, nowMs: number): Principal {
+function principalOf(claims: Claims, { tenant: boundTenant, signer }: Verifier, nowMs: number): Principal {
   const { exp, sub, tenant, scope, keys } = claims as Claims & { exp: number };
   if (exp > nowMs / 1000 + MAX_BROWSER_TOKEN_LIFETIME_S + CLOCK_TOLERANCE_S) {
     throw refuse(`exp is more than ${MAX_BROWSER_TOKEN_LIFETIME_S / 3600} h ahead`);
@@ -186,7 +193,7 @@ function principalOf(claims: Claims, boundTenant: string | undefined, nowMs: num
     typeof prefix === "string" && isWellFormedString(prefix) && utf8Length(prefix.normalize("NFC")) <= MAX_KEY_BYTES;
   if (!keys.every(wellFormed)) throw refuse(`keys are strings of at most ${MAX_KEY_BYTES} bytes of UTF-8`);
   return {
-    id: `sub:${sub}`,
+    id: `${signer}/sub:${sub}`,
     tenant,
     scopes: [...new Set(scopes)] as Scope[],
     keyPrefixes: keys.map((prefix: string) => prefix.normalize("NFC")),
