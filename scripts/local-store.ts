@@ -16,6 +16,8 @@ export interface LocalStore {
   bindings: Record<string, string>;
   /** Where the data lives, for the banner. */
   describe: string;
+  /** What the store's settings would lose in a crash (durability.ts), for the banner. */
+  warnings: string[];
   stop(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ const nothingToStop = async () => {};
 export async function prepareStore(env: NodeJS.ProcessEnv, stateDir: string): Promise<LocalStore> {
   const backend = env.HOLDFAST_BACKEND ?? "durable-object";
   if (backend === "durable-object") {
-    return { backend, bindings: {}, describe: `state in ${stateDir}`, stop: nothingToStop };
+    return { backend, bindings: {}, describe: `state in ${stateDir}`, warnings: [], stop: nothingToStop };
   }
   if (backend === "upstash") return prepareUpstash(env);
   if (backend === "neon") return prepareNeon(env);
@@ -43,19 +45,22 @@ async function prepareUpstash(env: NodeJS.ProcessEnv): Promise<LocalStore> {
         UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
       },
       describe: `Upstash at ${env.UPSTASH_REDIS_REST_URL}`,
+      warnings: [],
       stop: nothingToStop,
     };
   }
   const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  const [{ startUpstashStandin }, { newToken }] = await Promise.all([
+  const [{ startUpstashStandin }, { newToken }, { redisDurability }] = await Promise.all([
     import("./standins/upstash-rest.ts"),
     import("@holdfast/shared"),
+    import("./durability.ts"),
   ]);
   const standin = await startUpstashStandin({ redisUrl, token: newToken() });
   return {
     backend: "upstash",
     bindings: { ...bindings, UPSTASH_REDIS_REST_URL: standin.url, UPSTASH_REDIS_REST_TOKEN: standin.token },
     describe: `local Upstash REST stand-in on ${standin.url} in front of Redis at ${redisUrl.replace(/\/\/[^@/]*@/, "//")}`,
+    warnings: await redisDurability(redisUrl),
     stop: () => standin.close(),
   };
 }
@@ -80,6 +85,7 @@ async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
         ...(localProxy ? { HOLDFAST_NEON_LOCAL_PROXY: "true" } : {}),
       },
       describe: `Neon at ${hostOf(env.DATABASE_URL)}, ${migrated(applied)}`,
+      warnings: [],
       stop: nothingToStop,
     };
   }
@@ -91,10 +97,12 @@ async function prepareNeon(env: NodeJS.ProcessEnv): Promise<LocalStore> {
     const target = new URL(postgresUrl);
     const connectionString = `postgres://${target.username || "postgres"}@127.0.0.1:${new URL(standin.httpUrl).port}${target.pathname}`;
     const applied = await setupSchema({ connectionString, localProxy: true, ...(prefix ? { prefix } : {}) });
+    const { postgresDurability } = await import("./durability.ts");
     return {
       backend: "neon",
       bindings: { ...bindings, DATABASE_URL: connectionString, HOLDFAST_NEON_LOCAL_PROXY: "true" },
       describe: `local Neon proxy stand-in on ${standin.httpUrl} in front of Postgres at ${hostOf(postgresUrl)}, ${migrated(applied)}`,
+      warnings: await postgresDurability(postgresUrl),
       stop: () => standin.close(),
     };
   } catch (error) {

@@ -80,6 +80,7 @@ console.log(
     `Holdfast listening on ${origin}`,
     `backend: ${health.backend} (workerd via Miniflare), ${store.describe}`,
     process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
+    ...store.warnings.map((warning) => `durability: ${warning}`),
   ].join("\n"),
 );
 

@@ -234,6 +234,13 @@ END $$;
 CREATE OR REPLACE FUNCTION {p}save(r {p}locks, locked {p}locks) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF r IS NOT DISTINCT FROM locked THEN RETURN; END IF;
+  -- The answer may grant or advance the fence: it leaves only once the commit is flushed
+  -- (and on any synchronous standby). A database or role whose default is 'off' or
+  -- 'local' would answer first, and a crash or failover could re-issue fences; raised to
+  -- 'on' for this transaction only.
+  IF current_setting('synchronous_commit') IN ('off', 'local') THEN
+    PERFORM set_config('synchronous_commit', 'on', true);
+  END IF;
   UPDATE {p}locks SET fence = r.fence, lock_limit = r.lock_limit, holders = r.holders,
                       waiters = r.waiters, queue_seq = r.queue_seq, waiting = r.waiting
   WHERE key_id = r.key_id;
