@@ -7,6 +7,7 @@
 import type { Server } from "node:http";
 import { type HttpFunction, http } from "@google-cloud/functions-framework";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
+import { answerClientErrorsInJson } from "./client-errors.ts";
 
 /** `entry`: the module that exports `holdfast` (the source, or the bundle that `npm run build:functions` deploys). */
 export async function serveFunction(
@@ -18,6 +19,7 @@ export async function serveFunction(
   // The framework types rawBody as optional (a GET has none); the function handles that.
   http("holdfast", holdfast as unknown as HttpFunction);
   const server = getTestServer("holdfast");
+  answerClientErrorsInJson(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, hostname, () => resolve());

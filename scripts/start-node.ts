@@ -3,6 +3,7 @@
  * persisted to .holdfast/memory-journal/ (an append-only journal, each change on disk before it
  * is answered) so that fences and held locks survive crashes and restarts. No external service needed.
  */
+import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import {
   authFromEnv,
@@ -17,6 +18,7 @@ import {
   parsePositiveInt,
 } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
+import { answerClientErrorsInJson } from "./client-errors.ts";
 import { claimDataDir } from "./data-dir-lock.ts";
 import { openJournal } from "./journal/index.ts";
 import { importLegacy } from "./journal/legacy.ts";
@@ -78,6 +80,7 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     ].join("\n"),
   );
 });
+answerClientErrorsInJson(server as Server);
 
 // Stop taking requests, let the answers in flight finish (their writes settle), then close the journal.
 let stopping = false;

@@ -1,15 +1,21 @@
 import type { MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { LockError } from "../errors.ts";
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
- * Two checks on a JSON body before the route's schema sees it. The bytes must be valid
+ * Checks on a body before the route's schema sees it. It is not compressed: no runtime
+ * here inflates a request body for us (the Firebase adapter drops the header once the
+ * Functions Framework has), so a Content-Encoding is refused (415). The bytes must be valid
  * UTF-8. And JSON.parse keeps a `"__proto__"` key as an own property, which object validators
  * (zod's strict objects included) do not see as a key. Bodies are flat, so a top-level
  * check closes the gap: such a body is an unknown field like any other.
  */
 export const rejectPrototypeKeys: MiddlewareHandler = async (c, next) => {
+  const coding = c.req.header("content-encoding");
+  if (coding && !/^identity$/i.test(coding))
+    throw new HTTPException(415, { message: "Content-Encoding not supported" });
   if (/^application\/([a-z-.]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
     // A lenient decoder turns every invalid byte into U+FFFD, so that different byte
     // strings would name one key: the body must be UTF-8.
