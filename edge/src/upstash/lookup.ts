@@ -1,4 +1,4 @@
-/** Lookup: a key's live holders, its last fence and limit, by Redis's clock. Writes nothing. */
+/** R7, lookup: a key's live holders, its last fence and limit, by Redis's clock. Writes nothing. */
 import type { HolderView, KeyRef, LookupResult } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
 import { limitOf, num, str } from "./reply.ts";
@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "7b486413cea235fc1415070255c9e5caf17759d8",
+  sha: "d66df8c6fd0fb07f9cd9398f715d18f7299eadd0",
 };
 
 const HOLDER_FIELDS = 6;

@@ -1,4 +1,4 @@
-/** Owns: whether a lockId names a live grant, read in one script by Redis's clock. */
+/** R7, owns: whether a lockId names a live grant, read in one script by Redis's clock. */
 import type { LockRef, OwnsResult } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
 import { num, str } from "./reply.ts";
@@ -16,7 +16,7 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "d8cad63e08e162035ca3d96a04ffa96cf24b7dd6" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "7f74ead39a3ba280551e02c9c87181494b0c353a" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);
