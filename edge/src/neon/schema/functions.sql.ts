@@ -393,22 +393,30 @@ BEGIN
   RETURN reply;
 END $$;
 ---
+-- The start of R7's release and extend: the tenant's row, locked for the rest of the
+-- statement and adopted (all NULL when the tenant has no such key: nothing to let go of).
+CREATE OR REPLACE FUNCTION {p}held_row(p_key_id text, p_tenant text) RETURNS {p}locks
+LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  RETURN {p}adopt(r);
+END $$;
+---
 -- R7, release; then the queue is served in the same statement.
 CREATE OR REPLACE FUNCTION {p}release(p_key_id text, p_tenant text, p_token text, p_channels text,
   p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks;
   locked {p}locks;
-  found_row boolean;
   now_ms bigint;
   released boolean;
 BEGIN
-  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
-  found_row := FOUND;
-  locked := r;
+  r := {p}held_row(p_key_id, p_tenant);
   now_ms := {p}now_ms();
-  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
-  r := {p}adopt(r);
+  IF r.key_id IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   locked := r;
   r := {p}prune(r, now_ms);
   released := {p}holder_by(r.holders, 't', p_token) IS NOT NULL;
@@ -425,16 +433,12 @@ CREATE OR REPLACE FUNCTION {p}extend(p_key_id text, p_tenant text, p_token text,
 DECLARE
   r {p}locks;
   locked {p}locks;
-  found_row boolean;
   now_ms bigint;
   place integer;
 BEGIN
-  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
-  found_row := FOUND;
-  locked := r;
+  r := {p}held_row(p_key_id, p_tenant);
   now_ms := {p}now_ms();
-  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
-  r := {p}adopt(r);
+  IF r.key_id IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   locked := r;
   r := {p}prune(r, now_ms);
   SELECT (x.n - 1)::integer INTO place FROM jsonb_array_elements(r.holders) WITH ORDINALITY x(h, n)
