@@ -12,7 +12,7 @@ export { type AuthEnv, authFromEnv, hasTokenConfig, jwtOptionsFromEnv } from "./
 export { checkConfig, checkConfigFully, type ServerEnv } from "./app/check-config.ts";
 export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
 export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
-export { errorBody } from "./app/envelope.ts";
+export { errorBody, misconfiguredResponse } from "./app/envelope.ts";
 export {
   type JwtOptions,
   type JwtSecret,

@@ -1,7 +1,7 @@
 /** R7, owns: whether a lockId names a live grant, read in one script by Redis's clock. */
 import type { LockRef, OwnsResult } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
-import { num, str } from "./reply.ts";
+import { holderAt, num, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
@@ -23,17 +23,5 @@ export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsRe
   const reply = await runScript(ctx.redis, OWNS, keys.all, [ref.tenant, ref.token]);
   const serverTimeMs = num(reply, 1);
   if (num(reply, 0) !== 1) return { owned: false, serverTimeMs };
-  return {
-    owned: true,
-    key: str(reply, 2),
-    holder: {
-      token: ref.token,
-      mode: str(reply, 3) === "x" ? "exclusive" : "shared",
-      permits: num(reply, 4),
-      fence: num(reply, 5),
-      acquiredAtMs: num(reply, 6),
-      expiresAtMs: num(reply, 7),
-    },
-    serverTimeMs,
-  };
+  return { owned: true, key: str(reply, 2), holder: holderAt(reply, 3, ref.token), serverTimeMs };
 }
