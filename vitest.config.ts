@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["shared/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts"],
+          include: ["shared/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts", "proof/**/*.test.ts"],
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },
