@@ -27,6 +27,8 @@ export interface EmulatorRecord {
 export interface LocalEmulator extends EmulatorRecord {
   /** True when this is the emulator a previous server left running. */
   attached: boolean;
+  /** The previous emulator ended without a final export (it crashed): its last changes are lost. */
+  crashed: boolean;
   /** Still running (its group has members). */
   running(): boolean;
   /** Exports and stops it, and waits until its whole group is gone. */
@@ -69,14 +71,22 @@ function isEmulator(pid: number): boolean {
 export async function localEmulator(dataDir: string): Promise<LocalEmulator> {
   const record = readEmulatorRecord(dataDir);
   if (record && isSupervisor(record.pid) && alive(record.pid)) {
-    if (await answers(record.host)) return handle(dataDir, record, true);
+    if (await answers(record.host)) return handle(record, { attached: true, crashed: false });
     // Alive but not answering (hung): stopping it exports what it can; start afresh.
-    await stopSupervised(dataDir, record);
+    await stopSupervised(record);
   } else if (record && groupMembers(record.pgid).some(isEmulator)) {
     // Its supervisor was killed alone: nothing would ever stop this one. Keep what it holds.
-    if (await answers(record.host)) await exportTo(record.host, dataDir).catch(() => {});
+    const saved =
+      (await answers(record.host)) &&
+      (await exportTo(record.host, dataDir).then(
+        () => true,
+        () => false,
+      ));
     await stopProcessGroup(record.pgid, 5000);
+    if (saved) rmSync(join(dataDir, "emulator.json"), { force: true });
   }
+  // A record left now: its emulator ended without the final export that removes it.
+  const crashed = readEmulatorRecord(dataDir) !== undefined;
   const port = await freePort();
   const log = openSync(join(dataDir, "emulator.log"), "a");
   const child = spawn(process.execPath, ["--import", "tsx/esm", SUPERVISOR, dataDir, String(port)], {
@@ -104,11 +114,11 @@ export async function localEmulator(dataDir: string): Promise<LocalEmulator> {
   const path = join(dataDir, "emulator.json");
   writeFileSync(`${path}.draft`, JSON.stringify(started));
   renameSync(`${path}.draft`, path);
-  return handle(dataDir, started, false);
+  return handle(started, { attached: false, crashed });
 }
 
 /** SIGTERM to the supervisor (it exports, then stops its group), SIGKILL to the group if it hangs. */
-async function stopSupervised(dataDir: string, record: EmulatorRecord): Promise<void> {
+async function stopSupervised(record: EmulatorRecord): Promise<void> {
   try {
     process.kill(record.pid, "SIGTERM");
   } catch {
@@ -118,14 +128,14 @@ async function stopSupervised(dataDir: string, record: EmulatorRecord): Promise<
   const deadline = Date.now() + 60_000;
   while (groupMembers(record.pgid).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (groupMembers(record.pgid).length > 0) await stopProcessGroup(record.pgid, 2000);
-  if (readEmulatorRecord(dataDir)?.pid === record.pid) rmSync(join(dataDir, "emulator.json"), { force: true });
+  // emulator.json stays unless the supervisor's final export succeeded (it removes it then).
 }
 
-function handle(dataDir: string, record: EmulatorRecord, attached: boolean): LocalEmulator {
+function handle(record: EmulatorRecord, how: { attached: boolean; crashed: boolean }): LocalEmulator {
   return {
     ...record,
-    attached,
+    ...how,
     running: () => groupMembers(record.pgid).length > 0,
-    stop: () => stopSupervised(dataDir, record),
+    stop: () => stopSupervised(record),
   };
 }

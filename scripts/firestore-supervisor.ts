@@ -14,7 +14,7 @@
  * Usage (by firestore-local.ts): firestore-supervisor.ts <dataDir> <port>
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { alive } from "./data-dir-lock.ts";
 import { launcherPath } from "./firestore-emulator.ts";
@@ -58,10 +58,14 @@ async function answers(): Promise<boolean> {
   }
 }
 
-async function saveState(): Promise<void> {
-  await exportTo(host, dataDir as string).catch((error: unknown) => {
+async function saveState(): Promise<boolean> {
+  try {
+    await exportTo(host, dataDir as string);
+    return true;
+  } catch (error) {
     log(`export failed (${error instanceof Error ? error.message : String(error)}): the last export stays the state`);
-  });
+    return false;
+  }
 }
 
 let working: Promise<void> = Promise.resolve();
@@ -94,7 +98,11 @@ async function stop(reason: string): Promise<void> {
   await working; // an export under way finishes first
   stopping = true;
   log(`stopping (${reason}): exporting, then stopping the emulator`);
-  if (await answers()) await saveState();
+  // Saved: the record goes, so that the next start knows that this emulator ended cleanly.
+  if ((await answers()) && (await saveState())) {
+    const record = join(dataDir as string, "emulator.json");
+    if (existsSync(record) && readFileSync(record, "utf8").includes(`"pid":${process.pid},`)) rmSync(record);
+  }
   // The whole group but this process (its SIGTERM handler ignores the signal now).
   process.kill(-process.pid, "SIGTERM");
   const deadline = Date.now() + 10_000;

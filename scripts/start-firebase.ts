@@ -61,6 +61,11 @@ if (process.env.FIRESTORE_EMULATOR_HOST) {
   emulator = local;
   if (stopping) await new Promise(() => {}); // stop() is stopping it
   process.env.FIRESTORE_EMULATOR_HOST = local.host;
+  if (local.crashed) {
+    console.error(
+      `holdfast: the last Firestore emulator of ${dataDir} ended without its final export (a crash): the changes of its last ${process.env.HOLDFAST_FIRESTORE_EXPORT_SECONDS ?? 10} s are lost, and fences issued in them may be issued again`,
+    );
+  }
   where = `Firestore emulator on ${local.host} (${local.attached ? `re-attached: still running since ${local.startedAt}` : "started here"}; documents kept in ${dataDir})`;
   // An emulator that went away on its own (a crash) took the latest changes with it: this
   // server has no store to serve from. A restart imports the last periodic export.

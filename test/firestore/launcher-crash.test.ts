@@ -152,3 +152,29 @@ it("stops an emulator no server comes back to, keeping its documents, and one wh
   await second.stop("SIGKILL");
   expect(await gone(next?.pgid as number, 20_000)).toBe(true);
 }, 180_000);
+
+it("loses at most the export period when the emulator itself crashes, and says so", async () => {
+  const { start, firestoreDir } = setUp({ HOLDFAST_FIRESTORE_EXPORT_SECONDS: "1" });
+  const first = await start();
+  const record = readEmulatorRecord(firestoreDir);
+  await warmUp(first);
+  const grant = await call(first, "/v1/locks/acquire", { key: "exported", ttlMs: 300_000 });
+  expect(grant.status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // more than one export period
+  const java = groupMembers(record?.pgid as number).filter((pid) =>
+    readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("java"),
+  );
+  expect(java).toHaveLength(1);
+  process.kill(java[0] as number, "SIGKILL");
+  // The server has no store left: it says so and exits; its supervisor is gone too.
+  const exited = await new Promise<number | null>((resolve) => first.process.once("exit", resolve));
+  expect(exited).toBe(1);
+  expect(first.output()).toMatch(/the Firestore emulator stopped on its own/);
+  expect(await gone(record?.pgid as number, 10_000)).toBe(true);
+
+  const second = await start();
+  expect(second.output()).toMatch(/ended without its final export \(a crash\): the changes of its last 1 s are lost/);
+  const lookup = await call(second, "/v1/locks/lookup", { key: "exported" });
+  expect(lookup.json).toMatchObject({ locked: true, fence: grant.json.fence });
+  await second.stop("SIGTERM");
+}, 180_000);
