@@ -87,7 +87,7 @@ const tick = setInterval(
       }
     });
   },
-  Math.min(1000, Math.max(100, exportEveryMs)),
+  Math.min(1000, Math.max(100, exportEveryMs || 1000)),
 );
 
 let stopAsked = false;

@@ -28,6 +28,15 @@ try {
   process.exit(1);
 }
 
+// The local emulator's periods (firestore-supervisor.ts): a typo must not turn them off silently.
+for (const name of ["HOLDFAST_FIRESTORE_EXPORT_SECONDS", "HOLDFAST_FIRESTORE_ORPHAN_SECONDS"]) {
+  const value = process.env[name];
+  if (value !== undefined && !(value.trim() !== "" && Number(value) >= 0)) {
+    console.error(`holdfast: ${name} must be a number of seconds (≥ 0), not ${JSON.stringify(value)}`);
+    process.exit(1);
+  }
+}
+
 let emulator: LocalEmulator | undefined;
 let starting: Promise<LocalEmulator> | undefined;
 let server: Server | undefined;
