@@ -1,9 +1,18 @@
 /** Process groups as /proc shows them (Linux): who is in one, and stopping all of it. */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { procState } from "./data-dir-lock.ts";
 
 /** The live (not zombie) processes whose process group is `pgid`. */
 export function groupMembers(pgid: number): number[] {
+  if (!existsSync("/proc/self/stat")) {
+    // No /proc (not Linux): whether the group has anyone at all, zombies included.
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
   const members: number[] = [];
   for (const name of readdirSync("/proc")) {
     const pid = Number(name);

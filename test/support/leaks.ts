@@ -5,7 +5,7 @@
  * by whatever it starts, detached or not, Java included), so what is still running at the
  * end is found in /proc/<pid>/environ, whoever its parent is by then.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 export const MARKER = "HOLDFAST_TEST_RUN";
 
@@ -19,6 +19,7 @@ export interface Leftover {
 export function markedProcesses(marker: string): Leftover[] {
   const needle = `${MARKER}=${marker}`;
   const found: Leftover[] = [];
+  if (!existsSync("/proc/self/environ")) return found; // not Linux: nothing to check with
   for (const name of readdirSync("/proc")) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
