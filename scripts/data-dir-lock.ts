@@ -3,7 +3,8 @@
  * their own view of the same keys and issue the same fences twice, so a server claims
  * the directory (`server.lock`: its pid and command, created exclusively) before it opens
  * any state, and a second one refuses to start, naming the holder. A lock left by a
- * server that died (its pid is gone) is taken over. The claim ends when the process exits.
+ * server that died (its pid is gone, or is a zombie its parent has not reaped yet) is
+ * taken over. The claim ends when the process exits.
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,13 +15,25 @@ interface Claim {
   since: string;
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, owned by someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  // A process killed a moment ago stays a zombie (Z, then X) until its parent reaps it, and
+  // a zombie still answers kill(pid, 0); it runs no code and holds nothing.
+  return !["Z", "X"].includes(procState(pid) ?? "");
+}
+
+/** The state letter of /proc/<pid>/stat (after "(comm)", which may itself hold ") "). */
+export function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined; // gone, or no /proc (not Linux): kill(pid, 0) has answered
   }
 }
 

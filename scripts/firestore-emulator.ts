@@ -3,13 +3,15 @@
  * started on a free 127.0.0.1 port for tests, benchmarks and `npm run start:firebase`. Its
  * launcher is a shell script whose Java child outlives it, so it runs in a process group
  * of its own and is stopped as a group. With `dataDir`, its documents are imported at
- * start and exported (through the emulator's export API) when it is stopped, so fences
- * survive a clean restart; a crash loses what changed since the last export.
+ * start and exported (through the emulator's export API, firestore-export.ts) when it is
+ * stopped, so fences survive a clean restart; a crash loses what changed since the last
+ * export. `npm run start:firebase` runs it under firestore-supervisor.ts instead.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { exportTo, importArgs } from "./firestore-export.ts";
 
 /** Keeps the Google clients and gcloud on this machine (../shared/TOOLCHAIN.md). */
 export const OFFLINE_ENV = {
@@ -42,7 +44,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function launcherPath(): string {
+export function launcherPath(): string {
   let sdkRoot: string;
   try {
     sdkRoot = execFileSync("gcloud", ["info", "--format=value(installation.sdk_root)"], {
@@ -65,11 +67,7 @@ export async function startFirestoreEmulator(options: EmulatorOptions = {}): Pro
   const port = options.port ?? (await freePort());
   const args = ["start", "--host=127.0.0.1", `--port=${port}`];
   const { dataDir } = options;
-  if (dataDir) {
-    mkdirSync(dataDir, { recursive: true });
-    const latest = latestExport(dataDir);
-    if (latest) args.push(`--import-data=${join(dataDir, latest, `${latest}.overall_export_metadata`)}`);
-  }
+  if (dataDir) args.push(...importArgs(dataDir));
   const child = spawn(launcherPath(), args, {
     detached: true,
     env: { ...process.env, ...OFFLINE_ENV },
@@ -104,30 +102,6 @@ export function captureOutput(child: ChildProcess): () => string {
   child.stdout?.on("data", add);
   child.stderr?.on("data", add);
   return () => output;
-}
-
-/** Exports are directories `firestore_export_<seconds>`; the newest is the state. */
-function latestExport(dataDir: string): string | undefined {
-  const exports = readdirSync(dataDir).filter((name) => /^firestore_export_\d+$/.test(name));
-  return exports.sort((a, b) => Number(a.split("_").pop()) - Number(b.split("_").pop())).pop();
-}
-
-async function exportTo(host: string, dataDir: string): Promise<void> {
-  const before = latestExport(dataDir);
-  const project = process.env.GCLOUD_PROJECT ?? DEMO_PROJECT;
-  const response = await fetch(`http://${host}/emulator/v1/projects/${project}:export`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ database: `projects/${project}/databases/(default)`, export_directory: dataDir }),
-  });
-  if (!response.ok) throw new Error(`Firestore emulator export failed: ${await response.text()}`);
-  const latest = latestExport(dataDir);
-  // Keep only the newest export (an export within the same second replaces the last one).
-  for (const name of readdirSync(dataDir)) {
-    if (name !== latest && name !== before && /^firestore_export_\d+$/.test(name))
-      rmSync(join(dataDir, name), { recursive: true });
-  }
-  if (before && before !== latest) rmSync(join(dataDir, before), { recursive: true, force: true });
 }
 
 async function waitUntilReady(host: string, child: ChildProcess, output: () => string): Promise<void> {
