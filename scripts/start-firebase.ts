@@ -10,10 +10,10 @@
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { checkConfigFully } from "@holdfast/shared";
-import { claimDataDir } from "./data-dir-lock.ts";
-import { DEMO_PROJECT, OFFLINE_ENV } from "./firestore-emulator.ts";
-import { type LocalEmulator, localEmulator } from "./firestore-local.ts";
-import { serveFunction } from "./serve-function.ts";
+import { DEMO_PROJECT, OFFLINE_ENV } from "../local/firestore-emulator.ts";
+import { type LocalEmulator, localEmulator } from "../local/firestore-local.ts";
+import { serveFunction } from "../local/serve-function.ts";
+import { claimDataDir } from "../node/src/data-dir-lock.ts";
 
 Object.assign(process.env, OFFLINE_ENV);
 const port = Number(process.env.PORT ?? 8788);

@@ -10,8 +10,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { claimDataDir } from "./data-dir-lock.ts";
-import { prepareStore } from "./local-store.ts";
+import { prepareStore } from "../local/local-store.ts";
+import { claimDataDir } from "../node/src/data-dir-lock.ts";
 import { workerBundle, wranglerWorkerOptions } from "./worker-cache.ts";
 
 // Keep every tool on this machine: no metrics, no cf fetch.

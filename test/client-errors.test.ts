@@ -11,8 +11,8 @@ import { type AddressInfo, connect } from "node:net";
 import { createApp, createMemoryBackend, staticTokens } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { answerClientErrorsInJson } from "../scripts/client-errors.ts";
-import { serveFunction } from "../scripts/serve-function.ts";
+import { serveFunction } from "../local/serve-function.ts";
+import { answerClientErrorsInJson } from "../node/src/client-errors.ts";
 
 const app = createApp({
   backend: createMemoryBackend(),

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
-import { claimDataDir, procState } from "../scripts/data-dir-lock.ts";
+import { claimDataDir, procState } from "../node/src/data-dir-lock.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "holdfast-zombie-"));

@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresDurability, redisDurability } from "../scripts/durability.ts";
+import { postgresDurability, redisDurability } from "../local/durability.ts";
 import { freePort } from "./support/store-faults.ts";
 import { startThrowawayRedis } from "./upstash/throwaway-redis.ts";
 

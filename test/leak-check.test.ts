@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
-import { procState } from "../scripts/data-dir-lock.ts";
+import { procState } from "../node/src/data-dir-lock.ts";
 import { leftovers, MARKER, markedProcesses } from "./support/leaks.ts";
 
 const marker = `leak-check-test-${randomUUID()}`;

@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { latestExport } from "../../scripts/firestore-export.ts";
-import { readEmulatorRecord } from "../../scripts/firestore-local.ts";
-import { groupMembers, stopProcessGroup } from "../../scripts/process-group.ts";
+import { latestExport } from "../../local/firestore-export.ts";
+import { readEmulatorRecord } from "../../local/firestore-local.ts";
+import { groupMembers, stopProcessGroup } from "../../local/process-group.ts";
 import { type StartedServer, startServer } from "../start-server.ts";
 
 const dirs: string[] = [];

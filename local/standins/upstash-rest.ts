@@ -13,7 +13,7 @@
  *
  * Run directly for local development:
  *   REDIS_URL=redis://127.0.0.1:6379 UPSTASH_STANDIN_TOKEN=dev PORT=8079 \
- *     node --import tsx scripts/standins/upstash-rest.ts
+ *     node --import tsx local/standins/upstash-rest.ts
  */
 import { timingSafeEqual } from "node:crypto";
 import { once } from "node:events";

@@ -1,6 +1,6 @@
 /** Process groups as /proc shows them (Linux): who is in one, and stopping all of it. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { procState } from "./data-dir-lock.ts";
+import { procState } from "../node/src/data-dir-lock.ts";
 
 /** The live (not zombie) processes whose process group is `pgid`. */
 export function groupMembers(pgid: number): number[] {

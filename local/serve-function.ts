@@ -7,7 +7,7 @@
 import type { Server } from "node:http";
 import { type HttpFunction, http } from "@google-cloud/functions-framework";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
-import { answerClientErrorsInJson } from "./client-errors.ts";
+import { answerClientErrorsInJson } from "../node/src/client-errors.ts";
 
 /** `entry`: the module that exports `holdfast` (the source, or the bundle that `npm run build:functions` deploys). */
 export async function serveFunction(

@@ -8,13 +8,13 @@ import { spawn } from "node:child_process";
 import { openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { alive } from "./data-dir-lock.ts";
+import { alive } from "../node/src/data-dir-lock.ts";
 import { freePort, OFFLINE_ENV } from "./firestore-emulator.ts";
 import { exportTo } from "./firestore-export.ts";
 import { groupMembers, stopProcessGroup } from "./process-group.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUPERVISOR = "scripts/firestore-supervisor.ts";
+const SUPERVISOR = "local/firestore-supervisor.ts";
 
 /** `<dataDir>/emulator.json`: the supervisor leads the emulator's process group (pid = pgid). */
 export interface EmulatorRecord {

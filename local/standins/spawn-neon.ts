@@ -20,7 +20,7 @@ export interface SpawnedNeonStandin {
 export async function spawnNeonStandin(
   postgresUrl = process.env.POSTGRES_URL ?? process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL,
 ): Promise<SpawnedNeonStandin> {
-  const { url: origin, stop } = await spawnStandin("scripts/standins/neon-proxy.ts", "Neon proxy stand-in", {
+  const { url: origin, stop } = await spawnStandin("local/standins/neon-proxy.ts", "Neon proxy stand-in", {
     POSTGRES_URL: postgresUrl,
   });
   const stats = async (method: "GET" | "POST") => {

@@ -59,7 +59,7 @@
  *
  * Run directly for local development:
  *   POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test PORT=4444 \
- *     node --import tsx scripts/standins/neon-proxy.ts
+ *     node --import tsx local/standins/neon-proxy.ts
  */
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";

@@ -17,7 +17,7 @@ export interface SpawnedStandin {
 
 export async function spawnUpstashStandin(redisUrl = process.env.REDIS_URL): Promise<SpawnedStandin> {
   const token = randomUUID();
-  const { url, stop } = await spawnStandin("scripts/standins/upstash-rest.ts", "Upstash REST stand-in", {
+  const { url, stop } = await spawnStandin("local/standins/upstash-rest.ts", "Upstash REST stand-in", {
     UPSTASH_STANDIN_TOKEN: token,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });

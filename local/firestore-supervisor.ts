@@ -16,7 +16,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { alive } from "./data-dir-lock.ts";
+import { alive } from "../node/src/data-dir-lock.ts";
 import { launcherPath } from "./firestore-emulator.ts";
 import { exportTo, importArgs } from "./firestore-export.ts";
 import { groupMembers } from "./process-group.ts";
