@@ -35,7 +35,7 @@ const fail = (error: unknown): never => {
 const store = await (async () => {
   // The Worker would answer 503 to everything with a bad setting: stop here instead. The
   // module itself, not the package index: the index loads zod and Hono (0.2 s).
-  const { checkConfigFully } = await import("../shared/src/app/check-config.ts");
+  const { checkConfigFully } = await import("../shared/src/app/config/check-config.ts");
   await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: token });
   // Durable Objects' SQLite files: one server at a time, or fences repeat.
   claimDataDir(join(stateDir, "durable-objects"), "npm start");

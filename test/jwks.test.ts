@@ -1,5 +1,5 @@
 /**
- * The JWKS a deployment verifies browser tokens against (shared/src/app/jwks.ts), served
+ * The JWKS a deployment verifies browser tokens against (shared/src/app/auth/jwks.ts), served
  * by a real HTTP server on this machine with a clock the test moves: one fetch serves
  * many tokens, a key the provider adds reaches us (at most one refetch per 30 s), keys of
  * the wrong type or marked for encryption never verify, and RS256 works beside ES256.

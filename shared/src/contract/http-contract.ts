@@ -3,7 +3,7 @@
  * shapes, auth and scopes, tenant isolation, server-side waiting, idempotency, CORS.
  */
 import { describe, expect, it } from "vitest";
-import { staticTokens } from "../app/auth.ts";
+import { staticTokens } from "../app/auth/auth.ts";
 import { createApp } from "../app/create-app.ts";
 import { LOCK_ID_PATTERN } from "../keys.ts";
 import { type MakeBackend, sleep, uniqueKey, useBackend } from "./helpers.ts";

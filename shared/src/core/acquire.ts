@@ -3,16 +3,7 @@ import { LockError } from "../errors.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, Holder, KeyState } from "../model.ts";
 import { assertSameKey, emptyState, pruneExpired } from "./state.ts";
-
-export interface Outcome<R> {
-  result: R;
-  /** Whether the store must write the (mutated) state back. */
-  changed: boolean;
-}
-
-export interface Transition<R> extends Outcome<R> {
-  state: KeyState;
-}
+import type { Transition } from "./transition.ts";
 
 /**
  * R3 and R8: "the same request" as an earlier one, a holder or a queued original (the one

@@ -1,6 +1,6 @@
 import type { KeyState, LockRef, ReleaseResult } from "../model.ts";
-import type { Outcome } from "./acquire.ts";
 import { pruneExpired } from "./state.ts";
+import type { Outcome } from "./transition.ts";
 
 /** R7: removes the grant named by `ref` if it is still live (mutates `state`). An expired grant is not found. */
 export function releaseTransition(state: KeyState | null, ref: LockRef, nowMs: number): Outcome<ReleaseResult> {

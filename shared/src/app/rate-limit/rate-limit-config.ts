@@ -4,7 +4,7 @@
  * `"*"` is every tenant not named; `null` is unlimited; `burst` defaults to twice
  * `perSecond`. Unset, every tenant gets DEFAULT_BUDGET.
  */
-import { parseJsonVariable } from "./config.ts";
+import { parseJsonVariable } from "../config/config.ts";
 import type { Budget, BudgetOf } from "./rate-limit.ts";
 
 export const DEFAULT_BUDGET: Budget = { perSecond: 1000, burst: 2000 };

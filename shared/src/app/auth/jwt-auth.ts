@@ -9,8 +9,8 @@
  * mint for another), and key prefixes for acquire and lookup. A lockId stays the
  * capability for release, extend and owns.
  */
-import { LockError } from "../errors.ts";
-import { assertTenantName, isWellFormedString, MAX_KEY_BYTES, utf8Length } from "../keys.ts";
+import { LockError } from "../../errors.ts";
+import { assertTenantName, isWellFormedString, MAX_KEY_BYTES, utf8Length } from "../../keys.ts";
 import type { Authenticator, Principal, Scope } from "./auth.ts";
 import { type KeySet, type PublicJwk, remoteKeySet } from "./jwks.ts";
 import {

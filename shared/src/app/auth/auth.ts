@@ -3,9 +3,9 @@
  * namespaced by it) and a set of scopes: `lock` (acquire, release, extend),
  * `read` (owns, lookup), `admin` (everything, and raw lockIds in lookup).
  */
-import { LockError } from "../errors.ts";
-import { assertTenantName } from "../keys.ts";
-import { parseJsonVariable } from "./config.ts";
+import { LockError } from "../../errors.ts";
+import { assertTenantName } from "../../keys.ts";
+import { parseJsonVariable } from "../config/config.ts";
 
 export type Scope = "lock" | "read" | "admin";
 

@@ -7,7 +7,7 @@
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod/mini";
-import { describeIssues, errorBody } from "./envelope.ts";
+import { describeIssues, errorBody } from "../envelope.ts";
 
 // The same test @hono/zod-openapi applies to a declared `application/json` body.
 const JSON_REQUEST = /^application\/([a-z.-]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;

@@ -3,9 +3,9 @@
  * (`HOLDFAST_TOKEN` / `HOLDFAST_TOKENS`) and browser tokens (`HOLDFAST_JWT_SECRETS`,
  * `HOLDFAST_JWKS_URL`). One of the two is required; either may be left out.
  */
-import { assertTenantName } from "../keys.ts";
+import { assertTenantName } from "../../keys.ts";
+import { parseJsonVariable } from "../config/config.ts";
 import { type Authenticator, anyOf, staticTokens, tokensFromEnv } from "./auth.ts";
-import { parseJsonVariable } from "./config.ts";
 import { type JwtOptions, type JwtSecret, jwtTokens } from "./jwt-auth.ts";
 
 export interface AuthEnv {

@@ -4,12 +4,12 @@
  * variable is an Error whose message names it, never a server that answers 503 to
  * everything or a raw SyntaxError.
  */
-import { type BoundsEnv, boundsFrom } from "../bounds.ts";
-import { assertTenantName } from "../keys.ts";
-import { repeatedToken, tokensFromEnv } from "./auth.ts";
-import { type AuthEnv, authFromEnv, hasTokenConfig } from "./auth-env.ts";
+import { type BoundsEnv, boundsFrom } from "../../bounds.ts";
+import { assertTenantName } from "../../keys.ts";
+import { repeatedToken, tokensFromEnv } from "../auth/auth.ts";
+import { type AuthEnv, authFromEnv, hasTokenConfig } from "../auth/auth-env.ts";
+import { budgetsFromEnv } from "../rate-limit/rate-limit-config.ts";
 import { parseCorsOrigins, parsePositiveInt } from "./config.ts";
-import { budgetsFromEnv } from "./rate-limit-config.ts";
 
 export interface ServerEnv extends AuthEnv, BoundsEnv {
   HOLDFAST_RATE_LIMITS?: string | undefined;
