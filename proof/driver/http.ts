@@ -1,0 +1,40 @@
+/**
+ * One request of the proof to a Holdfast deployment, classified as the checker needs it:
+ * `ok` (the server did it), `fail` (it said no, so nothing changed: 409 locked, 404 not
+ * held, any other 4xx) or `unknown` (5xx, a lost connection or no answer in time: it may or
+ * may not have been applied).
+ */
+import type { Outcome } from "../checker/history.ts";
+
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface Answer {
+  outcome: Outcome;
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface Target {
+  url: string;
+  token: string;
+  fetch?: Fetch;
+  /** How long a request may take before its outcome counts as unknown (default 30 s). */
+  timeoutMs?: number;
+}
+
+export async function call(target: Target, path: string, body: object): Promise<Answer> {
+  const doFetch = target.fetch ?? fetch;
+  try {
+    const response = await doFetch(`${target.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${target.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(target.timeoutMs ?? 30_000),
+    });
+    const parsed = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    const outcome = response.ok ? "ok" : response.status >= 500 ? "unknown" : "fail";
+    return { outcome, status: response.status, body: parsed };
+  } catch {
+    return { outcome: "unknown", status: 0, body: {} };
+  }
+}

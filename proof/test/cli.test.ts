@@ -1,0 +1,51 @@
+/**
+ * `npm run proof -- --url … --token …` against servers started by hand: a broken one makes
+ * it exit 1 and name the violation; a correct one, 0.
+ */
+import { spawn } from "node:child_process";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Backend, createApp, createMemoryBackend, staticTokens } from "@holdfast/shared";
+import { serve } from "@hono/node-server";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkThenSetBackend } from "../../shared/test/fixtures/broken-backends.ts";
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+async function serveOver(backend: Backend): Promise<string> {
+  const app = createApp({ backend, auth: staticTokens([{ token: "t", tenant: "t", scopes: ["lock", "read"] }]) });
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve()) as Server;
+  });
+  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+}
+
+function proof(url: string): Promise<{ code: number | null; output: string }> {
+  const args = ["tsx", "proof/cli.ts", "--url", url, "--token", "t", "--attempts", "10", "--ttl", "200", "--seed", "3"];
+  return new Promise((resolve) => {
+    const child = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+describe("npm run proof -- --url", () => {
+  it("exits 1 and names the violation on a check-then-set server", async () => {
+    const { code, output } = await proof(await serveOver(checkThenSetBackend()));
+    expect(output).toMatch(/violation\(s\):\noverlap on "holdfast-proof:\d"/);
+    expect(code).toBe(1);
+  }, 60_000);
+
+  it("exits 0 on a correct server", async () => {
+    const { code, output } = await proof(await serveOver(createMemoryBackend()));
+    expect(output).toContain("no violation");
+    expect(code).toBe(0);
+  }, 60_000);
+});
