@@ -23,7 +23,7 @@ export default async function bundleSizeBench(): Promise<BenchRow[]> {
     sizeRow(
       `Worker bundle, min+gzip, without the store drivers (${STORE_DRIVERS.join(", ")} external)`,
       own,
-      "≤ 40 KB (issue 10)",
+      "≤ 40 KB (the Worker's budget)",
     ),
     sizeRow("Worker bundle, min+gzip, total (every backend on its official driver)", total, "reported"),
   ];

@@ -14,7 +14,7 @@ export default async function sdkSizeBench(): Promise<BenchRow[]> {
     {
       name: "SDK browser bundle, min+gzip (every export)",
       value: `${(bytes / 1024).toFixed(2)} KB (${bytes} B)`,
-      goal: "≤ 4,096 B (issue 10)",
+      goal: "≤ 4,096 B (the SDK's budget)",
       note: `${minified.length} B minified (esbuild --minify, ES2022, ESM); zlib gzip`,
     },
     {
