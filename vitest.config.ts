@@ -13,7 +13,14 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["shared/test/**/*.test.ts", "sdk/test/**/*.test.ts", "test/**/*.test.ts", "proof/**/*.test.ts"],
+          include: [
+            "shared/test/**/*.test.ts",
+            "sdk/test/**/*.test.ts",
+            "edge/test/node/**/*.test.ts",
+            "node/test/**/*.test.ts",
+            "proof/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },

@@ -16,10 +16,10 @@ import pg from "pg";
 import ws from "ws";
 import { createNeonBackend } from "../edge/src/neon/backend.ts";
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
+import { connectionStringOf } from "../edge/test/node/neon/fixture.ts";
+import { queueWaiters } from "../edge/test/node/neon/queue-waiters.ts";
+import { startThrowawayPostgres } from "../edge/test/node/neon/throwaway-postgres.ts";
 import { startNeonStandin } from "../local/standins/neon-proxy.ts";
-import { connectionStringOf } from "../test/neon/fixture.ts";
-import { queueWaiters } from "../test/neon/queue-waiters.ts";
-import { startThrowawayPostgres } from "../test/neon/throwaway-postgres.ts";
 
 const waiters = Number(process.argv[2] ?? 10_000);
 const keyCount = Number(process.argv[3] ?? 50);

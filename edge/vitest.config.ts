@@ -22,7 +22,7 @@ export default defineConfig({
   ],
   test: {
     name: "workerd",
-    include: ["test/**/*.test.ts"],
+    include: ["test/workerd/**/*.test.ts"],
     globalSetup: ["test/stores-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,6 +1,6 @@
 /**
  * Pins each Upstash Lua script's SHA1 in its source file (`sha: "…"`), after an edit to a
- * script or to rules.lua.ts. test/upstash-scripts.test.ts checks the pins against Redis.
+ * script or to rules.lua.ts. edge/test/node/upstash/scripts.test.ts checks the pins against Redis.
  * Usage: npx tsx scripts/pin-lua-shas.ts
  */
 import { createHash } from "node:crypto";

@@ -5,9 +5,9 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startThrowawayRedis } from "../edge/test/node/upstash/throwaway-redis.ts";
 import { postgresDurability, redisDurability } from "../local/durability.ts";
 import { freePort } from "./support/store-faults.ts";
-import { startThrowawayRedis } from "./upstash/throwaway-redis.ts";
 
 const POSTGRES_URL = process.env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 

@@ -4,8 +4,8 @@
  * Each fixture uses its own key prefix, so runs never see each other's locks.
  */
 import { newToken } from "@holdfast/shared";
-import { createUpstashBackend, type UpstashBackendOptions } from "../../edge/src/upstash/backend.ts";
-import { startUpstashStandin, type UpstashStandin } from "../../local/standins/upstash-rest.ts";
+import { startUpstashStandin, type UpstashStandin } from "../../../../local/standins/upstash-rest.ts";
+import { createUpstashBackend, type UpstashBackendOptions } from "../../../src/upstash/backend.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 

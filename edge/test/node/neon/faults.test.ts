@@ -10,11 +10,11 @@ import { runContention } from "@holdfast/shared/contract";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ws from "ws";
-import { runAcquire } from "../../edge/src/neon/acquire.ts";
-import { createNeonBackend } from "../../edge/src/neon/backend.ts";
-import { createContext } from "../../edge/src/neon/context.ts";
-import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
-import { codeOf, lockHandle } from "../support/store-faults.ts";
+import { codeOf, lockHandle } from "../../../../test/support/store-faults.ts";
+import { runAcquire } from "../../../src/neon/acquire.ts";
+import { createNeonBackend } from "../../../src/neon/backend.ts";
+import { createContext } from "../../../src/neon/context.ts";
+import { setupSchema } from "../../../src/neon/schema/migrate.ts";
 import { neonFixture, POSTGRES_URL } from "./fixture.ts";
 import { startThrowawayPostgres } from "./throwaway-postgres.ts";
 

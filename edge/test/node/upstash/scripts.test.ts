@@ -6,14 +6,14 @@
 import { newToken } from "@holdfast/shared";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACQUIRE, runAcquire } from "../../edge/src/upstash/acquire.ts";
-import { createContext } from "../../edge/src/upstash/context.ts";
-import { EXTEND } from "../../edge/src/upstash/extend.ts";
-import { LOOKUP } from "../../edge/src/upstash/lookup.ts";
-import { OWNS } from "../../edge/src/upstash/owns.ts";
-import { RELEASE } from "../../edge/src/upstash/release.ts";
-import { CHECK } from "../../edge/src/upstash/wait.ts";
-import { lockHandle } from "../support/store-faults.ts";
+import { lockHandle } from "../../../../test/support/store-faults.ts";
+import { ACQUIRE, runAcquire } from "../../../src/upstash/acquire.ts";
+import { createContext } from "../../../src/upstash/context.ts";
+import { EXTEND } from "../../../src/upstash/extend.ts";
+import { LOOKUP } from "../../../src/upstash/lookup.ts";
+import { OWNS } from "../../../src/upstash/owns.ts";
+import { RELEASE } from "../../../src/upstash/release.ts";
+import { CHECK } from "../../../src/upstash/wait.ts";
 import { REDIS_URL, upstashFixture } from "./fixture.ts";
 
 let fixture: Awaited<ReturnType<typeof upstashFixture>>;

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
-import { claimDataDir, procState } from "../node/src/data-dir-lock.ts";
+import { claimDataDir, procState } from "../src/data-dir-lock.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "holdfast-zombie-"));
 let parent: ChildProcess | undefined;
 afterAll(() => {

@@ -1,8 +1,8 @@
 /** The Worker entry itself (bindings, tokens, routes), through the runtime's own fetch. */
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { mintToken } from "../../sdk/src/server.ts";
-import worker from "../src/worker.ts";
+import { mintToken } from "../../../sdk/src/server.ts";
+import worker from "../../src/worker.ts";
 
 const headers = { authorization: "Bearer token-a", "content-type": "application/json" };
 const post = (path: string, body: object, init: RequestInit = {}) =>

@@ -8,9 +8,9 @@
 import { runContention } from "@holdfast/shared/contract";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACQUIRE } from "../../edge/src/upstash/acquire.ts";
-import { RELEASE } from "../../edge/src/upstash/release.ts";
-import { codeOf, lockHandle } from "../support/store-faults.ts";
+import { codeOf, lockHandle } from "../../../../test/support/store-faults.ts";
+import { ACQUIRE } from "../../../src/upstash/acquire.ts";
+import { RELEASE } from "../../../src/upstash/release.ts";
 import { REDIS_URL, upstashFixture } from "./fixture.ts";
 import { startThrowawayRedis } from "./throwaway-redis.ts";
 

@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { keyIdOf, newToken } from "@holdfast/shared";
 import { expect, it } from "vitest";
-import { createDurableObjectBackend } from "../src/durable-object/backend.ts";
+import { createDurableObjectBackend } from "../../src/durable-object/backend.ts";
 
 it("maps a failing storage write to ServiceUnavailable", async () => {
   const backend = createDurableObjectBackend(env.LOCKS);

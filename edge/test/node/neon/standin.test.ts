@@ -10,8 +10,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 import { Client, NeonDbError, type NeonQueryFunction, neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NeonStandin, neonConfigFor, startNeonStandin } from "../../local/standins/neon-proxy.ts";
-import { spawnNeonStandin } from "../../local/standins/spawn-neon.ts";
+import { type NeonStandin, neonConfigFor, startNeonStandin } from "../../../../local/standins/neon-proxy.ts";
+import { spawnNeonStandin } from "../../../../local/standins/spawn-neon.ts";
 
 const POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
 const suffix = randomUUID().replaceAll("-", "").slice(0, 12);

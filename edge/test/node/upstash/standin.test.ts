@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstashStandin, type UpstashStandin } from "../../local/standins/upstash-rest.ts";
+import { startUpstashStandin, type UpstashStandin } from "../../../../local/standins/upstash-rest.ts";
 
 const TOKEN = "standin-test-token";
 const prefix = `upstash-standin-test:${randomUUID()}:`;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis as IORedis } from "ioredis";
-import { freePort } from "../support/store-faults.ts";
+import { freePort } from "../../../../test/support/store-faults.ts";
 
 export async function startThrowawayRedis() {
   const port = await freePort();

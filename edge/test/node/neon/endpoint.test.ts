@@ -3,7 +3,7 @@
  * notification to a LISTEN: waiters listen on the direct endpoint instead (endpoint.ts).
  */
 import { describe, expect, it } from "vitest";
-import { isPooled, listenEndpoint } from "../../edge/src/neon/endpoint.ts";
+import { isPooled, listenEndpoint } from "../../../src/neon/endpoint.ts";
 
 describe("the endpoint a waiter listens on", () => {
   it.each([

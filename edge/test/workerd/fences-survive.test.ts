@@ -4,7 +4,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { keyIdOf, newToken } from "@holdfast/shared";
 import { expect, it } from "vitest";
-import { DURABLE_OBJECT_BOUNDS } from "../src/durable-object/lock-object.ts";
+import { DURABLE_OBJECT_BOUNDS } from "../../src/durable-object/lock-object.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,8 +7,8 @@ import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { newToken } from "@holdfast/shared";
 import { expect, it } from "vitest";
-import type { Env } from "../src/env.ts";
-import { sharedRateLimiter } from "../src/rate-limit/limiter.ts";
+import type { Env } from "../../src/env.ts";
+import { sharedRateLimiter } from "../../src/rate-limit/limiter.ts";
 
 const lookup = (token: string) =>
   SELF.fetch("https://holdfast.test/v1/locks/lookup", {

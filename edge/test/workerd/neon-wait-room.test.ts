@@ -9,11 +9,11 @@ import { env } from "cloudflare:workers";
 import { keyHandle, runWaitingContract, uniqueKey } from "@holdfast/shared/contract";
 import { neon } from "@neondatabase/serverless";
 import { expect, inject, it } from "vitest";
-import { indices, queueWaiters } from "../../test/neon/queue-waiters.ts";
-import { createNeonBackend } from "../src/neon/backend.ts";
-import { setupSchema } from "../src/neon/schema/migrate.ts";
-import { WAIT_ROOM_SHARDS } from "../src/neon/wait-room.ts";
-import { waitRoomListen } from "../src/neon/wait-room-listen.ts";
+import { createNeonBackend } from "../../src/neon/backend.ts";
+import { setupSchema } from "../../src/neon/schema/migrate.ts";
+import { WAIT_ROOM_SHARDS } from "../../src/neon/wait-room.ts";
+import { waitRoomListen } from "../../src/neon/wait-room-listen.ts";
+import { indices, queueWaiters } from "../node/neon/queue-waiters.ts";
 
 const WAITERS = 200;
 

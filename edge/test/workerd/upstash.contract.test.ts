@@ -4,7 +4,7 @@
  */
 import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { inject } from "vitest";
-import { createUpstashBackend } from "../src/upstash/backend.ts";
+import { createUpstashBackend } from "../../src/upstash/backend.ts";
 
 const make = (bounds = {}) => {
   const { url, token } = inject("upstash");

@@ -8,7 +8,7 @@ import {
   runSizeContract,
   runWaitingContract,
 } from "@holdfast/shared/contract";
-import { createDurableObjectBackend } from "../src/durable-object/backend.ts";
+import { createDurableObjectBackend } from "../../src/durable-object/backend.ts";
 
 const make = () => createDurableObjectBackend(env.LOCKS);
 

@@ -2,7 +2,7 @@
 import { LockError } from "@holdfast/shared";
 import { errors } from "@upstash/redis";
 import { describe, expect, it } from "vitest";
-import { toLockError } from "../../edge/src/upstash/errors.ts";
+import { toLockError } from "../../../src/upstash/errors.ts";
 
 const lockId = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
 const upstash = (message: string) => new errors.UpstashError(`${message}, command was: [["evalsha","${lockId}"]]`);

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { createApp, staticTokens } from "@holdfast/shared";
 import { expect, it } from "vitest";
-import { createDurableObjectBackend } from "../src/durable-object/backend.ts";
+import { createDurableObjectBackend } from "../../src/durable-object/backend.ts";
 
 it("drops a waiter whose request was aborted, and serves the one behind it", async () => {
   const app = createApp({

@@ -8,7 +8,7 @@ import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../support/store-faults.ts";
+import { freePort } from "../../../../test/support/store-faults.ts";
 
 const run = promisify(execFile);
 

@@ -5,8 +5,8 @@
  */
 import { runBackendContract, runBoundsContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
 import { inject } from "vitest";
-import { createNeonBackend } from "../src/neon/backend.ts";
-import { setupSchema } from "../src/neon/schema/migrate.ts";
+import { createNeonBackend } from "../../src/neon/backend.ts";
+import { setupSchema } from "../../src/neon/schema/migrate.ts";
 
 const make = async (bounds = {}) => {
   const { connectionString } = inject("neon");

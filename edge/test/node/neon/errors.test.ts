@@ -2,7 +2,7 @@
 import { LockError } from "@holdfast/shared";
 import { NeonDbError } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";
-import { toLockError } from "../../edge/src/neon/errors.ts";
+import { toLockError } from "../../../src/neon/errors.ts";
 
 const sqlError = (code: string, message = "failed") => Object.assign(new NeonDbError(message), { code });
 const fetchFailed = (name: string) =>

@@ -7,8 +7,8 @@
  */
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createContext } from "../../edge/src/upstash/context.ts";
-import { lockHandle } from "../support/store-faults.ts";
+import { lockHandle } from "../../../../test/support/store-faults.ts";
+import { createContext } from "../../../src/upstash/context.ts";
 import { REDIS_URL, upstashFixture } from "./fixture.ts";
 
 /** Past Lua's unpack limit (~8,000 values: two per holder). */
