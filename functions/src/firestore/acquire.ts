@@ -20,6 +20,10 @@ export function runAcquire(ctx: FirestoreContext, request: AcquireRequest, waitM
       const record = current ? cloneQueuedState(current) : emptyQueuedState(request.tenant, request.key);
       return { result: queuedAcquire(record, request, waitMs, nowMs, ctx.bounds), record };
     },
-    { grants: true },
+    {
+      grants: true,
+      caller: request.token,
+      ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+    },
   );
 }
