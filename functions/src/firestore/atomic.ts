@@ -13,9 +13,9 @@
  * emulator answers both with ABORTED after ~2 s; the client then backs off for ~1 s).
  * A conditional write is one document's compare-and-set: no lock, no deadlock.
  *
- * A step that needs more of the queue's head than it loaded (a release that lets many
- * readers in) reads again with a longer head: the core says so (QueueNotLoaded) before
- * anything is written. Each write carries a marker (markers.ts), so that a re-sent commit
+ * A step that needs more of the queue's head than the key document's front (a release
+ * that lets many readers in, or the front served away) reads again with a head read by
+ * query: the core says so (QueueNotLoaded) before anything is written. Each write carries a marker (markers.ts), so that a re-sent commit
  * finds its own answer.
  */
 
@@ -35,8 +35,8 @@ export interface StepOptions extends Needs {
 /** Decides on a copy of the record (null: no document yet) at the store time `nowMs`. */
 export type Decide<R> = (record: QueuedKeyState | null, nowMs: number) => { result: R; record: QueuedKeyState | null };
 
-/** Waiters read at the head of the queue at first; a step that runs past them reads 8 times as many. */
-const FIRST_HEAD = 4;
+/** Waiters read by query once a step ran past the front of the queue; past those, 8 times as many. */
+const FIRST_HEAD = 16;
 
 export async function atomically<R>(
   ctx: FirestoreContext,
@@ -49,7 +49,8 @@ export async function atomically<R>(
     const startedMs = ctx.now();
     // Every write this step made: a re-sent commit may have landed any of them.
     const mine = new Set<string>();
-    let headSize = FIRST_HEAD;
+    // The front in the key document stands for the head until the step runs past it.
+    let headSize: number | undefined;
     for (let attempt = 0; ; attempt++) {
       const { snapshot, nowMs } = await readAt(ctx, ref);
       const landed = mine.size > 0 ? await landedMarker(ctx, keyId, mine) : undefined;
@@ -67,7 +68,7 @@ export async function atomically<R>(
         decided = decide(loaded.record, nowMs);
       } catch (error) {
         if (!(error instanceof QueueNotLoaded)) throw error;
-        headSize *= 8;
+        headSize = headSize === undefined ? FIRST_HEAD : headSize * 8;
         continue;
       }
       if (decided.record === null) return decided.result;

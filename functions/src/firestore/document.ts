@@ -95,16 +95,28 @@ function postedOf(p: Record<string, unknown>): PostedOutcome {
   return { caller: str(p, "caller"), outcome: p.outcome as AcquireResult, keepUntilMs: num(p, "keepUntilMs") };
 }
 
+/** The head's retry time as last written into its waiter document (its listener wakes then). */
+export interface HeadRetry {
+  token: string;
+  atMs: number;
+}
+
 export interface KeyDocument {
   /** The record with the old format's waiters, if any; `waiting` counts the subcollection's too. */
   record: QueuedKeyState | null;
+  /**
+   * The first waiters of the queue, in order (at most FRONT_SIZE): copies of their
+   * documents, so that a step that serves or passes the head needs no query.
+   */
+  front: StoredWaiter[];
+  headRetry: HeadRetry | null;
   /** The document still has fields of the old format (`waiters`, `ops`), which the next write removes. */
   legacy: boolean;
 }
 
 export function readKeyDocument(snapshot: DocumentSnapshot): KeyDocument {
   const data = snapshot.data();
-  if (!snapshot.exists || data === undefined) return { record: null, legacy: false };
+  if (!snapshot.exists || data === undefined) return { record: null, legacy: false, front: [], headRetry: null };
   const inDocument = list(data, "waiters").map(waiterOf);
   const record: QueuedKeyState = {
     tenant: str(data, "tenant"),
@@ -117,14 +129,22 @@ export function readKeyDocument(snapshot: DocumentSnapshot): KeyDocument {
     posted: list(data, "posted").map(postedOf),
     waiting: (typeof data.waiting === "number" ? data.waiting : 0) + inDocument.length,
   };
-  return { record, legacy: "waiters" in data || "ops" in data };
+  const headRetry = isObject(data.headRetry)
+    ? { token: str(data.headRetry, "token"), atMs: num(data.headRetry, "atMs") }
+    : null;
+  return { record, legacy: "waiters" in data || "ops" in data, front: list(data, "front").map(waiterOf), headRetry };
 }
 
 /** The key document's own fields (no `undefined` anywhere: Firestore refuses it). */
-export function keyFields(record: QueuedKeyState, posted: PostedOutcome[]) {
+export function keyFields(
+  record: QueuedKeyState,
+  posted: PostedOutcome[],
+  front: StoredWaiter[],
+  headRetry: HeadRetry | null,
+): Record<string, unknown> {
   const { tenant, key, fence, limit, holders, queueSeq } = record;
   const waiting = record.waiting ?? record.waiters.length;
-  return plain({ tenant, key, fence, limit, holders, queueSeq, waiting, posted });
+  return plain({ tenant, key, fence, limit, holders, queueSeq, waiting, front, headRetry, posted });
 }
 
 /** A JSON copy: drops `undefined` fields, which Firestore refuses. */

@@ -1,17 +1,27 @@
 /**
- * What one step reads: the key document first, then only the parts of the queue the step
- * can touch, in parallel: its head (the first `headSize` waiters in queue order), the
- * waiter of a caller (`callerTokens`), and the queued waiter of an idempotency key. The
- * queries run after the key document's read, and every change to the subcollection is
- * written in one batch with the key document, on condition that the key document is
- * unchanged since that read: so if the step's write lands, nothing it read had changed.
+ * What one step reads: the key document first, which carries the front of the queue
+ * (its first waiters, copied from their documents), then only what else the step can
+ * touch, in parallel: the document of the caller's waiter (by id), the queued waiter of
+ * an idempotency key, and, only when the step ran past the front (QueueNotLoaded), a
+ * longer head of the queue by query. The reads run after the key document's read, and
+ * every change to the subcollection is written in one batch with the key document, on
+ * condition that the key document is unchanged since that read: so if the step's write
+ * lands, nothing it read had changed.
+ *
+ * Why a front in the key document: a query's cost grows with the collection on the
+ * emulator (it scans), and a read by id does not; with the front, serving the head and
+ * queueing behind it read no query at all, and one query refills the front after
+ * FRONT_SIZE waiters were served.
  */
-import type { DocumentSnapshot, QuerySnapshot } from "@google-cloud/firestore";
+import type { DocumentReference, DocumentSnapshot, Query, QuerySnapshot } from "@google-cloud/firestore";
 import { comesAfter, type PostedOutcome, type QueuedKeyState, type StoredWaiter } from "@holdfast/shared";
 import type { FirestoreContext } from "./context.ts";
-import { readKeyDocument } from "./document.ts";
+import { type HeadRetry, readKeyDocument } from "./document.ts";
 import { toLockError } from "./errors.ts";
-import { readWaiterDocument, SERVED_KEEP_MS, type WaiterDocument } from "./waiter-document.ts";
+import { readWaiterDocument, SERVED_KEEP_MS, type WaiterDocument, waiterDocId } from "./waiter-document.ts";
+
+/** How many waiters the key document copies from the head of its queue. */
+export const FRONT_SIZE = 8;
 
 /** What a step may need besides the head of the queue. */
 export interface Needs {
@@ -25,53 +35,80 @@ export interface Loaded {
   snapshot: DocumentSnapshot;
   record: QueuedKeyState | null;
   legacy: boolean;
-  /** The waiter documents read, queued or served, by token: what the write compares against. */
+  /** The waiter documents read (or copied in the front), queued or served, by token: what the write compares against. */
   docs: Map<string, WaiterDocument>;
   /** Callers whose posted outcomes live in the key document (old format): kept there until they expire. */
   keyPosted: Set<string>;
+  front: StoredWaiter[];
+  headRetry: HeadRetry | null;
 }
 
+/** `headSize`: read the head of the queue by query, this many waiters (else the front stands for it). */
 export async function loadStep(
   ctx: FirestoreContext,
   keyId: string,
   snapshot: DocumentSnapshot,
   needs: Needs,
-  headSize: number,
+  headSize: number | undefined,
 ): Promise<Loaded> {
-  const { record, legacy } = readKeyDocument(snapshot);
+  const { record, legacy, front, headRetry } = readKeyDocument(snapshot);
   const docs = new Map<string, WaiterDocument>();
-  if (record === null) return { snapshot, record, legacy, docs, keyPosted: new Set() };
-  const keyPosted = new Set(record.posted.map((p) => p.caller));
+  const loaded = { snapshot, record, legacy, docs, keyPosted: new Set<string>(), front, headRetry };
+  if (record === null) return loaded;
+  for (const p of record.posted) loaded.keyPosted.add(p.caller);
+  for (const waiter of front) docs.set(waiter.token, { waiter });
   const waiters = ctx.waitersOf(keyId);
   const inCollection = (record.waiting ?? 0) - record.waiters.length;
-  const [head, callers, idem] = await Promise.all([
-    inCollection > 0 ? query(waiters.orderBy("order").limit(headSize).get()) : undefined,
-    needs.caller === undefined
+  const inFront = (test: (w: StoredWaiter) => boolean) => front.some(test);
+  const caller = needs.caller;
+  const idem = needs.idempotencyKey;
+  const [head, own, joined] = await Promise.all([
+    headSize !== undefined && inCollection > 0 ? query(waiters.orderBy("order").limit(headSize)) : undefined,
+    caller === undefined || inFront((w) => caller in w.callers)
       ? undefined
-      : query(waiters.where("callerTokens", "array-contains", needs.caller).limit(4).get()),
-    needs.idempotencyKey === undefined || inCollection === 0
+      : byId(ctx, waiters.doc(waiterDocId(caller))),
+    idem === undefined || inCollection === 0 || inFront((w) => w.idempotencyKey === idem)
       ? undefined
-      : query(waiters.where("queuedIdem", "==", needs.idempotencyKey).limit(1).get()),
+      : query(waiters.where("queuedIdem", "==", idem).limit(1)),
   ]);
-  for (const found of [head, callers, idem]) {
-    for (const doc of found?.docs ?? []) {
-      const read = readWaiterDocument(doc.data());
-      docs.set(read.waiter.token, read);
-    }
+  const found = [...(head?.docs ?? []), ...(joined?.docs ?? []), ...(own?.exists ? [own] : [])];
+  // A retry's token names no document: its waiter is found by its callers (a query, rare).
+  if (caller !== undefined && own !== undefined && !own.exists) {
+    found.push(...(await query(waiters.where("callerTokens", "array-contains", caller).limit(1))).docs);
   }
-  // The old format's waiters first (the next write moves them), then the documents'.
+  for (const doc of found) {
+    const read = readWaiterDocument(doc.data() ?? {});
+    if (!docs.has(read.waiter.token)) docs.set(read.waiter.token, read);
+  }
+  // The old format's waiters (the next write moves them), then the documents'.
   const queued = new Map<string, StoredWaiter>(record.waiters.map((w) => [w.token, w]));
   for (const { waiter, served } of docs.values()) {
     if (served === undefined) queued.set(waiter.token, waiter);
     else record.posted.push(...postedFor(waiter, served));
   }
   record.waiters = [...queued.values()].sort((a, b) => (comesAfter(a, b) ? 1 : comesAfter(b, a) ? -1 : 0));
-  const last = head?.docs.at(-1);
-  if (head && head.size >= headSize && last) {
+  const frontier = frontierOf(head, headSize, front, inCollection);
+  if (frontier) record.frontier = frontier;
+  return loaded;
+}
+
+/** The last waiter known to follow the ones before it without a gap, when more follow it. */
+function frontierOf(
+  head: QuerySnapshot | undefined,
+  headSize: number | undefined,
+  front: StoredWaiter[],
+  inCollection: number,
+) {
+  if (head !== undefined && headSize !== undefined) {
+    const last = head.docs.at(-1);
+    if (head.size < headSize || !last) return undefined;
     const { waiter } = readWaiterDocument(last.data());
-    record.frontier = { priority: waiter.priority, seq: waiter.seq };
+    return { priority: waiter.priority, seq: waiter.seq };
   }
-  return { snapshot, record, legacy, docs, keyPosted };
+  if (inCollection <= front.length) return undefined;
+  const last = front.at(-1);
+  // No front while waiters are queued: nothing is known to be the head.
+  return last ? { priority: last.priority, seq: last.seq } : { priority: Number.POSITIVE_INFINITY, seq: 0 };
 }
 
 /**
@@ -86,9 +123,19 @@ function postedFor(waiter: StoredWaiter, served: NonNullable<WaiterDocument["ser
   );
 }
 
-async function query(running: Promise<QuerySnapshot>): Promise<QuerySnapshot> {
+async function query(q: Query): Promise<QuerySnapshot> {
   try {
-    return await running;
+    return await q.get();
+  } catch (error) {
+    throw toLockError(error);
+  }
+}
+
+async function byId(ctx: FirestoreContext, ref: DocumentReference): Promise<DocumentSnapshot> {
+  try {
+    const [snapshot] = await ctx.firestore.getAll(ref);
+    if (!snapshot) throw new Error("getAll answered nothing");
+    return snapshot;
   } catch (error) {
     throw toLockError(error);
   }

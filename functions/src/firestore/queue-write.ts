@@ -8,6 +8,7 @@
 import { type DocumentReference, FieldValue, Timestamp, type WriteBatch } from "@google-cloud/firestore";
 import {
   type AcquireResult,
+  comesAfter,
   headRetryAt,
   type KeyBounds,
   type QueuedKeyState,
@@ -16,7 +17,7 @@ import {
 } from "@holdfast/shared";
 import type { FirestoreContext } from "./context.ts";
 import { keyFields } from "./document.ts";
-import type { Loaded } from "./queue-load.ts";
+import { FRONT_SIZE, type Loaded } from "./queue-load.ts";
 import { callerFields, queuedFields, servedOutcome, waiterDocId } from "./waiter-document.ts";
 
 /** Served outcomes stay a little past their keeping time before a TTL policy may delete them. */
@@ -113,18 +114,25 @@ export function planWrite(
       put(w.token, "create", queuedFields(w, { retryAtMs: retryAtMs ?? nowMs, rank }));
   });
   const head = final.waiters.find((w) => Object.values(w.callers).some((deadline) => deadline > nowMs));
-  const headDoc = head && loaded.docs.get(head.token);
-  if (head && headDoc && !headDoc.served && retryAtMs !== undefined && headDoc.retryAtMs !== retryAtMs) {
-    put(head.token, "update", { retryAtMs });
+  let headRetry = head ? loaded.headRetry : null;
+  if (head && retryAtMs !== undefined && (headRetry?.token !== head.token || headRetry.atMs !== retryAtMs)) {
+    const headDoc = loaded.docs.get(head.token);
+    if (headDoc && !headDoc.served) put(head.token, "update", { retryAtMs });
+    headRetry = { token: head.token, atMs: retryAtMs };
   }
 
+  // The front: the waiters known to come first (up to the frontier), as many as it keeps.
+  const frontier = final.frontier;
+  const front = final.waiters.filter((w) => frontier === undefined || !comesAfter(w, frontier)).slice(0, FRONT_SIZE);
   const keptPosted = final.posted.filter((p) => loaded.keyPosted.has(p.caller));
-  const key = keyFields(final, keptPosted);
+  const key = keyFields(final, keptPosted, front, headRetry);
   const before =
     initial &&
     keyFields(
       initial,
       initial.posted.filter((p) => loaded.keyPosted.has(p.caller)),
+      loaded.front,
+      loaded.headRetry,
     );
   if (writes.size === 0 && !loaded.legacy && JSON.stringify(key) === JSON.stringify(before)) return null;
   if (loaded.legacy) Object.assign(key, { waiters: FieldValue.delete(), ops: FieldValue.delete() });
