@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto";
 import { type DocumentReference, Firestore, setLogFunction } from "@google-cloud/firestore";
 import { type Backend, keyIdOf, newToken } from "@holdfast/shared";
 import { createFirestoreBackend } from "../functions/src/firestore/backend.ts";
-import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../scripts/firestore-emulator.ts";
+import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../local/firestore-emulator.ts";
 import { type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { type JsonClient, percentile } from "./http-client.ts";
 import { asContender, benchServer, eachOperation, median, medianOf, ms, ratio, sleep, timed } from "./measure.ts";

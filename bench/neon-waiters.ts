@@ -16,7 +16,7 @@ import pg from "pg";
 import ws from "ws";
 import { createNeonBackend } from "../edge/src/neon/backend.ts";
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
-import { startNeonStandin } from "../scripts/standins/neon-proxy.ts";
+import { startNeonStandin } from "../local/standins/neon-proxy.ts";
 import { connectionStringOf } from "../test/neon/fixture.ts";
 import { queueWaiters } from "../test/neon/queue-waiters.ts";
 import { startThrowawayPostgres } from "../test/neon/throwaway-postgres.ts";

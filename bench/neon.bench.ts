@@ -18,7 +18,7 @@ import pg from "pg";
 import ws from "ws";
 import { createNeonBackend } from "../edge/src/neon/backend.ts";
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
-import { type SpawnedNeonStandin, spawnNeonStandin } from "../scripts/standins/spawn-neon.ts";
+import { type SpawnedNeonStandin, spawnNeonStandin } from "../local/standins/spawn-neon.ts";
 import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { type JsonClient, percentile } from "./http-client.ts";
 import {

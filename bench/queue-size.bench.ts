@@ -32,9 +32,9 @@ import { runRelease as upstashRelease } from "../edge/src/upstash/release.ts";
 import { runAcquire as firestoreAcquire } from "../functions/src/firestore/acquire.ts";
 import { createContext as firestoreContext } from "../functions/src/firestore/context.ts";
 import { runRelease as firestoreRelease } from "../functions/src/firestore/release.ts";
-import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../scripts/firestore-emulator.ts";
-import { spawnNeonStandin } from "../scripts/standins/spawn-neon.ts";
-import { spawnUpstashStandin } from "../scripts/standins/spawn-upstash.ts";
+import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../local/firestore-emulator.ts";
+import { spawnNeonStandin } from "../local/standins/spawn-neon.ts";
+import { spawnUpstashStandin } from "../local/standins/spawn-upstash.ts";
 import { median, ratio } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
 

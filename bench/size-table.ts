@@ -20,9 +20,9 @@ import { createNeonBackend } from "../edge/src/neon/backend.ts";
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
 import { createUpstashBackend } from "../edge/src/upstash/backend.ts";
 import { createFirestoreBackend } from "../functions/src/firestore/backend.ts";
-import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../scripts/firestore-emulator.ts";
-import { spawnNeonStandin } from "../scripts/standins/spawn-neon.ts";
-import { spawnUpstashStandin } from "../scripts/standins/spawn-upstash.ts";
+import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../local/firestore-emulator.ts";
+import { spawnNeonStandin } from "../local/standins/spawn-neon.ts";
+import { spawnUpstashStandin } from "../local/standins/spawn-upstash.ts";
 
 const HOLDERS = 5_000;
 const WAITERS = 2_000;

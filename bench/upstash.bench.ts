@@ -13,7 +13,7 @@ import { keyIdOf, newToken } from "@holdfast/shared";
 import { Lock } from "@upstash/lock";
 import { Redis } from "@upstash/redis";
 import { createUpstashBackend } from "../edge/src/upstash/backend.ts";
-import { type SpawnedStandin, spawnUpstashStandin } from "../scripts/standins/spawn-upstash.ts";
+import { type SpawnedStandin, spawnUpstashStandin } from "../local/standins/spawn-upstash.ts";
 import { type Acquirer, type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { type JsonClient, percentile } from "./http-client.ts";
 import {

@@ -5,7 +5,7 @@
  * migrates the local Postgres (POSTGRES_URL) through the local stand-in of Neon's proxy.
  */
 import { setupSchema } from "../edge/src/neon/schema/migrate.ts";
-import { startNeonStandin } from "./standins/neon-proxy.ts";
+import { startNeonStandin } from "../local/standins/neon-proxy.ts";
 
 const prefix = process.env.HOLDFAST_PG_PREFIX;
 const withPrefix = prefix ? { prefix } : {};

@@ -2,16 +2,18 @@
  * `npm run start:firebase`: the exported Firebase function (`functions/src/index.ts`) on
  * 127.0.0.1:8788 (PORT overrides), served by Google's Functions Framework as Cloud
  * Functions serves it, over the real Firestore emulator: the one at FIRESTORE_EMULATOR_HOST,
- * or one started here on a free port that keeps its documents in .holdfast/firestore/
- * (imported at start, exported at a clean stop, so fences survive restarts) and stops
- * with this process.
+ * or the local one of .holdfast/firestore/ (firestore-local.ts): re-attached to if a crash
+ * of this process left it running, else started under firestore-supervisor.ts, which
+ * imports the last export, exports periodically and at a clean stop, and stops it when no
+ * server comes back.
  */
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { checkConfigFully } from "@holdfast/shared";
-import { claimDataDir } from "./data-dir-lock.ts";
-import { DEMO_PROJECT, type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "./firestore-emulator.ts";
-import { serveFunction } from "./serve-function.ts";
+import { DEMO_PROJECT, OFFLINE_ENV } from "../local/firestore-emulator.ts";
+import { type LocalEmulator, localEmulator } from "../local/firestore-local.ts";
+import { serveFunction } from "../local/serve-function.ts";
+import { claimDataDir } from "../node/src/data-dir-lock.ts";
 
 Object.assign(process.env, OFFLINE_ENV);
 const port = Number(process.env.PORT ?? 8788);
@@ -26,8 +28,17 @@ try {
   process.exit(1);
 }
 
-let emulator: FirestoreEmulator | undefined;
-let starting: Promise<FirestoreEmulator> | undefined;
+// The local emulator's periods (firestore-supervisor.ts): a typo must not turn them off silently.
+for (const name of ["HOLDFAST_FIRESTORE_EXPORT_SECONDS", "HOLDFAST_FIRESTORE_ORPHAN_SECONDS"]) {
+  const value = process.env[name];
+  if (value !== undefined && !(value.trim() !== "" && Number(value) >= 0)) {
+    console.error(`holdfast: ${name} must be a number of seconds (≥ 0), not ${JSON.stringify(value)}`);
+    process.exit(1);
+  }
+}
+
+let emulator: LocalEmulator | undefined;
+let starting: Promise<LocalEmulator> | undefined;
 let server: Server | undefined;
 let stopping = false;
 // Installed before the emulator starts, so that a Ctrl-C during start-up stops it too. The
@@ -54,11 +65,26 @@ if (process.env.FIRESTORE_EMULATOR_HOST) {
     console.error(`holdfast: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
-  starting = startFirestoreEmulator({ dataDir });
-  emulator = await starting;
+  starting = localEmulator(dataDir);
+  const local = await starting;
+  emulator = local;
   if (stopping) await new Promise(() => {}); // stop() is stopping it
-  process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
-  where = `Firestore emulator on ${emulator.host} (started here; documents kept in ${dataDir})`;
+  process.env.FIRESTORE_EMULATOR_HOST = local.host;
+  if (local.crashed) {
+    console.error(
+      `holdfast: the last Firestore emulator of ${dataDir} ended without its final export (a crash): the changes of its last ${process.env.HOLDFAST_FIRESTORE_EXPORT_SECONDS ?? 10} s are lost, and fences issued in them may be issued again`,
+    );
+  }
+  where = `Firestore emulator on ${local.host} (${local.attached ? `re-attached: still running since ${local.startedAt}` : "started here"}; documents kept in ${dataDir})`;
+  // An emulator that went away on its own (a crash) took the latest changes with it: this
+  // server has no store to serve from. A restart imports the last periodic export.
+  setInterval(() => {
+    if (stopping || local.running()) return;
+    console.error(
+      `holdfast: the Firestore emulator stopped on its own (see ${dataDir}/emulator.log); restart npm run start:firebase`,
+    );
+    process.exit(1);
+  }, 2000).unref();
 }
 
 try {

@@ -10,8 +10,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { claimDataDir } from "./data-dir-lock.ts";
-import { prepareStore } from "./local-store.ts";
+import { prepareStore } from "../local/local-store.ts";
+import { claimDataDir } from "../node/src/data-dir-lock.ts";
 import { workerBundle, wranglerWorkerOptions } from "./worker-cache.ts";
 
 // Keep every tool on this machine: no metrics, no cf fetch.
@@ -35,7 +35,7 @@ const fail = (error: unknown): never => {
 const store = await (async () => {
   // The Worker would answer 503 to everything with a bad setting: stop here instead. The
   // module itself, not the package index: the index loads zod and Hono (0.2 s).
-  const { checkConfigFully } = await import("../shared/src/app/check-config.ts");
+  const { checkConfigFully } = await import("../shared/src/app/config/check-config.ts");
   await checkConfigFully({ ...process.env, HOLDFAST_TOKEN: token });
   // Durable Objects' SQLite files: one server at a time, or fences repeat.
   claimDataDir(join(stateDir, "durable-objects"), "npm start");
@@ -80,6 +80,7 @@ console.log(
     `Holdfast listening on ${origin}`,
     `backend: ${health.backend} (workerd via Miniflare), ${store.describe}`,
     process.env.HOLDFAST_TOKENS ? "tokens: from HOLDFAST_TOKENS" : `token: ${token}`,
+    ...store.warnings.map((warning) => `durability: ${warning}`),
   ].join("\n"),
 );
 

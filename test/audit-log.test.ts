@@ -70,7 +70,7 @@ it("records auth failures and admin requests without secrets or lockIds", async 
     [401, "anonymous"],
   ]);
   expect(failures[0]).toMatchObject({ reason: "unknown token", ip: "203.0.113.7", method: "POST" });
-  expect(failures[2]).toMatchObject({ principal: "sub:u1", reason: expect.stringMatching(/key prefixes/) });
+  expect(failures[2]).toMatchObject({ principal: "kid:k/sub:u1", reason: expect.stringMatching(/key prefixes/) });
   expect(failures[3]).toMatchObject({ reason: expect.stringMatching(/expired/) });
   for (const line of lines) {
     const capability = grant.lockId.split(".")[1] ?? grant.lockId;

@@ -140,6 +140,19 @@ describe("HS256 browser tokens", () => {
     expect(JSON.stringify(await stolen.json())).not.toContain(first.lockId);
   });
 
+  it("scope idempotency keys to their signer too: one sub of two issuers is two users", async () => {
+    const request = { key: "user:issuers", idempotencyKey: "same-key", ttlMs: 10_000 };
+    const fromFirst = await mint({ sub: "u1", keys: ["user:"] });
+    const fromSecond = await mint({ secret: NEXT_SECRET, kid: "k2", sub: "u1", keys: ["user:"] });
+    const first = await (await post(fromFirst, "/v1/locks/acquire", request)).json();
+    expect(first).toMatchObject({ ok: true });
+    const other = await post(fromSecond, "/v1/locks/acquire", request);
+    expect(other.status).toBe(409);
+    expect(JSON.stringify(await other.json())).not.toContain(first.lockId);
+    // The first issuer's own retry still finds its grant.
+    expect(await (await post(fromFirst, "/v1/locks/acquire", request)).json()).toMatchObject({ lockId: first.lockId });
+  });
+
   it("live beside static tokens", async () => {
     expect((await post("server-admin", "/v1/locks/lookup", { key: "anything" })).status).toBe(200);
     expect((await post("not-a-token", "/v1/locks/lookup", { key: "anything" })).status).toBe(401);

@@ -1,6 +1,6 @@
 /**
  * The CORS and body-limit middleware that are entered only when a request needs them
- * (shared/src/app/cheap-middleware.ts), through a real Node server: what a browser and a
+ * (shared/src/app/input/cheap-middleware.ts), through a real Node server: what a browser and a
  * non-browser client see is what Hono's middleware gave them, and a chunked body (no
  * Content-Length) is still counted and refused past the limit.
  */

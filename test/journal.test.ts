@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KeyState } from "@holdfast/shared";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { type JournalOptions, type JournalPersistence, openJournal } from "../scripts/journal/index.ts";
-import { LogWriter } from "../scripts/journal/log-writer.ts";
-import { encodeCommit, encodeLine } from "../scripts/journal/records.ts";
+import { type JournalOptions, type JournalPersistence, openJournal } from "../node/src/journal/index.ts";
+import { LogWriter } from "../node/src/journal/log-writer.ts";
+import { encodeCommit, encodeLine } from "../node/src/journal/records.ts";
 
 const dirs: string[] = [];
 const opened: JournalPersistence[] = [];

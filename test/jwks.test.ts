@@ -1,5 +1,5 @@
 /**
- * The JWKS a deployment verifies browser tokens against (shared/src/app/jwks.ts), served
+ * The JWKS a deployment verifies browser tokens against (shared/src/app/auth/jwks.ts), served
  * by a real HTTP server on this machine with a clock the test moves: one fetch serves
  * many tokens, a key the provider adds reaches us (at most one refetch per 30 s), keys of
  * the wrong type or marked for encryption never verify, and RS256 works beside ES256.
@@ -54,9 +54,9 @@ describe("a JWKS URL", () => {
     expect(await verify(await added.sign())).toBeNull(); // within the cooldown: not fetched again
     expect(fetches).toBe(1);
     nowMs += 31_000;
-    expect(await verify(await added.sign())).toMatchObject({ id: "sub:u1" }); // RS256, after one refetch
+    expect(await verify(await added.sign())).toMatchObject({ id: "jwks/sub:u1" }); // RS256, after one refetch
     expect(fetches).toBe(2);
-    expect(await verify(await added.sign({ sub: "again" }))).toMatchObject({ id: "sub:again" });
+    expect(await verify(await added.sign({ sub: "again" }))).toMatchObject({ id: "jwks/sub:again" });
     expect(fetches).toBe(2);
   });
 

@@ -6,7 +6,7 @@
  * the lock contracts over it. Real files in temp dirs; the journal's own crash and
  * compaction cases are in journal.test.ts.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -24,12 +24,10 @@ import {
   tokensFromEnv,
 } from "@holdfast/shared";
 import { runBackendContract, runHttpContract, runWaitingContract } from "@holdfast/shared/contract";
-import { open as openLmdb } from "lmdb";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { type JournalPersistence, openJournal } from "../scripts/journal/index.ts";
-import { importLegacy } from "../scripts/journal/legacy.ts";
-import { LogWriter } from "../scripts/journal/log-writer.ts";
-import { recover } from "../scripts/journal/recover.ts";
+import { type JournalPersistence, openJournal } from "../node/src/journal/index.ts";
+import { LogWriter } from "../node/src/journal/log-writer.ts";
+import { recover } from "../node/src/journal/recover.ts";
 import { type StartedServer, startServer } from "./start-server.ts";
 
 const dirs: string[] = [];
@@ -277,55 +275,6 @@ describe("journal persistence for start:node", () => {
     for (const [keyId, fence] of expected) expect(loaded.get(keyId)?.fence).toBe(fence);
   });
 
-  it("imports the JSON file and the LMDB store of earlier versions once, keeping the higher fence", async () => {
-    const dir = tempDir();
-    const legacy = join(dir, "memory-state.json");
-    const fenced = await request("legacy-fence");
-    const held = await request("legacy-held");
-    const newer = await request("legacy-newer");
-    const fromLmdb = await request("lmdb-fence");
-    const state = (req: AcquireRequest, fence: number, holders: KeyState["holders"] = []): [string, KeyState] => [
-      req.keyId,
-      { tenant: TENANT, key: req.key, fence, limit: null, holders },
-    ];
-    const now = Date.now();
-    const holder = {
-      token: held.token,
-      mode: "exclusive" as const,
-      permits: 1,
-      fence: 7,
-      acquiredAtMs: now,
-      expiresAtMs: now + 60_000,
-    };
-    writeFileSync(
-      legacy,
-      JSON.stringify({ version: 1, keys: [state(fenced, 41), state(held, 7, [holder]), state(newer, 3)] }),
-    );
-    // LMDB as the previous start:node opened and wrote it: fence-only records and full ones.
-    const lmdb = openLmdb({ path: join(dir, "memory-lmdb"), noSubdir: false, compression: false });
-    const keys = lmdb.openDB<unknown, string>({ name: "keys", encoding: "msgpack" });
-    await keys.put(fromLmdb.keyId, { tenant: TENANT, key: fromLmdb.key, fence: 12 });
-    await keys.put(fenced.keyId, { tenant: TENANT, key: fenced.key, fence: 40 });
-    await lmdb.close();
-
-    const store = await openStore(join(dir, "memory-journal"));
-    await store.save(newer.keyId, state(newer, 9)[1]);
-    expect(await importLegacy(store, dir)).toMatchObject([
-      { keys: 3, from: legacy, movedTo: `${legacy}.imported` },
-      { keys: 2, from: join(dir, "memory-lmdb"), movedTo: join(dir, "memory-lmdb.imported") },
-    ]);
-    expect(readdirSync(dir).sort()).toEqual(["memory-journal", "memory-lmdb.imported", "memory-state.json.imported"]);
-    expect(await importLegacy(store, dir)).toEqual([]);
-    // On disk before the old stores were renamed.
-    expect(await onDisk(store.path, fromLmdb.keyId)).toMatchObject({ fence: 12 });
-
-    const backend = createMemoryBackend({ persist: store });
-    expect(granted(await backend.acquire(await request("legacy-fence"))).fence).toBe(42);
-    expect(await backend.owns(ref(held))).toMatchObject({ owned: true, holder: { fence: 7 } });
-    expect(granted(await backend.acquire(await request("legacy-newer"))).fence).toBe(10);
-    expect(granted(await backend.acquire(await request("lmdb-fence"))).fence).toBe(13);
-  });
-
   it("measures acquire+release pairs/s with 0 and with 20,000 keys (printed, not asserted)", async () => {
     const empty = (await persisted()).backend;
     const { store, path } = await persisted();
@@ -376,11 +325,8 @@ async function pairsPerSecond(backend: Backend, label: string): Promise<number> 
 }
 
 describe("npm run start:node over the journal", () => {
-  it("imports a legacy state file, says where the state lives, and keeps fences across a SIGKILL", async () => {
+  it("says where the state lives, and keeps grants and fences across a SIGKILL", async () => {
     const dataDir = tempDir();
-    const keyId = await keyIdOf(TENANT, "upgraded");
-    const legacy: KeyState = { tenant: TENANT, key: "upgraded", fence: 41, limit: null, holders: [] };
-    writeFileSync(join(dataDir, "memory-state.json"), JSON.stringify({ version: 1, keys: [[keyId, legacy]] }));
 
     const start = async () => {
       const server = await startServer(
@@ -400,18 +346,16 @@ describe("npm run start:node over the journal", () => {
     };
 
     const first = await start();
-    expect(first.server.output()).toContain(`imported 1 keys from ${join(dataDir, "memory-state.json")}`);
     expect(first.server.output()).toContain(`state in ${join(dataDir, "memory-journal")}`);
-    expect((await first.acquire("upgraded")).body.fence).toBe("000000000000042");
+    expect((await first.acquire("kept")).body.fence).toBe("000000000000001");
     await first.server.stop("SIGKILL");
 
     const second = await start();
-    expect(second.server.output()).not.toContain("imported");
-    expect((await second.acquire("upgraded")).status).toBe(409);
+    expect((await second.acquire("kept")).status).toBe(409);
     await second.server.stop();
     // SIGTERM closed the journal cleanly; a third start still has the grant.
     const third = await start();
-    expect((await third.acquire("upgraded")).status).toBe(409);
+    expect((await third.acquire("kept")).status).toBe(409);
     await third.server.stop();
   }, 90_000);
 

@@ -188,7 +188,7 @@ describe("runtime validation (zod/mini) matches the documented schemas (classic 
     it(name, () => {
       fc.assert(
         fc.property(body, (value) => {
-          // A top-level "__proto__" never reaches a schema: app/prototype-guard.ts answers it
+          // A top-level "__proto__" never reaches a schema: app/input/prototype-guard.ts answers it
           // first (zod 4.6 reports it as an unknown key itself, zod 4.4 did not see it).
           fc.pre(!(typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")));
           expect(outcome(mini, value)).toEqual(outcome(classic, value));

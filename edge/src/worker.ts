@@ -5,6 +5,7 @@ import {
   boundsFrom,
   checkConfig,
   createApp,
+  misconfiguredResponse,
   parseCorsOrigins,
   parsePositiveInt,
 } from "@holdfast/shared";
@@ -65,15 +66,6 @@ function buildApp(env: Env) {
   });
 }
 
-/** A misconfigured deployment answers every request with a clear 503, not a bare runtime error. */
-function misconfigured(error: unknown): Response {
-  const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
-  return Response.json(
-    { ok: false, error: { code: "ServiceUnavailable", message }, serverTimeMs: Date.now() },
-    { status: 503 },
-  );
-}
-
 // Built once per isolate: bindings do not change while it lives.
 let built: { env: Env; app: ReturnType<typeof createApp> | Error } | undefined;
 
@@ -88,6 +80,6 @@ export default {
       }
       built = { env, app };
     }
-    return built.app instanceof Error ? misconfigured(built.app) : built.app.fetch(request, env, ctx);
+    return built.app instanceof Error ? misconfiguredResponse(built.app) : built.app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

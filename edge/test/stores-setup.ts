@@ -5,8 +5,8 @@
  * resolves modules for workerd).
  */
 import type { TestProject } from "vitest/node";
-import { spawnNeonStandin } from "../../scripts/standins/spawn-neon.ts";
-import { spawnUpstashStandin } from "../../scripts/standins/spawn-upstash.ts";
+import { spawnNeonStandin } from "../../local/standins/spawn-neon.ts";
+import { spawnUpstashStandin } from "../../local/standins/spawn-upstash.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

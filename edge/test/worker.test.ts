@@ -1,13 +1,24 @@
 /** The Worker entry itself (bindings, tokens, routes), through the runtime's own fetch. */
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintToken } from "../../sdk/src/server.ts";
+import worker from "../src/worker.ts";
 
 const headers = { authorization: "Bearer token-a", "content-type": "application/json" };
 const post = (path: string, body: object, init: RequestInit = {}) =>
   SELF.fetch(`https://holdfast.test${path}`, { method: "POST", headers, body: JSON.stringify(body), ...init });
 
 describe("the Worker", () => {
+  it("answers every request of a misconfigured deployment with a clear 503 in the envelope", async () => {
+    const wrong = { ...env, HOLDFAST_BACKEND: "dynamodb" } as typeof env;
+    const response = await worker.fetch(new Request("https://holdfast.test/health"), wrong, createExecutionContext());
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      ok: false,
+      error: { code: "ServiceUnavailable", message: expect.stringMatching(/^misconfigured: .*HOLDFAST_BACKEND/) },
+    });
+  });
+
   it("serves the v1 API over the Durable Object backend", async () => {
     const health = await SELF.fetch("https://holdfast.test/health");
     expect(await health.json()).toMatchObject({ ok: true, backend: "durable-object" });

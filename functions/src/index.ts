@@ -4,6 +4,7 @@
  * app does its own auth and CORS, so the function is public and Functions' CORS is off.
  */
 import { Firestore } from "@google-cloud/firestore";
+import { misconfiguredResponse } from "@holdfast/shared";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
 import { defineSecret, defineString } from "firebase-functions/params";
@@ -27,13 +28,8 @@ function build(): FetchHandler {
     });
     return (request) => app.fetch(request);
   } catch (error) {
-    const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
-    console.error(`holdfast: ${message}`);
-    return () =>
-      Response.json(
-        { ok: false, error: { code: "ServiceUnavailable", message }, serverTimeMs: Date.now() },
-        { status: 503 },
-      );
+    console.error(`holdfast: misconfigured: ${error instanceof Error ? error.message : String(error)}`);
+    return () => misconfiguredResponse(error);
   }
 }
 

@@ -8,17 +8,12 @@ import type {
   AcquireRequest,
   AcquireResult,
   ExtendResult,
+  KeyRef,
   LockRef,
   LookupResult,
   OwnsResult,
   ReleaseResult,
 } from "./model.ts";
-
-export interface KeyRef {
-  tenant: string;
-  key: string;
-  keyId: string;
-}
 
 export interface QueuedWaitOptions {
   waitMs: number;

@@ -7,18 +7,19 @@ export {
   staticTokens,
   type TokenEntry,
   tokensFromEnv,
-} from "./app/auth.ts";
-export { type AuthEnv, authFromEnv, hasTokenConfig, jwtOptionsFromEnv } from "./app/auth-env.ts";
-export { checkConfig, checkConfigFully, type ServerEnv } from "./app/check-config.ts";
-export { parseCorsOrigins, parsePositiveInt } from "./app/config.ts";
-export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
+} from "./app/auth/auth.ts";
+export { type AuthEnv, authFromEnv, hasTokenConfig, jwtOptionsFromEnv } from "./app/auth/auth-env.ts";
 export {
   type JwtOptions,
   type JwtSecret,
   jwtTokens,
   looksLikeJwt,
   MAX_BROWSER_TOKEN_LIFETIME_S,
-} from "./app/jwt-auth.ts";
+} from "./app/auth/jwt-auth.ts";
+export { checkConfig, checkConfigFully, type ServerEnv } from "./app/config/check-config.ts";
+export { parseCorsOrigins, parsePositiveInt } from "./app/config/config.ts";
+export { type AppOptions, createApp, MAX_BODY_BYTES } from "./app/create-app.ts";
+export { errorBody, misconfiguredResponse } from "./app/envelope.ts";
 export {
   type Budget,
   type BudgetOf,
@@ -28,9 +29,9 @@ export {
   type RateLimiter,
   type RateVerdict,
   TokenBucket,
-} from "./app/rate-limit.ts";
-export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit-config.ts";
-export type { Backend, KeyRef, QueuedWaitOptions } from "./backend.ts";
+} from "./app/rate-limit/rate-limit.ts";
+export { budgetsFromEnv, DEFAULT_BUDGET } from "./app/rate-limit/rate-limit-config.ts";
+export type { Backend, QueuedWaitOptions } from "./backend.ts";
 export {
   atCapacity,
   type BoundName,

@@ -18,19 +18,7 @@ function base64url(bytes: Uint8Array): string {
 }
 
 /** True when the string has no lone surrogate (those would alias after UTF-8 encoding). */
-export function isWellFormedString(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = value.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
-      i++;
-    } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-      return false;
-    }
-  }
-  return true;
-}
+export const isWellFormedString = (value: string): boolean => value.isWellFormed();
 
 export function utf8Length(value: string): number {
   return encoder.encode(value).byteLength;

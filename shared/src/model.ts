@@ -49,6 +49,13 @@ export interface AcquireRequest {
   priority?: number;
 }
 
+/** A key, named: its tenant, its name and the id of its record (keys.ts keyIdOf). */
+export interface KeyRef {
+  tenant: string;
+  key: string;
+  keyId: string;
+}
+
 /** A lockId, parsed: the key's id and the grant's secret. */
 export interface LockRef {
   tenant: string;

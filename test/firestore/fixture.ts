@@ -11,7 +11,7 @@ import {
   type FirestoreEmulator,
   OFFLINE_ENV,
   startFirestoreEmulator,
-} from "../../scripts/firestore-emulator.ts";
+} from "../../local/firestore-emulator.ts";
 
 Object.assign(process.env, OFFLINE_ENV);
 

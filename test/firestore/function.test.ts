@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runContention } from "@holdfast/shared/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_PROJECT } from "../../local/firestore-emulator.ts";
+import { serveFunction } from "../../local/serve-function.ts";
 import { buildFunctions } from "../../scripts/build-functions.ts";
-import { DEMO_PROJECT } from "../../scripts/firestore-emulator.ts";
-import { serveFunction } from "../../scripts/serve-function.ts";
 import { httpBackend } from "../support/http-backend.ts";
 import { sharedEmulator, stopSharedEmulator } from "./fixture.ts";
 

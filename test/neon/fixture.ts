@@ -8,7 +8,7 @@ import { newToken } from "@holdfast/shared";
 import ws from "ws";
 import { createNeonBackend, type NeonBackendOptions } from "../../edge/src/neon/backend.ts";
 import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
-import { startNeonStandin } from "../../scripts/standins/neon-proxy.ts";
+import { startNeonStandin } from "../../local/standins/neon-proxy.ts";
 
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 

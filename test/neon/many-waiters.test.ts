@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ws from "ws";
 import { createNeonBackend } from "../../edge/src/neon/backend.ts";
 import { setupSchema } from "../../edge/src/neon/schema/migrate.ts";
-import { type NeonStandin, startNeonStandin } from "../../scripts/standins/neon-proxy.ts";
+import { type NeonStandin, startNeonStandin } from "../../local/standins/neon-proxy.ts";
 import { codeOf, lockHandle } from "../support/store-faults.ts";
 import { connectionStringOf } from "./fixture.ts";
 import { indices, queueWaiters } from "./queue-waiters.ts";

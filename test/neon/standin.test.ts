@@ -1,5 +1,5 @@
 /**
- * The Neon proxy stand-in (scripts/standins/neon-proxy.ts), driven by the real driver
+ * The Neon proxy stand-in (local/standins/neon-proxy.ts), driven by the real driver
  * `@neondatabase/serverless` 1.2 against the real Postgres on 127.0.0.1:5432: neon() over
  * HTTP, Client and Pool over the WebSocket bridge. Raw fetches cover what the driver cannot
  * send; a TCP forwarder in front of Postgres stands for an outage.
@@ -10,8 +10,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 import { Client, NeonDbError, type NeonQueryFunction, neon, neonConfig, Pool } from "@neondatabase/serverless";
 import { Client as PgClient } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NeonStandin, neonConfigFor, startNeonStandin } from "../../scripts/standins/neon-proxy.ts";
-import { spawnNeonStandin } from "../../scripts/standins/spawn-neon.ts";
+import { type NeonStandin, neonConfigFor, startNeonStandin } from "../../local/standins/neon-proxy.ts";
+import { spawnNeonStandin } from "../../local/standins/spawn-neon.ts";
 
 const POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
 const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
@@ -445,7 +445,7 @@ describe("test hooks", () => {
   });
 });
 
-describe("as a process of its own (CLI mode, scripts/standins/spawn-neon.ts)", () => {
+describe("as a process of its own (CLI mode, local/standins/spawn-neon.ts)", () => {
   it("serves the driver and reports its counts on the stats route", async () => {
     const spawned = await spawnNeonStandin(POSTGRES_URL);
     try {

@@ -5,7 +5,7 @@
  */
 import { newToken } from "@holdfast/shared";
 import { createUpstashBackend, type UpstashBackendOptions } from "../../edge/src/upstash/backend.ts";
-import { startUpstashStandin, type UpstashStandin } from "../../scripts/standins/upstash-rest.ts";
+import { startUpstashStandin, type UpstashStandin } from "../../local/standins/upstash-rest.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 

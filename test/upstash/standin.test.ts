@@ -1,5 +1,5 @@
 /**
- * The Upstash REST stand-in (scripts/standins/upstash-rest.ts), driven by the official
+ * The Upstash REST stand-in (local/standins/upstash-rest.ts), driven by the official
  * client `@upstash/redis` against the real Redis on 127.0.0.1:6379, plus a throwaway
  * redis-server for the outage cases. Raw fetches cover what the client cannot send.
  */
@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUpstashStandin, type UpstashStandin } from "../../scripts/standins/upstash-rest.ts";
+import { startUpstashStandin, type UpstashStandin } from "../../local/standins/upstash-rest.ts";
 
 const TOKEN = "standin-test-token";
 const prefix = `upstash-standin-test:${randomUUID()}:`;

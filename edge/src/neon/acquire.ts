@@ -5,6 +5,7 @@
  */
 import type { AcquireRequest, QueueStatus } from "@holdfast/shared";
 import type { NeonContext } from "./context.ts";
+import { keyText } from "./key-text.ts";
 import { queueStatusOf } from "./reply.ts";
 
 export async function runAcquire(ctx: NeonContext, request: AcquireRequest, waitMs: number): Promise<QueueStatus> {
@@ -15,7 +16,7 @@ export async function runAcquire(ctx: NeonContext, request: AcquireRequest, wait
     [
       request.keyId,
       request.tenant,
-      request.key,
+      keyText(request.key),
       request.token,
       request.ttlMs,
       request.mode === "exclusive" ? "x" : "s",

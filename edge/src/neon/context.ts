@@ -17,7 +17,7 @@ export interface NeonBackendOptions {
   /** Deadline for one statement (default 10 s): then NetworkTimeout. */
   timeoutMs?: number;
   /**
-   * For the local stand-in of Neon's proxy (scripts/standins/neon-proxy.ts): speak plain
+   * For the local stand-in of Neon's proxy (local/standins/neon-proxy.ts): speak plain
    * HTTP and WebSocket to the connection string's own host and port.
    */
   localProxy?: boolean;

@@ -1,6 +1,7 @@
 /** Owns: whether a lockId names a live grant; reads the row without locking it. */
 import type { LockRef, OwnsResult } from "@holdfast/shared";
 import type { NeonContext } from "./context.ts";
+import { keyFromText } from "./key-text.ts";
 import { holderOf, num, type Reply, str } from "./reply.ts";
 
 export async function runOwns(ctx: NeonContext, ref: LockRef): Promise<OwnsResult> {
@@ -12,5 +13,6 @@ export async function runOwns(ctx: NeonContext, ref: LockRef): Promise<OwnsResul
   ]);
   const serverTimeMs = num(reply, "n");
   if (reply.k !== "o") return { owned: false, serverTimeMs };
-  return { owned: true, key: str(reply, "key"), holder: holderOf(reply.h as Reply), serverTimeMs };
+  const key = await keyFromText(str(reply, "key"), ref.tenant, ref.keyId);
+  return { owned: true, key, holder: holderOf(reply.h as Reply), serverTimeMs };
 }

@@ -18,6 +18,7 @@ import {
 } from "@holdfast/shared";
 import { runAcquire } from "./acquire.ts";
 import type { NeonContext } from "./context.ts";
+import { keyText } from "./key-text.ts";
 import { runRelease } from "./release.ts";
 import { queueStatusOf, type Reply } from "./reply.ts";
 
@@ -49,7 +50,7 @@ async function runCheck(ctx: NeonContext, request: AcquireRequest, leave: boolea
   const { names } = ctx;
   const reply = await ctx.call(
     `SELECT ${names.fn("check")}($1::text, $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::integer) AS r`,
-    [request.keyId, request.tenant, request.key, request.token, leave, names.channels, ctx.bounds.holders],
+    [request.keyId, request.tenant, keyText(request.key), request.token, leave, names.channels, ctx.bounds.holders],
   );
   return queueStatusOf(reply);
 }

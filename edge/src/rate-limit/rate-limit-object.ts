@@ -1,6 +1,6 @@
 /**
  * One Durable Object per tenant: the tenant's shared token bucket, from which every
- * isolate of the Worker leases tokens a batch at a time (shared/src/app/rate-limit.ts).
+ * isolate of the Worker leases tokens a batch at a time (shared/src/app/rate-limit/rate-limit.ts).
  * The bucket lives in memory only: an evicted object starts again with a full bucket,
  * which at worst lets one burst more through. A rate limit protects capacity; it is not
  * a safety property of the locks, so it is not worth a storage write per lease.

@@ -31,42 +31,40 @@ if mine then return finish(grantReply(mine, now)) end
 local posted = postedReply(s, token, now)
 if posted then return finish(posted) end
 local entry = redis.call('HGET', C, token)
-if entry then return finish({ 4, now, retryAt, rankOf(string.match(entry, '^([^|]+)|')) }) end
+if entry then return finish({ K.queued, now, retryAt, rankOf(string.match(entry, '^([^|]+)|')) }) end
 
-${/* Rule 2, idempotency: an earlier grant answers if the request is the same; a queued
+${/* R3, idempotency: an earlier grant answers if the request is the same; a queued
    original is joined by a waiting retry (one grant for both), and answers "locked" to a
    retry that tries once. */ ""}
 if req.idem ~= '' then
   local earlier = holderByIdem(s, req.idem)
   if earlier then
     if sameRequest(earlier, req, s.limit) then return finish(grantReply(earlier, now)) end
-    return finish({ 3, now })
+    return finish({ K.idempotencyMismatch, now })
   end
   local originalId = redis.call('HGET', X, 'i|' .. req.idem) or unindexedWaiter(req.idem)
   local value = originalId and redis.call('HGET', W, originalId)
   if value then
     local w = decodeWaiter(value)
-    if w.mode ~= req.mode or w.permits ~= req.permits or w.limit ~= req.limit or w.ttl ~= req.ttl then
-      return finish({ 3, now })
-    end
-    if waitMs <= 0 then return finish({ 0, now, now }) end
-    if #liveCallers(originalId, now) >= MAX_CALLERS then return finish({ 7, now, 'callers', MAX_CALLERS, 0 }) end
+    if not sameRequest(w, req, w.limit) then return finish({ K.idempotencyMismatch, now }) end
+    if waitMs <= 0 then return finish({ K.locked, now, now }) end
+    if #liveCallers(originalId, now) >= MAX_CALLERS then return finish({ K.capacity, now, 'callers', MAX_CALLERS, 0 }) end
     local deadline = now + waitMs
     addCaller(originalId, token, deadline)
     keepQueueUntil(deadline, now)
-    return finish({ 4, now, retryAt, rankOf(originalId) })
+    return finish({ K.queued, now, retryAt, rankOf(originalId) })
   end
 end
 
-${/* Rules 3 and 4, and R9's holder bound. */ ""}
+${/* R4 and R5, and R9's holder bound. */ ""}
 local blocked = admits(s, req)
-if blocked == 'mismatch' then return finish({ 2, now, s.limit or -1 }) end
-${/* While others wait, a newcomer goes first only with a strictly higher priority. */ ""}
+if blocked == 'mismatch' then return finish({ K.limitMismatch, now, s.limit or -1 }) end
+${/* R8: while others wait, a newcomer goes first only with a strictly higher priority. */ ""}
 local head = redis.call('ZRANGE', Q, 0, 0, 'WITHSCORES')
 local behind = head[1] ~= nil and -req.prio >= tonumber(head[2])
 if blocked == 'full' then
   ${/* Nobody ahead: refused clearly. Behind the queue: it waits its turn like any other. */ ""}
-  if not behind then return finish({ 7, now, 'holders', BOUND_HOLDERS, earliestExpiry(s) }) end
+  if not behind then return finish({ K.capacity, now, 'holders', BOUND_HOLDERS, earliestExpiry(s) }) end
   blocked = earliestExpiry(s)
 end
 if blocked == 0 and not behind then
@@ -76,8 +74,8 @@ if blocked == 0 and not behind then
   end
   return finish(grantReply(grant(s, req, token, now, tenant, key), now))
 end
-if waitMs <= 0 then return finish({ 0, now, (blocked ~= 0) and blocked or now }) end
-if redis.call('ZCARD', Q) >= BOUND_WAITERS then return finish({ 7, now, 'waiters', BOUND_WAITERS, 0 }) end
+if waitMs <= 0 then return finish({ K.locked, now, (blocked ~= 0) and blocked or now }) end
+if redis.call('ZCARD', Q) >= BOUND_WAITERS then return finish({ K.capacity, now, 'waiters', BOUND_WAITERS, 0 }) end
 
 ${/* Queue: priority first, then arrival. */ ""}
 local seq = redis.call('HINCRBY', R, 'qseq', 1)
@@ -90,13 +88,13 @@ local deadline = now + waitMs
 addCaller(token, token, deadline)
 keepQueueUntil(deadline, now)
 if not behind then retryAt = blocked end
-return finish({ 4, now, retryAt, rankOf(token) })
+return finish({ K.queued, now, retryAt, rankOf(token) })
 `;
 
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "1d07d9c78d4dee12953f5be6887a87c16262ef5a",
+  sha: "b3a98b4e624520c07ecfb8e2a3f64efe765b2d5d",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

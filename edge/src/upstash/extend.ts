@@ -1,5 +1,5 @@
 /**
- * Extend: a live grant's expiry becomes now + ttl in Redis's clock. A shortened lease
+ * R7, extend: a live grant's expiry becomes now + ttl in Redis's clock. A shortened lease
  * moves the queue head's retry time, so the script announces it to the waiters. Re-sent,
  * it extends again from a slightly later now: harmless.
  */
@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "11cd242b5336f4b3fb71eccaac1167dd16d35cdc",
+  sha: "54ed1dc642cfff616d6f1e5c1f2d35274e956334",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

@@ -1,7 +1,7 @@
-/** Lookup: a key's live holders, its last fence and limit, by Redis's clock. Writes nothing. */
+/** R7, lookup: a key's live holders, its last fence and limit, by Redis's clock. Writes nothing. */
 import type { HolderView, KeyRef, LookupResult } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
-import { limitOf, num, str } from "./reply.ts";
+import { holderAt, limitOf, num, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "7b486413cea235fc1415070255c9e5caf17759d8",
+  sha: "d66df8c6fd0fb07f9cd9398f715d18f7299eadd0",
 };
 
 const HOLDER_FIELDS = 6;
@@ -29,14 +29,7 @@ export async function runLookup(ctx: UpstashContext, ref: KeyRef): Promise<Looku
   const reply = await runScript(ctx.redis, LOOKUP, keys.all, [ref.tenant]);
   const holders: HolderView[] = [];
   for (let i = 3; i + HOLDER_FIELDS <= reply.length; i += HOLDER_FIELDS) {
-    holders.push({
-      token: str(reply, i),
-      mode: str(reply, i + 1) === "x" ? "exclusive" : "shared",
-      permits: num(reply, i + 2),
-      fence: num(reply, i + 3),
-      acquiredAtMs: num(reply, i + 4),
-      expiresAtMs: num(reply, i + 5),
-    });
+    holders.push(holderAt(reply, i + 1, str(reply, i)));
   }
   holders.sort((a, b) => a.fence - b.fence);
   return { serverTimeMs: num(reply, 0), fence: num(reply, 1), limit: limitOf(num(reply, 2)), holders };

@@ -1,7 +1,7 @@
-/** Owns: whether a lockId names a live grant, read in one script by Redis's clock. */
+/** R7, owns: whether a lockId names a live grant, read in one script by Redis's clock. */
 import type { LockRef, OwnsResult } from "@holdfast/shared";
 import type { UpstashContext } from "./context.ts";
-import { num, str } from "./reply.ts";
+import { holderAt, num, str } from "./reply.ts";
 import { RULES } from "./rules.lua.ts";
 import { type LuaScript, runScript } from "./script.ts";
 
@@ -16,24 +16,12 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "d8cad63e08e162035ca3d96a04ffa96cf24b7dd6" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "7f74ead39a3ba280551e02c9c87181494b0c353a" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);
   const reply = await runScript(ctx.redis, OWNS, keys.all, [ref.tenant, ref.token]);
   const serverTimeMs = num(reply, 1);
   if (num(reply, 0) !== 1) return { owned: false, serverTimeMs };
-  return {
-    owned: true,
-    key: str(reply, 2),
-    holder: {
-      token: ref.token,
-      mode: str(reply, 3) === "x" ? "exclusive" : "shared",
-      permits: num(reply, 4),
-      fence: num(reply, 5),
-      acquiredAtMs: num(reply, 6),
-      expiresAtMs: num(reply, 7),
-    },
-    serverTimeMs,
-  };
+  return { owned: true, key: str(reply, 2), holder: holderAt(reply, 3, ref.token), serverTimeMs };
 }

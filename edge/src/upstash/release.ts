@@ -1,5 +1,5 @@
 /**
- * Release: removes the grant and hands the key to the queue's head in the same script.
+ * R7, release: removes the grant and hands the key to the queue's head in the same script.
  * A re-sent release (its response lost) must not answer "not held" for a grant it did
  * release, so an applied release leaves a marker under its own nonce, kept a margin
  * longer than the client's whole retry budget (one call's deadline); a new release of
@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "bf20e0372cc622dba8bfd0005beb81aba2dd276e",
+  sha: "a9e250c2b742b24aa6381c1e49384867ddabf8f2",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

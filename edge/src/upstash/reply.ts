@@ -2,7 +2,7 @@
  * Decodes script replies. Scripts answer flat arrays led by a kind code; numbers arrive as
  * integers (fences and times never pass through Lua's tostring or JSON), strings as text.
  */
-import type { AcquireResult, CapacityResult } from "@holdfast/shared";
+import type { AcquireResult, CapacityResult, HolderView } from "@holdfast/shared";
 import { atCapacity, LockError } from "@holdfast/shared";
 
 /** Kind codes of the scripts' replies (rules.lua.ts, acquire.ts, wait.ts). */
@@ -28,6 +28,18 @@ export function str(reply: unknown[], index: number): string {
   const value = reply[index];
   if (typeof value !== "string") throw new LockError("Internal", `malformed script reply at ${index}`);
   return value;
+}
+
+/** A holder as lookup and owns answer it: mode, permits, fence, acquired, expires from `at` on. */
+export function holderAt(reply: unknown[], at: number, token: string): HolderView {
+  return {
+    token,
+    mode: str(reply, at) === "x" ? "exclusive" : "shared",
+    permits: num(reply, at + 1),
+    fence: num(reply, at + 2),
+    acquiredAtMs: num(reply, at + 3),
+    expiresAtMs: num(reply, at + 4),
+  };
 }
 
 export function limitOf(value: number): number | null {

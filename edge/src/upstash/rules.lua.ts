@@ -19,12 +19,19 @@
  * 15-digit fence must never round. The fence never passes through JSON.
  */
 import { MAX_CALLERS_PER_WAITER } from "@holdfast/shared";
+import { KIND } from "./reply.ts";
+
+/** The reply kinds as a Lua table, from the one TypeScript list (reply.ts) that decodes them. */
+const LUA_KINDS = `{ ${Object.entries(KIND)
+  .map(([name, code]) => `${name} = ${code}`)
+  .join(", ")} }`;
 
 // biome-ignore format: the Lua is laid out by hand; its comments are TypeScript comments, so they never ship.
 export const RULES = `
 local R, H, Q, W, C, G, GA, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local BOUND_HOLDERS, BOUND_WAITERS = math.huge, math.huge
 local MAX_CALLERS = ${MAX_CALLERS_PER_WAITER}
+local K = ${LUA_KINDS}
 local LIMIT_FIELD = '#limit'
 local MAX_FENCE = 999999999999999
 local RESULT_TTL_MS = 60000
@@ -32,7 +39,7 @@ local QUEUE_GRACE_MS = 60000
 
 local function int(n) return string.format('%d', n) end
 
-${/* The store's clock: one reading per script, Redis TIME. */ ""}
+${/* R1: the store's clock, one reading per script, Redis TIME. */ ""}
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -63,7 +70,7 @@ local function encodeHolder(h)
   return h.mode .. '|' .. int(h.permits) .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. idem
 end
 
-${/* Rule 1, prune: a holder is live while now < its expiry. Pruning never touches the fence,
+${/* R2, prune: a holder is live while now < its expiry. Pruning never touches the fence,
    and the limit goes with the last holder. What a script changes is noted by token (put,
    gone), so that saveState writes those fields alone. */ ""}
 local function loadState(now)
@@ -122,13 +129,14 @@ local function holderByIdem(s, idem)
   for _, h in ipairs(s.holders) do if h.idem == idem then return h end end
 end
 
-${/* A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none). */ ""}
+${/* A request: mode 'x' | 's', permits, limit (false: none), ttl, priority, idem ('' : none).
+   R3 and R8: "the same request" as a holder or a queued original, decided here alone. */ ""}
 local function sameRequest(h, req, limit)
   return h.mode == req.mode and h.permits == req.permits and (h.ttl == nil or h.ttl == req.ttl)
     and (req.mode == 'x' or limit == req.limit)
 end
 
-${/* Rules 3 and 4: 'mismatch' when the shared holders agreed another limit; otherwise the
+${/* R4 and R5: 'mismatch' when the shared holders agreed another limit; otherwise the
    earliest expiry among the blockers (the holders whose expiry could make room), or 0
    when nothing blocks. */ ""}
 local function blockedUntil(s, req)
@@ -153,7 +161,7 @@ local function blockedUntil(s, req)
   return earliest
 end
 
-${/* R9 over rules 3 and 4: a request that nothing blocks is 'full' when the key is at its
+${/* R9 over R4 and R5: a request that nothing blocks is 'full' when the key is at its
    holder bound (room comes with earliestExpiry or a release). */ ""}
 local function admits(s, req)
   local blocked = blockedUntil(s, req)
@@ -161,7 +169,7 @@ local function admits(s, req)
   return blocked
 end
 
-${/* Rule 5: a grant takes the next fence; the limit is set only on a grant to an empty key. */ ""}
+${/* R6: a grant takes the next fence; the limit is set only on a grant to an empty key. */ ""}
 local function grant(s, req, token, now, tenant, key)
   if #s.holders == 0 then s.limit = (req.mode == 's') and req.limit or false end
   if tenant then redis.call('HSET', R, 'tenant', tenant, 'key', key) end
@@ -177,7 +185,7 @@ local function grantText(h, now)
   return 'g|' .. h.token .. '|' .. int(h.fence) .. '|' .. int(h.acq) .. '|' .. int(h.exp) .. '|' .. int(now)
 end
 
-local function grantReply(h, now) return { 1, h.token, h.fence, h.acq, h.exp, now } end
+local function grantReply(h, now) return { K.granted, h.token, h.fence, h.acq, h.exp, now } end
 
 local function limitText(limit) if limit then return int(limit) end return '-1' end
 
@@ -278,13 +286,13 @@ local function postedReply(s, caller, now)
   local text = redis.call('HGET', G, caller)
   if not text then return nil end
   local token = string.match(text, '^g|([^|]+)|')
-  if not token then return { 5, now, text } end
+  if not token then return { K.posted, now, text } end
   local h = holderByToken(s, token)
-  if h then return { 1, h.token, h.fence, h.acq, h.exp, now } end
-  return { 0, now, now }
+  if h then return grantReply(h, now) end
+  return { K.locked, now, now }
 end
 
-${/* Serves the queue from its head while the rules grant it: the release and expiry paths
+${/* R8: serves the queue from its head while the rules grant it: the release and expiry paths
    run this in the same script, so the key goes to the head and no newcomer can barge.
    Returns the head's retry time (0 when the queue is empty) and the outcomes posted. */ ""}
 local function dispatch(s, now, tenant, key)
@@ -299,7 +307,7 @@ local function dispatch(s, now, tenant, key)
     if #callers == 0 then
       removeWaiter(waiterId, head, req and req.idem or '')
     else
-      ${/* Rule 3 first, as for a newcomer: a waiter whose idempotency key a live holder
+      ${/* R3 first, as for a newcomer: a waiter whose idempotency key a live holder
          already has (a retry queued apart from its original, as scripts of an earlier
          release could) gets that holder's grant, never a second one. */ ""}
       local earlier = holderByIdem(s, req.idem)

@@ -28,7 +28,7 @@ local function finish(reply, everyone) saveState(s); announce(channels, retryAt,
 local posted = postedReply(s, caller, now)
 if posted then return finish(posted) end
 local entry = redis.call('HGET', C, caller)
-if not entry then return finish({ 6, now }) end
+if not entry then return finish({ K.gone, now }) end
 local waiterId = string.match(entry, '^([^|]+)|')
 if leave == '1' then
   redis.call('HDEL', C, caller)
@@ -43,15 +43,15 @@ if leave == '1' then
     retryAt, more = dispatch(s, now, tenant, key)
     for _, note in ipairs(more) do notes[#notes + 1] = note end
   end
-  return finish({ 6, now }, true)
+  return finish({ K.gone, now }, true)
 end
-return finish({ 4, now, retryAt, rankOf(waiterId) })
+return finish({ K.queued, now, retryAt, rankOf(waiterId) })
 `;
 
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "b4dfadf2a11b7554c8615c671acb145f50936cb9",
+  sha: "dbb2d20c7bf0f4f4696f1c96998b29363b06226a",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {

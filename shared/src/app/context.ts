@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { Backend } from "../backend.ts";
-import type { Principal } from "./auth.ts";
+import type { Principal } from "./auth/auth.ts";
 
 export interface HoldfastEnv {
   Variables: {

@@ -13,6 +13,15 @@ export function errorBody(code: LockErrorCode, message: string, limit?: string) 
   return { ok: false as const, error, serverTimeMs: Date.now() };
 }
 
+/**
+ * What a deployment whose settings are wrong answers to every request (the Worker, the
+ * Firebase function): a clear 503 in the envelope, never a bare runtime error.
+ */
+export function misconfiguredResponse(error: unknown): Response {
+  const message = `misconfigured: ${error instanceof Error ? error.message : String(error)}`;
+  return Response.json(errorBody("ServiceUnavailable", message), { status: 503 });
+}
+
 export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {
   if (isLockError(error)) {
     // A backend's Internal error is a defect an operator must see, like any unexpected one.

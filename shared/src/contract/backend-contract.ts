@@ -23,6 +23,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
     };
 
     describe("exclusive locks", () => {
+      // R5 (retryAtMs: the blocker's expiry), R7
       it("grants a free key and refuses a held one until it is released", async () => {
         const k = await keyHandle("t1", uniqueKey("exclusive"));
         const first = await granted(backend.acquire(k.request({ ttlMs: 5_000 })));
@@ -35,6 +36,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         await granted(backend.acquire(k.request()));
       });
 
+      // R6, R2 (an expiry never touches the fence)
       it("issues strictly increasing fences across release and expiry", async () => {
         const k = await keyHandle("t1", uniqueKey("fences"));
         const fences: number[] = [];
@@ -60,6 +62,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(onB.fence).toBe(1);
       });
 
+      // R2, R7
       it("lets an expired grant be neither extended nor released, and grants the key anew", async () => {
         const k = await keyHandle("t1", uniqueKey("expiry"));
         const old = await granted(backend.acquire(k.request({ ttlMs: 500 })));
@@ -75,6 +78,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.owns(k.ref(next.token))).toMatchObject({ owned: true });
       });
 
+      // R7, R1
       it("extends a live grant to now + ttl in the store's clock", async () => {
         const k = await keyHandle("t1", uniqueKey("extend"));
         const grant = await granted(backend.acquire(k.request({ ttlMs: 800 })));
@@ -88,6 +92,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.acquire(k.request())).toMatchObject({ ok: false, reason: "locked" });
       });
 
+      // R7
       it("answers owns/extend/release for an unknown lockId with not-held", async () => {
         const k = await keyHandle("t1", uniqueKey("unknown"));
         const ref = k.ref("AAAAAAAAAAAAAAAAAAAAAA");
@@ -98,6 +103,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
     });
 
     describe("shared locks and semaphores", () => {
+      // R5
       it("shares an unlimited read lock and keeps writers out until every reader leaves", async () => {
         const k = await keyHandle("t1", uniqueKey("rw"));
         const readers = [];
@@ -111,6 +117,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(new Set([...readers.map((r) => r.fence), writer.fence]).size).toBe(6);
       });
 
+      // R5
       it("counts permits against the limit", async () => {
         const k = await keyHandle("t1", uniqueKey("semaphore"));
         const shared = { mode: "shared" as const, limit: 3 };
@@ -124,6 +131,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(view.holders.reduce((sum, h) => sum + h.permits, 0)).toBe(3);
       });
 
+      // R4, R6 (the limit set by a grant to a free key)
       it("rejects a limit that disagrees with the holders' limit, and accepts a new one once free", async () => {
         const k = await keyHandle("t1", uniqueKey("limit"));
         const grant = await granted(backend.acquire(k.request({ mode: "shared", limit: 2 })));
@@ -139,6 +147,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
     });
 
     describe("idempotency", () => {
+      // R3
       it("returns the same grant to a retried request and never a second one", async () => {
         const k = await keyHandle("t1", uniqueKey("idem"));
         const first = await granted(backend.acquire(k.request({ idempotencyKey: "req-1" })));
@@ -148,6 +157,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.acquire(k.request({ idempotencyKey: "req-2" }))).toMatchObject({ reason: "locked" });
       });
 
+      // R3
       it("counts the TTL as part of the request: a retry with another ttlMs is a mismatch", async () => {
         const k = await keyHandle("t1", uniqueKey("idem-ttl"));
         const first = await granted(backend.acquire(k.request({ ttlMs: 30_000, idempotencyKey: "t" })));
@@ -163,6 +173,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         });
       });
 
+      // R3
       it("refuses an idempotency key reused with other parameters", async () => {
         const k = await keyHandle("t1", uniqueKey("idem-mismatch"));
         await granted(backend.acquire(k.request({ mode: "shared", idempotencyKey: "r" })));
@@ -198,6 +209,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.owns(a.ref(grantA.token))).toMatchObject({ owned: true });
       });
 
+      // R7, R2
       it("reports live holders, the fence and the store time", async () => {
         const k = await keyHandle("t1", uniqueKey("lookup"));
         const empty = await backend.lookup(k.lookupRef);
@@ -218,6 +230,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
         expect(await backend.lookup(k.lookupRef)).toMatchObject({ holders: [], fence: grant.fence });
       });
 
+      // R1
       it("reads its clock from the store, close to this machine's clock", async () => {
         const before = Date.now();
         const serverTime = await backend.time();
@@ -225,7 +238,44 @@ export function runBackendContract(name: string, make: MakeBackend): void {
       });
     });
 
+    describe("key content", () => {
+      it("keeps every key byte for byte: NUL, every control character, 512 bytes of UTF-8", async () => {
+        const stem = uniqueKey("bytes");
+        const controls = Array.from({ length: 32 }, (_, c) => String.fromCharCode(c)).join("");
+        const c1 = Array.from({ length: 32 }, (_, c) => String.fromCharCode(0x80 + c)).join("");
+        const long = `${stem}:`.padEnd(512 - 4 * 16, "x") + "\u{1F512}".repeat(16);
+        expect(new TextEncoder().encode(long).byteLength).toBe(512);
+        // Keys that an escaping store could confuse with each other must stay apart.
+        const keys = [
+          `${stem}:a\u0000b`,
+          `${stem}:a\\0b`,
+          `${stem}:a\u0000`,
+          `${stem}:a`,
+          `\uffff${stem}:a\\0b`,
+          `\uffff${stem}:a\u0000b`,
+          `${stem}:${controls}\u007f${c1}`,
+          long,
+        ];
+        const handles = await Promise.all(keys.map((key) => keyHandle("t1", key)));
+        const grants: Grant[] = [];
+        for (const k of handles) {
+          const grant = await granted(backend.acquire(k.request()));
+          expect(grant.fence, JSON.stringify(k.key)).toBe(1);
+          grants.push(grant);
+        }
+        for (const [i, k] of handles.entries()) {
+          const grant = grants[i] as Grant;
+          expect(await backend.acquire(k.request()), JSON.stringify(k.key)).toMatchObject({ reason: "locked" });
+          const owned = await backend.owns(k.ref(grant.token));
+          expect(owned.owned && owned.key, JSON.stringify(k.key)).toBe(k.key);
+          expect((await backend.lookup(k.lookupRef)).holders).toHaveLength(1);
+          expect(await backend.release(k.ref(grant.token))).toMatchObject({ ok: true });
+        }
+      });
+    });
+
     describe("under contention", () => {
+      // R5, R6
       it("never overlaps exclusive sections and keeps fences strictly increasing", async () => {
         const report = await runContention(backend, { workers: 16, keys: 3, grantsPerWorker: 8, holdMs: 2 });
         expect(report.grants).toBe(16 * 8);

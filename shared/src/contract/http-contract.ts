@@ -3,7 +3,7 @@
  * shapes, auth and scopes, tenant isolation, server-side waiting, idempotency, CORS.
  */
 import { describe, expect, it } from "vitest";
-import { staticTokens } from "../app/auth.ts";
+import { staticTokens } from "../app/auth/auth.ts";
 import { createApp } from "../app/create-app.ts";
 import { LOCK_ID_PATTERN } from "../keys.ts";
 import { type MakeBackend, sleep, uniqueKey, useBackend } from "./helpers.ts";
@@ -74,6 +74,18 @@ export function runHttpContract(name: string, make: MakeBackend): void {
       const stem = uniqueKey("nfc");
       expect((await call("/v1/locks/acquire", { key: `${stem}:caf\u00e9` })).status).toBe(200);
       expect((await call("/v1/locks/acquire", { key: `${stem}:cafe\u0301` })).status).toBe(409);
+    });
+
+    it("takes any key the spec allows, NUL and control characters included, and gives it back unchanged", async () => {
+      const key = `${uniqueKey("http-bytes")}:\u0000\u0001\u001f\u007f\u0085\\0`;
+      const grant = await call("/v1/locks/acquire", { key });
+      expect(grant.status).toBe(200);
+      expect((await call("/v1/locks/acquire", { key })).status).toBe(409);
+      expect((await call("/v1/locks/acquire", { key: key.replace("\u0000", "") })).status).toBe(200);
+      const owns = await call("/v1/locks/owns", { lockId: grant.body.lockId });
+      expect(owns.body).toMatchObject({ owned: true, key });
+      expect((await call("/v1/locks/lookup", { key })).body).toMatchObject({ locked: true });
+      expect((await call("/v1/locks/release", { lockId: grant.body.lockId })).status).toBe(200);
     });
 
     it("serves semaphores and read-write locks", async () => {

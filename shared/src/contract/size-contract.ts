@@ -1,5 +1,5 @@
 /**
- * The size contract (rule 9 at scale): one key filled to its bound of holders and to its
+ * The size contract (R9 at scale): one key filled to its bound of holders and to its
  * bound of waiters, past both, many requests at once. No overlap, no lost holder, no fence
  * reused, no error but the bound's refusal, and a release that serves a queue of readers
  * grants them all at once. Sizes are the suite's: as large as fits a CI run on the store.

@@ -64,6 +64,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       return { order, done: Promise.all(done) };
     }
 
+    // R8
     it("serves waiters first come, first served, each on the previous one's release", async () => {
       const k = await keyHandle("t1", uniqueKey("fifo"));
       const holder = await granted(backend.acquire(k.request()));
@@ -79,6 +80,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       expect(queued.order).toEqual(labels);
     });
 
+    // R8
     it("serves higher priorities first, FIFO within a priority", async () => {
       const k = await keyHandle("t1", uniqueKey("priority"));
       const holder = await granted(backend.acquire(k.request()));
@@ -126,6 +128,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       expect(next.acquiredAtMs).toBeGreaterThanOrEqual(holder.expiresAtMs);
     });
 
+    // R8 (a newcomer never passes the head)
     it("does not let a stream of readers starve a waiting writer", async () => {
       const k = await keyHandle("t1", uniqueKey("writer"));
       const reader = await granted(backend.acquire(k.request({ mode: "shared" })));
@@ -165,6 +168,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       expect(await within(waiter, 3_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
     });
 
+    // R7 (extend), R8
     it("wakes the waiter when the holder shortens its lease", async () => {
       const k = await keyHandle("t1", uniqueKey("shorten"));
       const holder = await granted(backend.acquire(k.request({ ttlMs: 60_000 })));
@@ -174,6 +178,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       expect(await within(waiter, 5_000)).toMatchObject({ ok: true, fence: holder.fence + 1 });
     });
 
+    // R8
     it("lets the waiters behind a departing head through at once", async () => {
       const k = await keyHandle("t1", uniqueKey("head-leaves"));
       await granted(backend.acquire(k.request({ mode: "shared", ttlMs: 20_000 })));
@@ -188,6 +193,7 @@ export function runWaitingContract(name: string, make: MakeBackend): void {
       expect(await within(reader, 3_000)).toMatchObject({ ok: true });
     });
 
+    // R8, R3 (the same request)
     it("answers a try-once retry of a queued request at once, and checks its parameters", async () => {
       const k = await keyHandle("t1", uniqueKey("idem-join"));
       const holder = await granted(backend.acquire(k.request({ ttlMs: 20_000 })));

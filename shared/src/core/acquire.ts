@@ -3,18 +3,18 @@ import { LockError } from "../errors.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, Holder, KeyState } from "../model.ts";
 import { assertSameKey, emptyState, pruneExpired } from "./state.ts";
+import type { Transition } from "./transition.ts";
 
-export interface Outcome<R> {
-  result: R;
-  /** Whether the store must write the (mutated) state back. */
-  changed: boolean;
-}
-
-export interface Transition<R> extends Outcome<R> {
-  state: KeyState;
-}
-
-function sameRequest(holder: Holder, request: AcquireRequest, limit: number | null): boolean {
+/**
+ * R3 and R8: "the same request" as an earlier one, a holder or a queued original (the one
+ * place the JavaScript decides it): mode, permits, TTL (when the earlier one kept it) and,
+ * shared, the limit.
+ */
+export function sameRequest(
+  holder: Pick<Holder, "mode" | "permits" | "ttlMs">,
+  request: AcquireRequest,
+  limit: number | null,
+): boolean {
   return (
     holder.mode === request.mode &&
     holder.permits === request.permits &&
@@ -23,7 +23,7 @@ function sameRequest(holder: Holder, request: AcquireRequest, limit: number | nu
   );
 }
 
-/** Decides an acquire against the current record, in the store's clock. Mutates `state`. */
+/** Decides an acquire against the current record, at `nowMs`, the step's one reading of the store's clock (R1). Mutates `state`. */
 export function acquireTransition(
   current: KeyState | null,
   request: AcquireRequest,
@@ -35,6 +35,7 @@ export function acquireTransition(
   let changed = pruneExpired(state, nowMs);
   const serverTimeMs = nowMs;
 
+  // R3: an earlier grant with this idempotency key answers; nothing else is decided.
   if (request.idempotencyKey !== undefined) {
     const earlier = state.holders.find((h) => h.idempotencyKey === request.idempotencyKey);
     if (earlier) {
@@ -52,6 +53,7 @@ export function acquireTransition(
     }
   }
 
+  // R4, then R5.
   const blockers = blockingHolders(state, request);
   if (blockers === "limit-mismatch") {
     return { state, result: { ok: false, reason: "limit-mismatch", limit: state.limit, serverTimeMs }, changed };
@@ -66,6 +68,7 @@ export function acquireTransition(
     const retryAtMs = Math.min(...state.holders.map((h) => h.expiresAtMs));
     return { state, result: atCapacity("holders", bounds.holders, serverTimeMs, retryAtMs), changed };
   }
+  // R6: the next fence; the limit is set only by a grant to a key without holders.
   if (state.fence >= MAX_FENCE) throw new LockError("Internal", "fence counter exhausted for this key");
   const holder: Holder = {
     token: request.token,
@@ -92,7 +95,7 @@ export function acquireTransition(
 }
 
 /**
- * The live holders that stand in the way of `request` (empty when it can be granted).
+ * R4 and R5: the live holders that stand in the way of `request` (empty when it can be granted).
  * Only the holders whose expiry could make room are returned, so the earliest of
  * their expiries is a sound time to retry.
  */

@@ -1,8 +1,8 @@
 import type { ExtendResult, KeyState, LockRef } from "../model.ts";
-import type { Outcome } from "./acquire.ts";
 import { pruneExpired } from "./state.ts";
+import type { Outcome } from "./transition.ts";
 
-/** Sets a live grant's expiry to now + ttlMs in the store's clock (mutates `state`). An expired grant stays lost. */
+/** R7: sets a live grant's expiry to now + ttlMs in the store's clock (mutates `state`). An expired grant stays lost. */
 export function extendTransition(
   state: KeyState | null,
   ref: LockRef,

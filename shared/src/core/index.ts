@@ -1,4 +1,4 @@
-export { acquireTransition, blockedUntil, type Outcome, type Transition } from "./acquire.ts";
+export { acquireTransition, blockedUntil, sameRequest } from "./acquire.ts";
 export { extendTransition } from "./extend.ts";
 export { lookupOf, ownsOf } from "./read.ts";
 export { releaseTransition } from "./release.ts";
@@ -22,3 +22,4 @@ export {
   serveQueue,
   waiterView,
 } from "./store-queue.ts";
+export type { Outcome, Transition } from "./transition.ts";

@@ -1,8 +1,8 @@
 import type { KeyState, LockRef, ReleaseResult } from "../model.ts";
-import type { Outcome } from "./acquire.ts";
 import { pruneExpired } from "./state.ts";
+import type { Outcome } from "./transition.ts";
 
-/** Removes the grant named by `ref` if it is still live (mutates `state`). An expired grant is not found. */
+/** R7: removes the grant named by `ref` if it is still live (mutates `state`). An expired grant is not found. */
 export function releaseTransition(state: KeyState | null, ref: LockRef, nowMs: number): Outcome<ReleaseResult> {
   const notHeld = { ok: false, serverTimeMs: nowMs };
   if (state === null || state.tenant !== ref.tenant) return { result: notHeld, changed: false };

@@ -16,7 +16,7 @@ export function isLive(holder: Holder, nowMs: number): boolean {
   return nowMs < holder.expiresAtMs;
 }
 
-/** Drops expired holders; returns whether anything changed. Never touches the fence. */
+/** R2: drops expired holders; returns whether anything changed. Never touches the fence. */
 export function pruneExpired(state: KeyState, nowMs: number): boolean {
   const live = state.holders.filter((holder) => isLive(holder, nowMs));
   if (live.length === state.holders.length) return false;
@@ -46,7 +46,7 @@ export function viewOf(holder: Holder): HolderView {
 /**
  * A copy for a transition to change: the holders array is new, the holders themselves are
  * shared, so transitions never change a holder in place (they replace it). With thousands
- * of holders (rule 9) this keeps a step's copy to one array of references.
+ * of holders (R9) this keeps a step's copy to one array of references.
  */
 export function cloneState(state: KeyState): KeyState {
   return { ...state, holders: state.holders.slice() };

@@ -1,15 +1,15 @@
 /**
- * Rule 8 of docs/design.md ("Queue") for stores that keep a key's queue in its record and
+ * R8 of docs/design.md ("Queue") for stores that keep a key's queue in its record and
  * run JavaScript in their atomic step (Firestore): pure functions over a copy of the
  * record, which the store writes back only if they changed it. They restate exactly what
  * the Neon SQL (edge/src/neon/schema/functions.sql.ts) does, and the waiting contract
- * holds both to it. Grants go through the core's acquire transition (rules 2–6).
+ * holds both to it. Grants go through the core's acquire transition (R2–R6).
  */
 import { atCapacity, type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { MAX_FENCE } from "../fence.ts";
 import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode } from "../model.ts";
 import type { QueueStatus } from "../waiting/pushed-waiter.ts";
-import { acquireTransition, blockedUntil } from "./acquire.ts";
+import { acquireTransition, blockedUntil, sameRequest } from "./acquire.ts";
 import { extendTransition } from "./extend.ts";
 import { releaseTransition } from "./release.ts";
 import { assertSameKey, cloneState, emptyState, pruneExpired } from "./state.ts";
@@ -193,7 +193,7 @@ export function queuedAcquire(
   if (place >= 0) return queued(nowMs, retryAtMs, place);
 
   if (request.idempotencyKey !== undefined) {
-    // Rule 3 for a live holder (the core decides it); a queued original is joined by a
+    // R3 for a live holder (the core decides it); a queued original is joined by a
     // waiting retry, one grant for both, and a retry that tries once is locked.
     if (state.holders.some((h) => h.idempotencyKey === request.idempotencyKey)) {
       return final(acquireTransition(state, request, nowMs, bounds).result);
@@ -201,12 +201,8 @@ export function queuedAcquire(
     const index = state.waiters.findIndex((w) => w.idempotencyKey === request.idempotencyKey);
     const original = state.waiters[index];
     if (original) {
-      const same =
-        original.mode === request.mode &&
-        original.permits === request.permits &&
-        original.limit === request.limit &&
-        original.ttlMs === request.ttlMs;
-      if (!same) return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
+      if (!sameRequest(original, request, original.limit))
+        return final({ ok: false, reason: "idempotency-mismatch", serverTimeMs: nowMs });
       if (waitMs <= 0) return final(locked(nowMs));
       // Callers past their deadline are gone (as the Lua and the SQL count them).
       const live = Object.values(original.callers).filter((deadline) => deadline > nowMs).length;
@@ -216,7 +212,7 @@ export function queuedAcquire(
     }
   }
 
-  // Rules 4 and 5, and rule 8's fairness: ahead of the queue only with a strictly higher priority.
+  // R4 and R5, and R8's fairness: ahead of the queue only with a strictly higher priority.
   const preview = acquireTransition(cloneState(state), request, nowMs, bounds).result;
   const blocked = preview.ok ? 0 : blockedUntil(preview);
   if (blocked === undefined) return final(preview);
@@ -276,14 +272,14 @@ export function queueCheck(
   return final(locked(nowMs, retryAtMs || nowMs));
 }
 
-/** Rule 7's release, then the queue is served in the same step. Another tenant's lockId finds nothing. */
+/** R7's release, then the queue is served in the same step. Another tenant's lockId finds nothing. */
 export function releaseAndServe(state: QueuedKeyState | null, ref: LockRef, nowMs: number, bounds: KeyBounds) {
   const outcome = releaseTransition(state, ref, nowMs);
   if (state && state.tenant === ref.tenant) serveQueue(state, nowMs, bounds);
   return outcome.result;
 }
 
-/** Rule 7's extend (a shorter lease may let the head in sooner), then the queue is served. */
+/** R7's extend (a shorter lease may let the head in sooner), then the queue is served. */
 export function extendAndServe(
   state: QueuedKeyState | null,
   ref: LockRef,

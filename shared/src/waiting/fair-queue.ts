@@ -1,5 +1,5 @@
 /**
- * Fair server-side waiting for one key, for stores that run JavaScript next to their
+ * R8, fair server-side waiting for one key, for stores that run JavaScript next to their
  * state (memory, a Durable Object). Waiters are served in order — higher `priority`
  * first, FIFO within a priority — and a newcomer never passes a waiter of equal or
  * higher priority: a release hands the key to the head of the queue at once, and a
@@ -12,7 +12,7 @@
  * has gone.
  */
 import { atCapacity, type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
-import { blockedUntil } from "../core/acquire.ts";
+import { blockedUntil, sameRequest } from "../core/acquire.ts";
 import type { AcquireRequest, AcquireResult, KeyState } from "../model.ts";
 
 export interface QueueHost {
@@ -142,15 +142,11 @@ export class FairQueue {
     return promise;
   }
 
-  /** A retry of a queued request shares its waiter, with its own deadline. */
+  /** R8: a retry of a queued request shares its waiter, with its own deadline. */
   private join(waiter: Waiter, retry: AcquireRequest, waitMs: number): Promise<AcquireResult> {
     const original = waiter.request;
-    const same =
-      original.mode === retry.mode &&
-      original.permits === retry.permits &&
-      original.limit === retry.limit &&
-      original.ttlMs === retry.ttlMs;
-    if (!same) return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
+    if (!sameRequest(original, retry, original.limit))
+      return Promise.resolve({ ok: false, reason: "idempotency-mismatch", serverTimeMs: this.host.now() });
     // Still queued means not granted yet: a try-once retry is truthfully "locked".
     if (waitMs <= 0) return Promise.resolve(this.locked());
     if (waiter.callers.length >= MAX_CALLERS_PER_WAITER) {

@@ -13,7 +13,7 @@
  * A row keeps its holders as jsonb beside the fence counter, which is a column that is never
  * reset: `[{t token, m 'x'|'s', p permits, f fence, a acquired, e expires, i idempotency
  * key, d granted TTL (with i)}]` in fence order (at most max_holders of them). The queue is
- * in tables (migration 3): `<p>waiters`, a row per queued request read in rule 8's order
+ * in tables (migration 3): `<p>waiters`, a row per queued request read in R8's order
  * through the index (key_id, priority DESC, seq), and `<p>callers`, a row per caller waiting
  * on one (the request and the retries joined to it) with its deadline; the row counts its
  * waiters in `waiting`. Every step reads and writes only the waiters it concerns (O(k log n)
@@ -21,7 +21,7 @@
  * used (`adopt` moves what a previous release left there). Posted outcomes have a table of
  * their own. Replies are jsonb: `k` is 'g' granted, 'l' locked,
  * 'm' limit mismatch, 'i' idempotency mismatch, 'q' queued, 'x' gone, 'c' at a bound
- * (rule 9: `b` the bound, `x` its size, `r` the first holder's expiry or 0); `n` the store
+ * (R9: `b` the bound, `x` its size, `r` the first holder's expiry or 0); `n` the store
  * time.
  *
  * Functions whose parameters changed keep their earlier signatures beside the new ones (an
@@ -31,11 +31,11 @@
 import { MAX_CALLERS_PER_WAITER } from "@holdfast/shared";
 
 export const FUNCTIONS = `
--- Rule 1: the store's clock, read once per operation, after the row lock.
+-- R1: the store's clock, read once per operation, after the row lock.
 CREATE OR REPLACE FUNCTION {p}now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
 $$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
 ---
--- Rule 2: a holder is live while now < its expiry. Never touches the fence; the limit
+-- R2: a holder is live while now < its expiry. Never touches the fence; the limit
 -- goes with the last holder.
 CREATE OR REPLACE FUNCTION {p}prune(r {p}locks, now_ms bigint) RETURNS {p}locks LANGUAGE plpgsql AS $$
 BEGIN
@@ -45,7 +45,7 @@ BEGIN
   RETURN r;
 END $$;
 ---
--- Rules 4 and 5: -1 for a limit mismatch, 0 when nothing blocks, otherwise the earliest
+-- R4 and R5: -1 for a limit mismatch, 0 when nothing blocks, otherwise the earliest
 -- expiry among the blockers (the holders whose expiry could make room).
 CREATE OR REPLACE FUNCTION {p}blocked_until(holders jsonb, held_limit integer, req_mode text, req_permits integer,
                                             req_limit integer) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -64,11 +64,19 @@ BEGIN
   RETURN earliest;
 END $$;
 ---
--- Rule 9: when the first holder expires (the earliest a key at its holder bound makes room).
+-- R9: when the first holder expires (the earliest a key at its holder bound makes room).
 CREATE OR REPLACE FUNCTION {p}earliest_expiry(holders jsonb) RETURNS bigint LANGUAGE sql AS
 $$ SELECT min((h->>'e')::bigint) FROM jsonb_array_elements(holders) h $$;
 ---
--- Rule 6: the next fence; the limit is set only by a grant to a key without holders.
+-- R3 and R8: "the same request" as an earlier one, a holder or a queued original (the one
+-- place the SQL decides it): mode, permits, TTL (when the earlier one kept it; a holder
+-- granted before migration 2 did not) and, shared, the limit.
+CREATE OR REPLACE FUNCTION {p}same_request(e_mode text, e_permits integer, e_ttl bigint, e_limit integer,
+  p_mode text, p_permits integer, p_ttl bigint, p_limit integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS
+$$ SELECT e_mode = p_mode AND e_permits = p_permits AND (e_ttl IS NULL OR e_ttl = p_ttl)
+     AND (p_mode = 'x' OR e_limit IS NOT DISTINCT FROM p_limit) $$;
+---
+-- R6: the next fence; the limit is set only by a grant to a key without holders.
 CREATE OR REPLACE FUNCTION {p}grant(INOUT r {p}locks, token text, req_mode text, req_permits integer, req_limit integer,
                                     ttl bigint, idem text, now_ms bigint, OUT holder jsonb) LANGUAGE plpgsql AS $$
 BEGIN
@@ -110,7 +118,7 @@ LANGUAGE sql STABLE AS
 $$ SELECT w.* FROM {p}callers c JOIN {p}waiters w ON w.key_id = c.key_id AND w.token = c.waiter
    WHERE c.key_id = p_key_id AND c.caller = p_caller $$;
 ---
--- The head of the queue: rule 8, priority first, then arrival.
+-- The head of the queue: R8, priority first, then arrival.
 CREATE OR REPLACE FUNCTION {p}head_of(p_key_id text) RETURNS {p}waiters LANGUAGE sql STABLE SET enable_sort = off AS
 $$ SELECT w.* FROM {p}waiters w WHERE w.key_id = p_key_id ORDER BY w.priority DESC, w.seq LIMIT 1 $$;
 ---
@@ -133,11 +141,11 @@ BEGIN
   RETURN r;
 END $$;
 ---
--- Rule 8: serves the queue from its head while the rules grant it, in the same statement
+-- R8: serves the queue from its head while the rules grant it, in the same statement
 -- as the release, extend, expiry or leave that made room (no barging). Callers past their
 -- deadline are dropped. Returns the head's retry time (0: nothing blocks a waiter) and
 -- the outcomes posted, [{c caller, o outcome}]; outcomes wait in <p>results for a minute
--- past their caller's deadline, for a caller whose notification was lost. Rule 9: a head
+-- past their caller's deadline, for a caller whose notification was lost. R9: a head
 -- that would take the key past max_holders waits for the first holder's expiry.
 CREATE OR REPLACE FUNCTION {p}dispatch(INOUT r {p}locks, now_ms bigint, max_holders integer, OUT retry_at bigint,
                                        OUT notes jsonb)
@@ -234,6 +242,13 @@ END $$;
 CREATE OR REPLACE FUNCTION {p}save(r {p}locks, locked {p}locks) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF r IS NOT DISTINCT FROM locked THEN RETURN; END IF;
+  -- The answer may grant or advance the fence: it leaves only once the commit is flushed
+  -- (and on any synchronous standby). A database or role whose default is 'off' or
+  -- 'local' would answer first, and a crash or failover could re-issue fences; raised to
+  -- 'on' for this transaction only.
+  IF current_setting('synchronous_commit') IN ('off', 'local') THEN
+    PERFORM set_config('synchronous_commit', 'on', true);
+  END IF;
   UPDATE {p}locks SET fence = r.fence, lock_limit = r.lock_limit, holders = r.holders,
                       waiters = r.waiters, queue_seq = r.queue_seq, waiting = r.waiting
   WHERE key_id = r.key_id;
@@ -304,13 +319,12 @@ BEGIN
       reply := jsonb_build_object('k', 'q', 'n', now_ms, 'r', retry_at, 'rank', {p}place_of(r.key_id, w.priority, w.seq));
       EXIT decide;
     END IF;
-    -- Rule 3: an earlier grant answers if the request is the same. A queued original is
+    -- R3: an earlier grant answers if the request is the same. A queued original is
     -- joined by a waiting retry (one grant for both), and a retry that tries once is locked.
     IF p_idem IS NOT NULL THEN
       h := {p}holder_by(r.holders, 'i', p_idem);
       IF h IS NOT NULL THEN
-        IF h->>'m' = p_mode AND (h->>'p')::integer = p_permits
-           AND (h->'d' IS NULL OR (h->>'d')::bigint = p_ttl) AND (p_mode = 'x' OR r.lock_limit IS NOT DISTINCT FROM p_limit)
+        IF {p}same_request(h->>'m', (h->>'p')::integer, (h->>'d')::bigint, r.lock_limit, p_mode, p_permits, p_ttl, p_limit)
         THEN reply := {p}grant_reply(h, now_ms);
         ELSE reply := jsonb_build_object('k', 'i', 'n', now_ms);
         END IF;
@@ -318,13 +332,13 @@ BEGIN
       END IF;
       SELECT * INTO w FROM {p}waiters x WHERE x.key_id = r.key_id AND x.idem = p_idem LIMIT 1;
       IF w.token IS NOT NULL THEN
-        IF w.mode <> p_mode OR w.permits <> p_permits OR w.lim IS DISTINCT FROM p_limit OR w.ttl <> p_ttl THEN
+        IF NOT {p}same_request(w.mode, w.permits, w.ttl, w.lim, p_mode, p_permits, p_ttl, p_limit) THEN
           reply := jsonb_build_object('k', 'i', 'n', now_ms);
         ELSIF p_wait_ms <= 0 THEN
           reply := jsonb_build_object('k', 'l', 'n', now_ms, 'r', now_ms);
         ELSIF (SELECT count(*) FROM {p}callers c WHERE c.key_id = r.key_id AND c.waiter = w.token
                  AND c.deadline > now_ms) >= ${MAX_CALLERS_PER_WAITER} THEN
-          -- Rule 9: a waiter takes a bounded number of retries.
+          -- R9: a waiter takes a bounded number of retries.
           reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'callers', 'x', ${MAX_CALLERS_PER_WAITER}, 'r', 0);
         ELSE
           INSERT INTO {p}callers (key_id, caller, waiter, deadline) VALUES (r.key_id, p_token, w.token, now_ms + p_wait_ms);
@@ -333,7 +347,7 @@ BEGIN
         EXIT decide;
       END IF;
     END IF;
-    -- Rules 4 and 5, and rule 8's fairness: ahead of the queue only with a strictly higher priority.
+    -- R4 and R5, and R8's fairness: ahead of the queue only with a strictly higher priority.
     blocked := {p}blocked_until(r.holders, r.lock_limit, p_mode, p_permits, p_limit);
     IF blocked = -1 THEN
       reply := jsonb_build_object('k', 'm', 'n', now_ms, 'l', r.lock_limit);
@@ -341,7 +355,7 @@ BEGIN
     END IF;
     head := {p}head_of(r.key_id);
     behind := head.token IS NOT NULL AND p_priority <= head.priority;
-    -- Rule 9: a key at its holder bound refuses whoever would go first; behind the queue, one waits its turn.
+    -- R9: a key at its holder bound refuses whoever would go first; behind the queue, one waits its turn.
     IF blocked = 0 AND jsonb_array_length(r.holders) >= p_max_holders THEN
       IF NOT behind THEN
         reply := jsonb_build_object('k', 'c', 'n', now_ms, 'b', 'holders', 'x', p_max_holders,
@@ -379,22 +393,30 @@ BEGIN
   RETURN reply;
 END $$;
 ---
--- Rule 7, release; then the queue is served in the same statement.
+-- The start of R7's release and extend: the tenant's row, locked for the rest of the
+-- statement and adopted (all NULL when the tenant has no such key: nothing to let go of).
+CREATE OR REPLACE FUNCTION {p}held_row(p_key_id text, p_tenant text) RETURNS {p}locks
+LANGUAGE plpgsql AS $$
+DECLARE
+  r {p}locks;
+BEGIN
+  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  RETURN {p}adopt(r);
+END $$;
+---
+-- R7, release; then the queue is served in the same statement.
 CREATE OR REPLACE FUNCTION {p}release(p_key_id text, p_tenant text, p_token text, p_channels text,
   p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks;
   locked {p}locks;
-  found_row boolean;
   now_ms bigint;
   released boolean;
 BEGIN
-  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
-  found_row := FOUND;
-  locked := r;
+  r := {p}held_row(p_key_id, p_tenant);
   now_ms := {p}now_ms();
-  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
-  r := {p}adopt(r);
+  IF r.key_id IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   locked := r;
   r := {p}prune(r, now_ms);
   released := {p}holder_by(r.holders, 't', p_token) IS NOT NULL;
@@ -405,22 +427,18 @@ BEGIN
   RETURN jsonb_build_object('k', CASE WHEN released THEN 'r' ELSE 'n' END, 'n', now_ms);
 END $$;
 ---
--- Rule 7, extend; a shortened lease moves the head's retry time: every waiter is told.
+-- R7, extend; a shortened lease moves the head's retry time: every waiter is told.
 CREATE OR REPLACE FUNCTION {p}extend(p_key_id text, p_tenant text, p_token text, p_ttl bigint, p_channels text,
   p_max_holders integer) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   r {p}locks;
   locked {p}locks;
-  found_row boolean;
   now_ms bigint;
   place integer;
 BEGIN
-  SELECT * INTO r FROM {p}locks WHERE key_id = p_key_id AND tenant = p_tenant FOR UPDATE;
-  found_row := FOUND;
-  locked := r;
+  r := {p}held_row(p_key_id, p_tenant);
   now_ms := {p}now_ms();
-  IF NOT found_row THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
-  r := {p}adopt(r);
+  IF r.key_id IS NULL THEN RETURN jsonb_build_object('k', 'n', 'n', now_ms); END IF;
   locked := r;
   r := {p}prune(r, now_ms);
   SELECT (x.n - 1)::integer INTO place FROM jsonb_array_elements(r.holders) WITH ORDINALITY x(h, n)

@@ -2,12 +2,11 @@ import { LockError } from "../../errors.ts";
 import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf, newToken } from "../../keys.ts";
 import type { AcquireRequest, AcquireResult, CapacityResult } from "../../model.ts";
-import { callStore } from "../../store-call.ts";
 import { AcquireBody, IdempotencyKeySchema } from "../../validation.ts";
-import { acquireWithWait } from "../../waiting/poll.ts";
-import { requireKeyAllowed, requireScope } from "../auth.ts";
+import { decide, giveBack } from "../../waiting/strategy.ts";
+import { requireKeyAllowed, requireScope } from "../auth/auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
-import { jsonInput, requireJsonMediaType } from "../json-input.ts";
+import { jsonInput, requireJsonMediaType } from "../input/json-input.ts";
 
 export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
   // Documented in ../meta/openapi-spec.ts.
@@ -64,43 +63,6 @@ export function registerAcquire(app: HoldfastApp, deps: RouteDeps): void {
   });
 }
 
-/** Try once, wait in the store's own queue, or poll: whichever the backend offers. */
-function decide(
-  deps: RouteDeps,
-  request: AcquireRequest,
-  waitMs: number,
-  signal: AbortSignal,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<AcquireResult> {
-  const { backend, storeTimeoutMs } = deps;
-  if (!backend.acquireQueued && waitMs > 0) return acquireWithWait(backend, request, waitMs, signal, storeTimeoutMs);
-  // Only a queued request has a wait to abandon: a try-once acquire pays for no signal.
-  const abandon = waitMs > 0 && backend.acquireQueued ? new AbortController() : undefined;
-  const pending =
-    abandon && backend.acquireQueued
-      ? backend.acquireQueued(request, {
-          waitMs,
-          signal: AbortSignal.any([signal, abandon.signal]),
-          waitUntil,
-        })
-      : backend.acquire(request);
-  // A queued request's store answers by itself when waitMs runs out; the deadline only catches a silent store.
-  return callStore(() => pending, waitMs + storeTimeoutMs).catch((error: unknown) => {
-    // Answered 504: the request leaves the queue, and a grant that still comes is given
-    // back, so that nobody holds the key unheard of until its TTL. With an idempotency
-    // key the grant may be a retry's: it keeps it.
-    if (error instanceof LockError && error.code === "NetworkTimeout") {
-      abandon?.abort(error);
-      const settled = pending.then(
-        (late) => (late.ok && request.idempotencyKey === undefined ? giveBack(deps, request, late.token) : undefined),
-        () => undefined,
-      );
-      waitUntil(settled);
-    }
-    throw error;
-  });
-}
-
 let unaborted: AbortSignal | undefined;
 /** Made on first use: workerd allows no AbortController at a module's top level. */
 const neverAborted = () => {
@@ -136,13 +98,6 @@ function idempotencyKeyOf(fromBody: string | undefined, header: string | undefin
     throw new LockError("InvalidArgument", "idempotencyKey and the Idempotency-Key header disagree");
   }
   return parsed.data;
-}
-
-async function giveBack(deps: RouteDeps, request: AcquireRequest, token: string): Promise<void> {
-  await callStore(
-    () => deps.backend.release({ tenant: request.tenant, keyId: request.keyId, token }),
-    deps.storeTimeoutMs,
-  ).catch(() => undefined);
 }
 
 function rejection(result: Exclude<AcquireResult, { ok: true } | { reason: "locked" }>, request: AcquireRequest) {

@@ -1,9 +1,9 @@
 import { parseLockId } from "../../keys.ts";
 import { callStore } from "../../store-call.ts";
 import { ExtendBody } from "../../validation.ts";
-import { requireScope } from "../auth.ts";
+import { requireScope } from "../auth/auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
-import { jsonInput, requireJsonMediaType } from "../json-input.ts";
+import { jsonInput, requireJsonMediaType } from "../input/json-input.ts";
 
 export function registerExtend(app: HoldfastApp, deps: RouteDeps): void {
   // Documented in ../meta/openapi-spec.ts.

@@ -2,9 +2,9 @@ import { formatFence } from "../../fence.ts";
 import { formatLockId, keyIdOf } from "../../keys.ts";
 import { callStore } from "../../store-call.ts";
 import { LookupBody } from "../../validation.ts";
-import { requireKeyAllowed, requireScope } from "../auth.ts";
+import { requireKeyAllowed, requireScope } from "../auth/auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
-import { jsonInput, requireJsonMediaType } from "../json-input.ts";
+import { jsonInput, requireJsonMediaType } from "../input/json-input.ts";
 
 /** A lookup lists at most this many holders (the oldest first); `holderCount` counts them all. */
 export const LOOKUP_HOLDERS = 100;

@@ -1,9 +1,9 @@
 import { parseLockId } from "../../keys.ts";
 import { callStore } from "../../store-call.ts";
 import { LockIdBody } from "../../validation.ts";
-import { requireScope } from "../auth.ts";
+import { requireScope } from "../auth/auth.ts";
 import type { HoldfastApp, RouteDeps } from "../context.ts";
-import { jsonInput, requireJsonMediaType } from "../json-input.ts";
+import { jsonInput, requireJsonMediaType } from "../input/json-input.ts";
 
 export function registerRelease(app: HoldfastApp, deps: RouteDeps): void {
   // Documented in ../meta/openapi-spec.ts.

@@ -1,0 +1,89 @@
+/**
+ * A history: every operation the proof's clients made, as invoked and as answered, with
+ * real-time stamps from one monotonic clock (the harness's `performance.now()`, shared by
+ * all its clients). An answer is `ok` (the server said yes), `fail` (it said no, and so
+ * changed nothing) or `unknown` (no answer, or one that does not say whether it was
+ * applied: a timeout, a lost connection, a 5xx).
+ */
+export type Outcome = "ok" | "fail" | "unknown";
+
+interface Timed {
+  /** Index in the history, for reports. */
+  index: number;
+  client: string;
+  invokeMs: number;
+  /** When the answer arrived; for `unknown`, when the client gave up. */
+  completeMs: number;
+  outcome: Outcome;
+}
+
+export interface AcquireOp extends Timed {
+  type: "acquire";
+  key: string;
+  mode: "exclusive" | "shared";
+  permits: number;
+  limit: number | null;
+  ttlMs: number;
+  /** Queue priority, for a waiting acquire. */
+  priority?: number;
+  /** Whether the request waited in the server's queue (waitMs > 0). */
+  waited?: boolean;
+  /** Set when `ok`. */
+  lockId?: string;
+  fence?: bigint;
+}
+
+export interface ReleaseOp extends Timed {
+  type: "release";
+  lockId: string;
+}
+
+export interface ExtendOp extends Timed {
+  type: "extend";
+  lockId: string;
+  ttlMs: number;
+}
+
+/** `ok` with owned true or false; owned is meaningful only then. */
+export interface OwnsOp extends Timed {
+  type: "owns";
+  lockId: string;
+  owned?: boolean;
+}
+
+/** A write to the fenced resource, by the holder of `lockId`: accepted, or refused as stale. */
+export interface WriteOp extends Timed {
+  type: "write";
+  key: string;
+  lockId: string;
+  fence: bigint;
+  accepted?: boolean;
+}
+
+export type Op = AcquireOp | ReleaseOp | ExtendOp | OwnsOp | WriteOp;
+
+/** What a client hands the recorder: an op without its index and answer. */
+export type Invocation = Omit<Op, "index" | "completeMs" | "outcome">;
+
+/** Collects operations in invocation order; `complete` fills in the answer. */
+export class HistoryRecorder {
+  readonly ops: Op[] = [];
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  invoke<T extends Op>(op: Omit<T, "index" | "invokeMs" | "completeMs" | "outcome">): T {
+    const recorded = {
+      ...op,
+      index: this.ops.length,
+      invokeMs: this.now(),
+      completeMs: Number.NaN,
+      outcome: "unknown",
+    };
+    this.ops.push(recorded as unknown as Op);
+    return recorded as unknown as T;
+  }
+
+  complete<T extends Op>(op: T, outcome: Outcome, answer: Partial<T> = {}): T {
+    Object.assign(op, answer, { outcome, completeMs: this.now() });
+    return op;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * When a grant was certainly held, as the client can prove it from the history alone. A
+ * correct server's lease runs from some instant t in [invoke, complete] of the acquire to
+ * t + ttl of the store's clock; the client can count on [complete, invoke + ttl] only. An
+ * extend answered yes while certainly held moves the end to the extend's invoke + its TTL
+ * (the server set expiry to now + ttl with now after that invoke); an extend that may have
+ * been applied may also have shortened the lease, so it can only pull the end in; any
+ * release invoked, answered or not, ends the hold when it is invoked.
+ */
+import type { AcquireOp, ExtendOp, Op, OwnsOp, ReleaseOp, WriteOp } from "./history.ts";
+
+export interface Grant {
+  lockId: string;
+  key: string;
+  mode: "exclusive" | "shared";
+  permits: number;
+  limit: number | null;
+  fence: bigint;
+  /** The ok answers for this lockId (an idempotent retry returns the same grant). */
+  acquires: AcquireOp[];
+  /** Releases, extends, owns and writes naming this lockId, in invocation order. */
+  uses: Array<ReleaseOp | ExtendOp | OwnsOp | WriteOp>;
+  /** The earliest the grant is certainly held (the first ok answer). */
+  startMs: number;
+  /** The end of the certain hold, from every use. */
+  endMs: number;
+}
+
+/** The end of the certain hold, counting only the uses invoked before `beforeMs`. */
+export function holdEnd(grant: Grant, beforeMs = Number.POSITIVE_INFINITY, except?: Op): number {
+  let end = Math.min(...grant.acquires.map((a) => a.invokeMs + a.ttlMs));
+  for (const use of grant.uses) {
+    if (use.invokeMs >= beforeMs || use === except) continue;
+    if (use.type === "release") end = Math.min(end, use.invokeMs);
+    if (use.type !== "extend") continue;
+    if (use.outcome === "ok") {
+      if (use.invokeMs < end) end = use.invokeMs + use.ttlMs;
+    } else if (use.outcome === "unknown") {
+      end = Math.min(end, use.invokeMs + use.ttlMs);
+    } else {
+      end = Math.min(end, use.invokeMs);
+    }
+  }
+  return end;
+}
+
+/** Whether `op` ran entirely inside the certain hold (the uses before it counted, it not). */
+export function heldThroughout(grant: Grant, op: Op): boolean {
+  return op.invokeMs >= grant.startMs && op.completeMs <= holdEnd(grant, op.invokeMs, op);
+}
+
+/** The grants of a history, by lockId, with their certain holds. */
+export function grantsOf(history: Op[]): Map<string, Grant> {
+  const grants = new Map<string, Grant>();
+  for (const op of history) {
+    if (op.type !== "acquire" || op.outcome !== "ok" || op.lockId === undefined || op.fence === undefined) continue;
+    const grant = grants.get(op.lockId);
+    if (grant) {
+      grant.acquires.push(op);
+      continue;
+    }
+    const { lockId, key, mode, permits, limit, fence } = op;
+    grants.set(lockId, { lockId, key, mode, permits, limit, fence, acquires: [op], uses: [], startMs: 0, endMs: 0 });
+  }
+  for (const op of history) {
+    if (op.type === "acquire") continue;
+    grants.get(op.lockId)?.uses.push(op);
+  }
+  for (const grant of grants.values()) {
+    grant.uses.sort((a, b) => a.invokeMs - b.invokeMs);
+    grant.startMs = Math.min(...grant.acquires.map((a) => a.completeMs));
+    grant.endMs = holdEnd(grant);
+  }
+  return grants;
+}
