@@ -20,6 +20,8 @@ export function runAcquire(ctx: FirestoreContext, request: AcquireRequest, waitM
       const record = current ? cloneQueuedState(current) : emptyQueuedState(request.tenant, request.key);
       return { result: queuedAcquire(record, request, waitMs, nowMs, ctx.bounds), record };
     },
-    { grants: true },
+    // A new request's token is nobody's caller yet (a re-sent step finds its marker), so
+    // only the waiter its idempotency key may join is read, besides the head.
+    { grants: true, ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }) },
   );
 }

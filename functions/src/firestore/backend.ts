@@ -1,8 +1,8 @@
 /**
- * The Firestore backend: one document per (tenant, key), changed by one conditional write
+ * The Firestore backend: one document per (tenant, key), changed by one conditional batch
  * after one read (atomic.ts), decided by the core's rules at the read's store time; owns
- * and lookup are one read. Waiting is a fair queue in the document, watched with
- * onSnapshot (wait.ts).
+ * and lookup are one read. Waiting is a fair queue of waiter documents under the key's
+ * document (waiter-document.ts), each watched by its own caller with onSnapshot (wait.ts).
  */
 import { type Backend, finalResult } from "@holdfast/shared";
 import { runAcquire } from "./acquire.ts";

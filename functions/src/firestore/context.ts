@@ -24,16 +24,21 @@ export interface FirestoreBackendOptions {
 }
 
 /**
- * A key is one document, rewritten whole by every step, and a document holds at most 1 MiB:
- * with the longest idempotency keys a holder takes ~350 B and a waiter ~400 B, so 500 of
- * each stay under 0.4 MB and leave room for the outcomes kept for callers.
+ * The key's document is rewritten whole by every step, and a document holds at most 1 MiB:
+ * with the longest idempotency keys a holder takes ~350 B, so 500 stay under 0.2 MB. The
+ * waiters are documents of their own (waiter-document.ts), and a step reads and writes only
+ * the few it touches, so their bound is the other stores' 10,000.
  */
-export const FIRESTORE_BOUNDS: KeyBounds = { holders: 500, waiters: 500 };
+export const FIRESTORE_BOUNDS: KeyBounds = { holders: 500, waiters: 10_000 };
 
 export interface FirestoreContext {
   firestore: Firestore;
   locks: CollectionReference;
   docOf(keyId: string): DocumentReference;
+  /** The key's waiters, one document each. */
+  waitersOf(keyId: string): CollectionReference;
+  /** The markers of the key's writes (markers.ts). */
+  markersOf(keyId: string): CollectionReference;
   skew: SkewGuard;
   contentionBudgetMs: number;
   now: () => number;
@@ -54,6 +59,8 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
     firestore: options.firestore,
     locks,
     docOf: (keyId) => locks.doc(docIdOf(keyId)),
+    waitersOf: (keyId) => locks.doc(docIdOf(keyId)).collection("w"),
+    markersOf: (keyId) => locks.doc(docIdOf(keyId)).collection("m"),
     skew: new SkewGuard(options.clockToleranceMs ?? DEFAULT_CLOCK_TOLERANCE_MS),
     contentionBudgetMs: options.contentionBudgetMs ?? 3000,
     now: options.now ?? Date.now,

@@ -1,12 +1,17 @@
 /**
- * One Firestore document per (tenant, key), `<collection>/k<keyId>`: the record of the
- * core's model (fence, limit, holders) with its queue (waiters, posted outcomes) and the
- * markers of its recent writes (`ops`), stored as plain fields. The id is prefixed because a
- * keyId may match `__.*__`, which Firestore reserves. The fence is never reset and the
- * document never deleted, so fences never repeat.
+ * The key's document, `<collection>/k<keyId>`: the record of the core's model (tenant,
+ * key, fence, limit, holders), the queue's arrival counter and `waiting`, how many
+ * waiters its subcollection `w` queues (waiter-document.ts). It stays small whatever the
+ * queue, so rewriting it whole costs the same at 10 waiters as at 10,000. The id is
+ * prefixed because a keyId may match `__.*__`, which Firestore reserves. The fence is
+ * never reset and the document never deleted, so fences never repeat.
+ *
+ * Documents written before the queue moved out keep their waiters in a `waiters` array
+ * and posted outcomes in `posted` (and write markers in `ops`): they are read as they
+ * are, and the next write moves the waiters into the subcollection (queue-write.ts).
  */
 
-import type { DocumentData, DocumentSnapshot } from "@google-cloud/firestore";
+import type { DocumentSnapshot } from "@google-cloud/firestore";
 import {
   type AcquireResult,
   type Holder,
@@ -18,45 +23,28 @@ import {
 
 export const docIdOf = (keyId: string) => `k${keyId}`;
 
-/** The id and result of a write that changed the document: a re-sent write finds its own result. */
-export interface WriteMarker {
-  id: string;
-  result: unknown;
-  /** Store time of the write. */
-  atMs: number;
-}
-
-export interface LockDocument {
-  record: QueuedKeyState | null;
-  /** Markers of the recent writes, oldest first. */
-  ops: WriteMarker[];
-}
-
-/** How many write markers a document keeps, and for how long (store time). */
-const MARKERS_KEPT = 16;
-const MARKER_KEEP_MS = 120_000;
-
-function malformed(field: string): never {
+export function malformed(field: string): never {
   throw new LockError("Internal", `malformed lock document: ${field}`);
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null;
 
-function num(data: Record<string, unknown>, field: string): number {
+export function num(data: Record<string, unknown>, field: string): number {
   const value = data[field];
   return typeof value === "number" && Number.isSafeInteger(value) ? value : malformed(field);
 }
 
-function str(data: Record<string, unknown>, field: string): string {
+export function str(data: Record<string, unknown>, field: string): string {
   const value = data[field];
   return typeof value === "string" ? value : malformed(field);
 }
 
-function limitOf(data: Record<string, unknown>, field: string): number | null {
+export function limitOf(data: Record<string, unknown>, field: string): number | null {
   return data[field] === null || data[field] === undefined ? null : num(data, field);
 }
 
-function modeOf(data: Record<string, unknown>): "exclusive" | "shared" {
+export function modeOf(data: Record<string, unknown>): "exclusive" | "shared" {
   const mode = data.mode;
   return mode === "exclusive" || mode === "shared" ? mode : malformed("mode");
 }
@@ -66,7 +54,7 @@ function list(data: Record<string, unknown>, field: string): Record<string, unkn
   return Array.isArray(value) && value.every(isObject) ? value : malformed(field);
 }
 
-const idempotency = (data: Record<string, unknown>) =>
+export const idempotency = (data: Record<string, unknown>) =>
   typeof data.idempotencyKey === "string" ? { idempotencyKey: data.idempotencyKey } : {};
 
 function holderOf(h: Record<string, unknown>): Holder {
@@ -82,8 +70,13 @@ function holderOf(h: Record<string, unknown>): Holder {
   };
 }
 
-function waiterOf(w: Record<string, unknown>): StoredWaiter {
+export function callersOf(w: Record<string, unknown>): Record<string, number> {
   const callers = isObject(w.callers) ? w.callers : malformed("callers");
+  return Object.fromEntries(Object.keys(callers).map((caller) => [caller, num(callers, caller)]));
+}
+
+/** A waiter as the old format kept it in the key's `waiters` array (and as a waiter document holds it). */
+export function waiterOf(w: Record<string, unknown>): StoredWaiter {
   return {
     token: str(w, "token"),
     mode: modeOf(w),
@@ -93,7 +86,7 @@ function waiterOf(w: Record<string, unknown>): StoredWaiter {
     priority: num(w, "priority"),
     seq: num(w, "seq"),
     ...idempotency(w),
-    callers: Object.fromEntries(Object.keys(callers).map((caller) => [caller, num(callers, caller)])),
+    callers: callersOf(w),
   };
 }
 
@@ -102,35 +95,57 @@ function postedOf(p: Record<string, unknown>): PostedOutcome {
   return { caller: str(p, "caller"), outcome: p.outcome as AcquireResult, keepUntilMs: num(p, "keepUntilMs") };
 }
 
-export function readDocument(snapshot: DocumentSnapshot): LockDocument {
+/** The head's retry time as last written into its waiter document (its listener wakes then). */
+export interface HeadRetry {
+  token: string;
+  atMs: number;
+}
+
+export interface KeyDocument {
+  /** The record with the old format's waiters, if any; `waiting` counts the subcollection's too. */
+  record: QueuedKeyState | null;
+  /**
+   * The first waiters of the queue, in order (at most FRONT_SIZE): copies of their
+   * documents, so that a step that serves or passes the head needs no query.
+   */
+  front: StoredWaiter[];
+  headRetry: HeadRetry | null;
+  /** The document still has fields of the old format (`waiters`, `ops`), which the next write removes. */
+  legacy: boolean;
+}
+
+export function readKeyDocument(snapshot: DocumentSnapshot): KeyDocument {
   const data = snapshot.data();
-  if (!snapshot.exists || data === undefined) return { record: null, ops: [] };
-  const ops = (Array.isArray(data.ops) ? data.ops : []).flatMap((op: unknown) =>
-    isObject(op) && typeof op.id === "string" && typeof op.atMs === "number"
-      ? [{ id: op.id, result: op.result, atMs: op.atMs }]
-      : [],
-  );
+  if (!snapshot.exists || data === undefined) return { record: null, legacy: false, front: [], headRetry: null };
+  const inDocument = list(data, "waiters").map(waiterOf);
   const record: QueuedKeyState = {
     tenant: str(data, "tenant"),
     key: str(data, "key"),
     fence: num(data, "fence"),
     limit: limitOf(data, "limit"),
     holders: list(data, "holders").map(holderOf),
-    waiters: list(data, "waiters").map(waiterOf),
+    waiters: inDocument,
     queueSeq: num(data, "queueSeq"),
     posted: list(data, "posted").map(postedOf),
+    waiting: (typeof data.waiting === "number" ? data.waiting : 0) + inDocument.length,
   };
-  return { record, ops };
+  const headRetry = isObject(data.headRetry)
+    ? { token: str(data.headRetry, "token"), atMs: num(data.headRetry, "atMs") }
+    : null;
+  return { record, legacy: "waiters" in data || "ops" in data, front: list(data, "front").map(waiterOf), headRetry };
 }
 
-/** The fields to write, with the newest markers (no `undefined` anywhere: Firestore refuses it). */
-export function documentData(record: QueuedKeyState, ops: WriteMarker[]): DocumentData {
-  const newest = ops.at(-1)?.atMs ?? 0;
-  const kept = ops.filter((op) => op.atMs > newest - MARKER_KEEP_MS).slice(-MARKERS_KEPT);
-  return JSON.parse(JSON.stringify({ ...record, ops: kept })) as DocumentData;
+/** The key document's own fields (no `undefined` anywhere: Firestore refuses it). */
+export function keyFields(
+  record: QueuedKeyState,
+  posted: PostedOutcome[],
+  front: StoredWaiter[],
+  headRetry: HeadRetry | null,
+): Record<string, unknown> {
+  const { tenant, key, fence, limit, holders, queueSeq } = record;
+  const waiting = record.waiting ?? record.waiters.length;
+  return plain({ tenant, key, fence, limit, holders, queueSeq, waiting, front, headRetry, posted });
 }
 
-/** Whether an operation changed the record: an unchanged one is not written. */
-export function sameRecord(a: QueuedKeyState | null, b: QueuedKeyState | null): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+/** A JSON copy: drops `undefined` fields, which Firestore refuses. */
+export const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

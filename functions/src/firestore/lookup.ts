@@ -2,10 +2,10 @@
 import { type KeyRef, type LookupResult, lookupOf } from "@holdfast/shared";
 import { readAt } from "./atomic.ts";
 import type { FirestoreContext } from "./context.ts";
-import { readDocument } from "./document.ts";
+import { readKeyDocument } from "./document.ts";
 
 export async function runLookup(ctx: FirestoreContext, ref: KeyRef): Promise<LookupResult> {
   const { snapshot, nowMs } = await readAt(ctx, ctx.docOf(ref.keyId));
-  const { record } = readDocument(snapshot);
+  const { record } = readKeyDocument(snapshot);
   return lookupOf(record?.tenant === ref.tenant && record.key === ref.key ? record : null, nowMs);
 }

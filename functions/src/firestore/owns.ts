@@ -2,9 +2,9 @@
 import { type LockRef, type OwnsResult, ownsOf } from "@holdfast/shared";
 import { readAt } from "./atomic.ts";
 import type { FirestoreContext } from "./context.ts";
-import { readDocument } from "./document.ts";
+import { readKeyDocument } from "./document.ts";
 
 export async function runOwns(ctx: FirestoreContext, ref: LockRef): Promise<OwnsResult> {
   const { snapshot, nowMs } = await readAt(ctx, ctx.docOf(ref.keyId));
-  return ownsOf(readDocument(snapshot).record, ref, nowMs);
+  return ownsOf(readKeyDocument(snapshot).record, ref, nowMs);
 }

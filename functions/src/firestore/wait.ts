@@ -1,12 +1,13 @@
 /**
  * Fair server-side waiting (Backend.acquireQueued), pushed rather than polled: the
- * acquire step queues the request in its key's document (priority, then arrival), and
- * the shared pushed waiter (shared/src/waiting/pushed-waiter.ts) listens to that document
- * (`onSnapshot`). The step that serves the waiter (a release, an extend, an expiry, a
- * leave) writes its grant into the document, and the listener sees it. The listener's
- * first snapshot stands in for the check after subscribing. A waiter spends, per handoff,
- * one queueing step (a read and a write) and one listen; a check (a read, and a write if
- * it serves someone) only when its blocker expires without a release.
+ * acquire step queues the request as a document of its key's waiter subcollection
+ * (priority, then arrival), and the shared pushed waiter
+ * (shared/src/waiting/pushed-waiter.ts) listens to that one document (`onSnapshot`). The
+ * step that serves the waiter (a release, an extend, an expiry, a leave) writes its
+ * outcome into it, and the listener sees it. The listener's first snapshot stands in for
+ * the check after subscribing. A waiter spends, per handoff, one queueing step (reads and
+ * a write) and one listen; a check (reads, and a write if it serves someone) only when
+ * its blocker expires without a release.
  */
 import {
   type AcquireRequest,
@@ -18,15 +19,13 @@ import {
   type QueuedWaitOptions,
   type QueueStatus,
   queueCheck,
-  queueStatusIn,
   type StoreQueue,
-  waiterView,
 } from "@holdfast/shared";
 import { runAcquire } from "./acquire.ts";
 import { atomically } from "./atomic.ts";
 import type { FirestoreContext } from "./context.ts";
-import { readDocument } from "./document.ts";
 import { runRelease } from "./release.ts";
+import { readWaiterDocument, type WaiterDocument } from "./waiter-document.ts";
 
 export function acquireQueued(ctx: FirestoreContext, request: AcquireRequest, wait: QueuedWaitOptions) {
   return acquireInStoreQueue(storeQueueOf(ctx, request), request.idempotencyKey !== undefined, wait);
@@ -53,7 +52,7 @@ function runCheck(ctx: FirestoreContext, request: AcquireRequest, leave: boolean
       }
       return { result: queueCheck(record, request.token, leave, nowMs, ctx.bounds), record };
     },
-    { grants: !leave },
+    { grants: !leave, caller: request.token },
   );
 }
 
@@ -64,30 +63,38 @@ const locked = (nowMs: number) => ({
   retryAtMs: nowMs,
 });
 
-/** Listens to the key's document; ready with the first snapshot. Each snapshot says what the queue did for this waiter. */
+/**
+ * Listens to the waiter document that has this caller among its callers (its own, or the
+ * original a retry joined): ready with the first snapshot. The step that serves the waiter
+ * writes the outcome there, and the step that moves the head's retry time writes that;
+ * a handoff wakes this one listener, not every waiter of the key.
+ */
 function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: Push) => void): PushChannel {
   ctx.assertOpen();
   const { ready, confirm, ended, finish } = channelSignals();
   let first: QueueStatus | undefined;
   let seen = false;
-  const unsubscribe = ctx.docOf(request.keyId).onSnapshot(
-    (snapshot) => {
-      try {
-        const nowMs = snapshot.readTime.toMillis();
-        const { record } = readDocument(snapshot);
-        const mine = record && record.tenant === request.tenant ? record : null;
-        if (!seen) {
-          seen = true;
-          first = queueStatusIn(mine, request.token, nowMs, ctx.bounds);
+  const unsubscribe = ctx
+    .waitersOf(request.keyId)
+    .where("callerTokens", "array-contains", request.token)
+    .onSnapshot(
+      (snapshot) => {
+        try {
+          const nowMs = snapshot.readTime.toMillis();
+          const found = snapshot.docs[0];
+          const view = found ? viewOf(readWaiterDocument(found.data()), request.token, nowMs) : undefined;
+          if (!seen) {
+            seen = true;
+            first = view?.status;
+          }
+          confirm(true);
+          if (view?.push) onPush(view.push);
+        } catch {
+          finish();
         }
-        confirm(true);
-        if (mine) onPush(waiterView(mine, request.token, nowMs, ctx.bounds));
-      } catch {
-        finish();
-      }
-    },
-    () => finish(),
-  );
+      },
+      () => finish(),
+    );
   return {
     ready,
     ended,
@@ -97,4 +104,26 @@ function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: P
       finish();
     },
   };
+}
+
+/**
+ * What a waiter document tells its caller. A grant is handed over as it is only to the
+ * waiter's own caller, who alone can have released it; a retry that joined it asks the
+ * store (a check), which sees whether the grant is still held.
+ */
+function viewOf(doc: WaiterDocument, caller: string, nowMs: number): { status?: QueueStatus; push?: Push } {
+  const { served } = doc;
+  if (served === undefined) {
+    const retryAtMs = doc.retryAtMs ?? nowMs;
+    return {
+      status: { queued: true, serverTimeMs: nowMs, retryAtMs, rank: doc.rank ?? 0 },
+      ...(doc.retryAtMs === undefined ? {} : { push: { retryAtMs } }),
+    };
+  }
+  if (served.keepUntilMs <= nowMs) return {};
+  const { outcome } = served;
+  const handOver = outcome.ok ? outcome.token === caller && nowMs < outcome.expiresAtMs : outcome.reason !== "locked";
+  if (!handOver) return { push: { retryAtMs: nowMs } };
+  const result = { ...outcome, serverTimeMs: nowMs };
+  return { status: { queued: false, result }, push: { outcome: result } };
 }

@@ -5,13 +5,17 @@ export { releaseTransition } from "./release.ts";
 export { assertSameKey, cloneState, emptyState, isLive, pruneExpired, viewOf } from "./state.ts";
 export {
   cloneQueuedState,
+  comesAfter,
   emptyQueuedState,
   extendAndServe,
+  headRetryAt,
   outcomeFor,
   type PostedOutcome,
   type QueuedKeyState,
+  QueueNotLoaded,
   queueCheck,
   queuedAcquire,
+  queueLength,
   queueStatusIn,
   releaseAndServe,
   type StoredWaiter,

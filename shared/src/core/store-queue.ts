@@ -39,9 +39,51 @@ export interface PostedOutcome {
 }
 
 export interface QueuedKeyState extends KeyState {
+  /**
+   * The queue in order (priority, then arrival). A store that loads only part of it
+   * (Firestore) gives its head up to `frontier`, then any later waiters it needed.
+   */
   waiters: StoredWaiter[];
   queueSeq: number;
   posted: PostedOutcome[];
+  /** How many waiters are queued in all, for a store that loads only part of the queue (else `waiters.length`). */
+  waiting?: number;
+  /**
+   * The last waiter of the loaded head when more follow it in the store: a waiter after it
+   * in `waiters` may have unloaded waiters ahead of it, so it cannot be taken for the head.
+   */
+  frontier?: { priority: number; seq: number };
+}
+
+/**
+ * Thrown when a step needs the queue's head past what the store loaded: the store loads
+ * a longer head and decides again (nothing was written).
+ */
+export class QueueNotLoaded extends Error {
+  constructor() {
+    super("the step needs more of the queue's head than was loaded");
+  }
+}
+
+/** Whether `w` comes after the position `at` in queue order (priority first, then arrival). */
+export const comesAfter = (w: { priority: number; seq: number }, at: { priority: number; seq: number }) =>
+  w.priority < at.priority || (w.priority === at.priority && w.seq > at.seq);
+
+/** The queue's head; throws QueueNotLoaded when the store did not load it. */
+function headOf(state: QueuedKeyState): StoredWaiter | undefined {
+  const head = state.waiters[0];
+  const frontier = state.frontier;
+  if (frontier && (head === undefined ? queueLength(state) > 0 : comesAfter(head, frontier))) {
+    throw new QueueNotLoaded();
+  }
+  return head;
+}
+
+export const queueLength = (state: QueuedKeyState) => state.waiting ?? state.waiters.length;
+
+function removeWaiter(state: QueuedKeyState, index: number): void {
+  state.waiters.splice(index, 1);
+  if (state.waiting !== undefined) state.waiting -= 1;
 }
 
 /** How long a posted outcome is kept past its caller's deadline, for a caller that missed it. */
@@ -57,6 +99,8 @@ export function cloneQueuedState(state: QueuedKeyState): QueuedKeyState {
     waiters: state.waiters.map((w) => ({ ...w, callers: { ...w.callers } })),
     queueSeq: state.queueSeq,
     posted: state.posted.map((p) => ({ ...p })),
+    ...(state.waiting === undefined ? {} : { waiting: state.waiting }),
+    ...(state.frontier === undefined ? {} : { frontier: { ...state.frontier } }),
   };
 }
 
@@ -81,11 +125,11 @@ function requestOf(state: KeyState, waiter: StoredWaiter): AcquireRequest {
 export function serveQueue(state: QueuedKeyState, nowMs: number, bounds: KeyBounds): number {
   state.posted = state.posted.filter((p) => p.keepUntilMs > nowMs);
   for (;;) {
-    const head = state.waiters[0];
+    const head = headOf(state);
     if (!head) return 0;
     const live = Object.entries(head.callers).filter(([, deadline]) => deadline > nowMs);
     if (live.length === 0) {
-      state.waiters.shift();
+      removeWaiter(state, 0);
       continue;
     }
     head.callers = Object.fromEntries(live);
@@ -93,7 +137,7 @@ export function serveQueue(state: QueuedKeyState, nowMs: number, bounds: KeyBoun
     const { result } = acquireTransition(state, requestOf(state, head), nowMs, bounds);
     const blocked = blockedUntil(result);
     if (blocked !== undefined) return blocked;
-    state.waiters.shift();
+    removeWaiter(state, 0);
     for (const [caller, deadline] of live) {
       if (result.ok && caller === result.token) continue;
       state.posted.push({ caller, outcome: result, keepUntilMs: Math.max(nowMs, deadline) + POSTED_KEEP_MS });
@@ -173,13 +217,13 @@ export function queuedAcquire(
   const blocked = preview.ok ? 0 : blockedUntil(preview);
   if (blocked === undefined) return final(preview);
   const priority = request.priority ?? 0;
-  const head = state.waiters[0];
+  const head = headOf(state);
   const behind = head !== undefined && priority <= head.priority;
   // R9: nobody ahead, and the key is full: refused clearly rather than queued behind nobody.
   if (!behind && !preview.ok && preview.reason === "capacity") return final(preview);
   if (preview.ok && !behind) return final(acquireTransition(state, request, nowMs, bounds).result);
   if (waitMs <= 0) return final(locked(nowMs, blocked > 0 ? blocked : nowMs));
-  if (state.waiters.length >= bounds.waiters) return final(atCapacity("waiters", bounds.waiters, nowMs));
+  if (queueLength(state) >= bounds.waiters) return final(atCapacity("waiters", bounds.waiters, nowMs));
 
   state.queueSeq += 1;
   const waiter: StoredWaiter = {
@@ -197,6 +241,7 @@ export function queuedAcquire(
   const at = state.waiters.findIndex((w) => w.priority < priority);
   if (at === -1) state.waiters.push(waiter);
   else state.waiters.splice(at, 0, waiter);
+  if (state.waiting !== undefined) state.waiting += 1;
   if (!behind) retryAtMs = blocked;
   return queued(nowMs, retryAtMs, placeOf(state, request.token));
 }
@@ -220,7 +265,7 @@ export function queueCheck(
   if (!leave) return queued(nowMs, retryAtMs, place);
   delete waiter.callers[caller];
   if (Object.keys(waiter.callers).length === 0) {
-    state.waiters.splice(place, 1);
+    removeWaiter(state, place);
     // A head that leaves may let the compatible waiters behind it through at once.
     retryAtMs = serveQueue(state, nowMs, bounds);
   }
@@ -248,14 +293,15 @@ export function extendAndServe(
 }
 
 /** Read-only: when the head's blockers expire (now, if nothing blocks it; 0 without a queue). */
-function headRetryAt(state: QueuedKeyState, nowMs: number, bounds: KeyBounds): number {
+export function headRetryAt(state: QueuedKeyState, nowMs: number, bounds: KeyBounds): number {
   const preview = cloneQueuedState(state);
   pruneExpired(preview, nowMs);
   // A head whose callers have all gone is dropped by the next step: the one behind it counts.
-  while (preview.waiters[0] && !Object.values(preview.waiters[0].callers).some((deadline) => deadline > nowMs)) {
-    preview.waiters.shift();
+  for (let head = headOf(preview); head; head = headOf(preview)) {
+    if (Object.values(head.callers).some((deadline) => deadline > nowMs)) break;
+    removeWaiter(preview, 0);
   }
-  const head = preview.waiters[0];
+  const head = headOf(preview);
   if (!head) return 0;
   const { result } = acquireTransition(preview, requestOf(preview, head), nowMs, bounds);
   return blockedUntil(result) ?? nowMs;
