@@ -18,6 +18,7 @@ export default defineConfig({
             "sdk/test/**/*.test.ts",
             "edge/test/node/**/*.test.ts",
             "node/test/**/*.test.ts",
+            "functions/test/**/*.test.ts",
             "proof/**/*.test.ts",
             "test/**/*.test.ts",
           ],

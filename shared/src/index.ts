@@ -64,7 +64,5 @@ export {
   type Push,
   type PushChannel,
   type PushedQueue,
-  type Queued,
-  type QueueStatus,
   type StoreQueue,
 } from "./waiting/pushed-waiter.ts";

@@ -125,3 +125,10 @@ export interface LookupResult {
   holders: HolderView[];
   serverTimeMs: number;
 }
+
+/** What a store with its own queue says when asked: a final result, or a place in its queue. */
+export type QueueStatus =
+  | { queued: false; result: AcquireResult }
+  | { queued: true; serverTimeMs: number; retryAtMs: number; rank: number };
+
+export type Queued = Extract<QueueStatus, { queued: true }>;

@@ -7,8 +7,7 @@
  */
 import { atCapacity, type KeyBounds, MAX_CALLERS_PER_WAITER } from "../bounds.ts";
 import { MAX_FENCE } from "../fence.ts";
-import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode } from "../model.ts";
-import type { QueueStatus } from "../waiting/pushed-waiter.ts";
+import type { AcquireRequest, AcquireResult, KeyState, LockRef, Mode, QueueStatus } from "../model.ts";
 import { acquireTransition, blockedUntil, sameRequest } from "./acquire.ts";
 import { extendTransition } from "./extend.ts";
 import { releaseTransition } from "./release.ts";

@@ -14,14 +14,7 @@
  */
 import type { QueuedWaitOptions } from "../backend.ts";
 import { LockError } from "../errors.ts";
-import type { AcquireResult } from "../model.ts";
-
-/** What the store says when asked: a final result, or a place in its queue. */
-export type QueueStatus =
-  | { queued: false; result: AcquireResult }
-  | { queued: true; serverTimeMs: number; retryAtMs: number; rank: number };
-
-export type Queued = Extract<QueueStatus, { queued: true }>;
+import type { AcquireResult, Queued, QueueStatus } from "../model.ts";
 
 /** A push on the waiter's channel: its outcome, or the head's new retry time (store clock). */
 export type Push = { outcome: AcquireResult } | { retryAtMs: number };

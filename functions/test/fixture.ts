@@ -5,13 +5,13 @@
  */
 import { Firestore } from "@google-cloud/firestore";
 import { newToken } from "@holdfast/shared";
-import { createFirestoreBackend, type FirestoreBackendOptions } from "../../functions/src/firestore/backend.ts";
 import {
   DEMO_PROJECT,
   type FirestoreEmulator,
   OFFLINE_ENV,
   startFirestoreEmulator,
 } from "../../local/firestore-emulator.ts";
+import { createFirestoreBackend, type FirestoreBackendOptions } from "../src/firestore/backend.ts";
 
 Object.assign(process.env, OFFLINE_ENV);
 

@@ -7,9 +7,9 @@
 import { initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFunctionApp } from "../../functions/src/app.ts";
 import { type AuthEmulator, startAuthEmulator } from "../../local/auth-emulator.ts";
 import { DEMO_PROJECT } from "../../local/firestore-emulator.ts";
+import { createFunctionApp } from "../src/app.ts";
 import { firestoreAt, sharedEmulator, stopSharedEmulator } from "./fixture.ts";
 
 let auth: AuthEmulator;

@@ -8,7 +8,7 @@
 import { type AcquireRequest, type Backend, LockError } from "@holdfast/shared";
 import { keyHandle, runContention, uniqueKey } from "@holdfast/shared/contract";
 import { afterAll, describe, expect, it } from "vitest";
-import { createFirestoreBackend } from "../../functions/src/firestore/backend.ts";
+import { createFirestoreBackend } from "../src/firestore/backend.ts";
 import { firestoreAt, firestoreFixture, sharedEmulator, stopSharedEmulator } from "./fixture.ts";
 
 afterAll(stopSharedEmulator, 30_000);

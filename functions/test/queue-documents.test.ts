@@ -9,10 +9,10 @@ import type { Firestore, WriteBatch } from "@google-cloud/firestore";
 import { type AcquireRequest, newToken } from "@holdfast/shared";
 import { keyHandle, uniqueKey } from "@holdfast/shared/contract";
 import { afterAll, expect, it } from "vitest";
-import { runAcquire } from "../../functions/src/firestore/acquire.ts";
-import { createFirestoreBackend } from "../../functions/src/firestore/backend.ts";
-import { createContext } from "../../functions/src/firestore/context.ts";
-import { runRelease } from "../../functions/src/firestore/release.ts";
+import { runAcquire } from "../src/firestore/acquire.ts";
+import { createFirestoreBackend } from "../src/firestore/backend.ts";
+import { createContext } from "../src/firestore/context.ts";
+import { runRelease } from "../src/firestore/release.ts";
 import { firestoreFixture, stopSharedEmulator } from "./fixture.ts";
 
 afterAll(stopSharedEmulator, 30_000);

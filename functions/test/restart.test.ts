@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, staticTokens } from "@holdfast/shared";
 import { afterAll, expect, it } from "vitest";
-import { createFirestoreBackend } from "../../functions/src/firestore/backend.ts";
 import { type FirestoreEmulator, startFirestoreEmulator } from "../../local/firestore-emulator.ts";
+import { createFirestoreBackend } from "../src/firestore/backend.ts";
 import { firestoreAt } from "./fixture.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "holdfast-firestore-restart-"));

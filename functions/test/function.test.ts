@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PROJECT } from "../../local/firestore-emulator.ts";
 import { serveFunction } from "../../local/serve-function.ts";
 import { buildFunctions } from "../../scripts/build-functions.ts";
-import { httpBackend } from "../support/http-backend.ts";
+import { httpBackend } from "../../test/support/http-backend.ts";
 import { sharedEmulator, stopSharedEmulator } from "./fixture.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

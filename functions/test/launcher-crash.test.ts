@@ -12,7 +12,7 @@ import { afterAll, expect, it } from "vitest";
 import { latestExport } from "../../local/firestore-export.ts";
 import { readEmulatorRecord } from "../../local/firestore-local.ts";
 import { groupMembers, stopProcessGroup } from "../../local/process-group.ts";
-import { type StartedServer, startServer } from "../start-server.ts";
+import { type StartedServer, startServer } from "../../test/start-server.ts";
 
 const dirs: string[] = [];
 const servers: StartedServer[] = [];
