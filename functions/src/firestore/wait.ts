@@ -14,6 +14,7 @@ import {
   acquireInStoreQueue,
   channelSignals,
   cloneQueuedState,
+  locked,
   type Push,
   type PushChannel,
   type QueuedWaitOptions,
@@ -55,13 +56,6 @@ function runCheck(ctx: FirestoreContext, request: AcquireRequest, leave: boolean
     { grants: !leave, caller: request.token },
   );
 }
-
-const locked = (nowMs: number) => ({
-  ok: false as const,
-  reason: "locked" as const,
-  serverTimeMs: nowMs,
-  retryAtMs: nowMs,
-});
 
 /**
  * Listens to the waiter document that has this caller among its callers (its own, or the

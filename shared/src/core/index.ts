@@ -9,6 +9,7 @@ export {
   emptyQueuedState,
   extendAndServe,
   headRetryAt,
+  locked,
   outcomeFor,
   type PostedOutcome,
   type QueuedKeyState,

@@ -157,7 +157,8 @@ export function outcomeFor(state: QueuedKeyState, caller: string, nowMs: number)
   return posted ? locked(nowMs) : undefined;
 }
 
-function locked(nowMs: number, retryAtMs = nowMs): AcquireResult {
+/** "locked", to retry at `retryAtMs` (by default at once: the queue will say when). */
+export function locked(nowMs: number, retryAtMs = nowMs): AcquireResult {
   return { ok: false, reason: "locked", serverTimeMs: nowMs, retryAtMs };
 }
 
