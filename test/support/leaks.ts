@@ -61,5 +61,11 @@ export async function leftovers({ marker, graceMs, ignore = () => false }: LeakC
       // went at the last moment
     }
   }
+  // A SIGKILL takes effect asynchronously (a loaded machine may take a while): return once
+  // the killed are gone (or zombies), so that nothing of them runs after this check.
+  const killed = new Set(left.map((p) => p.pid));
+  for (let i = 0; i < 50 && markedProcesses(marker).some((p) => killed.has(p.pid)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return left;
 }

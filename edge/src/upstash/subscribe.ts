@@ -5,6 +5,7 @@
  * Subscriber because a waiter must know when its stream is confirmed (only then can it
  * miss nothing) and when it ends (then it falls back to asking the store).
  */
+import { channelSignals } from "@holdfast/shared";
 
 export interface Subscription {
   /** True once Redis has confirmed the subscription; false if the stream ended first. */
@@ -21,10 +22,7 @@ export function subscribe(
   onMessage: (text: string) => void,
 ): Subscription {
   const controller = new AbortController();
-  let confirm!: (subscribed: boolean) => void;
-  const ready = new Promise<boolean>((resolve) => {
-    confirm = resolve;
-  });
+  const { ready, confirm, ended, finish } = channelSignals();
   const handle = (line: string) => {
     if (!line.startsWith("data: ")) return;
     const data = line.slice(6);
@@ -35,9 +33,9 @@ export function subscribe(
     if (type === "subscribe") confirm(true);
     else if (type === "message") onMessage(data.slice(second + 1));
   };
-  const ended = read(`${url}/subscribe/${encodeURIComponent(channel)}`, token, controller.signal, handle)
+  void read(`${url}/subscribe/${encodeURIComponent(channel)}`, token, controller.signal, handle)
     .catch(() => undefined)
-    .finally(() => confirm(false));
+    .finally(finish);
   return { ready, ended, close: () => controller.abort() };
 }
 
