@@ -24,8 +24,6 @@ export interface AcquireOp extends Timed {
   permits: number;
   limit: number | null;
   ttlMs: number;
-  /** Queue priority, for a waiting acquire. */
-  priority?: number;
   /** Whether the request waited in the server's queue (waitMs > 0). */
   waited?: boolean;
   /** Set when `ok`. */
@@ -61,9 +59,6 @@ export interface WriteOp extends Timed {
 }
 
 export type Op = AcquireOp | ReleaseOp | ExtendOp | OwnsOp | WriteOp;
-
-/** What a client hands the recorder: an op without its index and answer. */
-export type Invocation = Omit<Op, "index" | "completeMs" | "outcome">;
 
 /** Collects operations in invocation order; `complete` fills in the answer. */
 export class HistoryRecorder {

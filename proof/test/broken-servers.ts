@@ -64,11 +64,19 @@ export const BROKEN: Record<string, () => Backend> = {
   "expiry decided by a clock ahead of the granting one": expiresEarly,
 };
 
+/** The token the proof's test servers accept. */
+export const PROOF_TOKEN = "proof";
+
+/** The real app over `backend`, taking PROOF_TOKEN. */
+export function appOver(backend: Backend) {
+  return createApp({
+    backend,
+    auth: staticTokens([{ token: PROOF_TOKEN, tenant: "proof", scopes: ["lock", "read"] }]),
+  });
+}
+
 /** A target that serves `backend` in this process, through the real app. */
 export function inProcess(backend: Backend): Target {
-  const app = createApp({
-    backend,
-    auth: staticTokens([{ token: "proof", tenant: "proof", scopes: ["lock", "read"] }]),
-  });
-  return { url: "http://proof.test", token: "proof", fetch: async (url, init) => app.request(url, init) };
+  const app = appOver(backend);
+  return { url: "http://proof.test", token: PROOF_TOKEN, fetch: async (url, init) => app.request(url, init) };
 }

@@ -5,16 +5,17 @@
 import { spawn } from "node:child_process";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Backend, createApp, createMemoryBackend, staticTokens } from "@holdfast/shared";
+import { type Backend, createMemoryBackend } from "@holdfast/shared";
 import { serve } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkThenSetBackend } from "../../shared/test/fixtures/broken-backends.ts";
+import { appOver, PROOF_TOKEN } from "./broken-servers.ts";
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 async function serveOver(backend: Backend): Promise<string> {
-  const app = createApp({ backend, auth: staticTokens([{ token: "t", tenant: "t", scopes: ["lock", "read"] }]) });
+  const app = appOver(backend);
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve()) as Server;
   });
@@ -22,7 +23,20 @@ async function serveOver(backend: Backend): Promise<string> {
 }
 
 function proof(url: string): Promise<{ code: number | null; output: string }> {
-  const args = ["tsx", "proof/cli.ts", "--url", url, "--token", "t", "--attempts", "10", "--ttl", "200", "--seed", "3"];
+  const args = [
+    "tsx",
+    "proof/cli.ts",
+    "--url",
+    url,
+    "--token",
+    PROOF_TOKEN,
+    "--attempts",
+    "10",
+    "--ttl",
+    "200",
+    "--seed",
+    "3",
+  ];
   return new Promise((resolve) => {
     const child = spawn("npx", args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
