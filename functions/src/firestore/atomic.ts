@@ -23,7 +23,8 @@ import type { DocumentReference, DocumentSnapshot } from "@google-cloud/firestor
 import { LockError, newToken, type QueuedKeyState, QueueNotLoaded } from "@holdfast/shared";
 import type { FirestoreContext } from "./context.ts";
 import { isConflict, toLockError } from "./errors.ts";
-import { addMarker, landedMarker } from "./markers.ts";
+import { MAX_GROUP, type Waiting } from "./lanes.ts";
+import { addMarker, landedMarkers } from "./markers.ts";
 import { loadStep, type Needs } from "./queue-load.ts";
 import { batchOf, planWrite } from "./queue-write.ts";
 
@@ -38,60 +39,168 @@ export type Decide<R> = (record: QueuedKeyState | null, nowMs: number) => { resu
 /** Waiters read by query once a step ran past the front of the queue; past those, 8 times as many. */
 const FIRST_HEAD = 16;
 
-export async function atomically<R>(
+/** Firestore's most writes in one batch. */
+const MAX_WRITES = 500;
+
+/** A step in its lane: what it decides, and the markers of its attempts that wrote. */
+interface Step extends Waiting {
+  decide: Decide<unknown>;
+  options: StepOptions;
+  markers: string[];
+}
+
+export function atomically<R>(
   ctx: FirestoreContext,
   keyId: string,
   decide: Decide<R>,
-  { grants, ...needs }: StepOptions,
+  options: StepOptions,
 ): Promise<R> {
-  const ref = ctx.docOf(keyId);
-  return ctx.inLane(ref.id, async () => {
-    const startedMs = ctx.now();
-    // Every write this step made: a re-sent commit may have landed any of them.
-    const mine = new Set<string>();
-    // The front in the key document stands for the head until the step runs past it.
-    let headSize: number | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const { snapshot, nowMs } = await readAt(ctx, ref);
-      const landed = mine.size > 0 ? await landedMarker(ctx, keyId, mine) : undefined;
-      if (landed) return landed.result as R;
-      if (attempt > 0 && ctx.now() - startedMs > ctx.contentionBudgetMs) {
-        throw new LockError(
-          "ServiceUnavailable",
-          `too much contention on this key: ${attempt} writes lost their race in ${ctx.contentionBudgetMs} ms; retry`,
-        );
-      }
-      if (grants) ctx.skew.assertCanGrant();
-      const loaded = await loadStep(ctx, keyId, snapshot, needs, headSize);
-      let decided: ReturnType<Decide<R>>;
-      try {
-        decided = decide(loaded.record, nowMs);
-      } catch (error) {
-        if (!(error instanceof QueueNotLoaded)) throw error;
-        headSize = headSize === undefined ? FIRST_HEAD : headSize * 8;
-        continue;
-      }
-      if (decided.record === null) return decided.result;
-      const plan = planWrite(ctx, keyId, loaded, decided.record, nowMs, ctx.bounds);
-      if (plan === null) return decided.result;
-      const marker = { id: newToken(), result: decided.result, atMs: nowMs };
-      mine.add(marker.id);
-      // A field that changes with every write, so that the precondition of every step that read before this one fails.
-      plan.key.step = marker.id;
-      const batch = batchOf(ctx, ref, loaded, plan);
-      addMarker(ctx, batch, keyId, marker);
-      ctx.assertOpen();
-      try {
-        await batch.commit();
-        return decided.result;
-      } catch (error) {
-        if (!isConflict(error)) throw toLockError(error);
-      }
-      // Lost the race, or a re-sent commit of this very write failed its precondition:
-      // the next read tells which.
-      await backoff(attempt);
-    }
+  return new Promise<R>((resolve, reject) => {
+    const step: Step = { decide, options, markers: [], resolve: resolve as (value: unknown) => void, reject };
+    ctx.lanes.join(ctx.docOf(keyId).id, step, (group) => runGroup(ctx, keyId, group));
   });
+}
+
+/**
+ * One read, each step's rules applied in turn to the record the steps before it left, and
+ * one batch with every step's writes and markers, conditional on the read: the steps land
+ * together, or none does and the group decides again on a new read. No answer leaves
+ * before its batch committed, since a later step's answer may rest on an earlier one's
+ * write. Steps handed back (the batch would be too big) run in the lane's next turn.
+ */
+async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Promise<Step[]> {
+  const ref = ctx.docOf(keyId);
+  const startedMs = ctx.now();
+  let steps = group.slice(0, MAX_GROUP);
+  let handedBack = group.slice(MAX_GROUP);
+  // The front in the key document stands for the head until a step runs past it.
+  let headSize: number | undefined;
+  for (let attempt = 0; steps.length > 0; attempt++) {
+    const { snapshot, nowMs } = await readAt(ctx, ref);
+    // A re-sent commit of an earlier attempt may have landed: its steps answer what they wrote.
+    const landed = await landedMarkers(
+      ctx,
+      keyId,
+      steps.flatMap((s) => s.markers),
+    );
+    steps = steps.filter((step) => {
+      const marker = step.markers.find((id) => landed.has(id));
+      if (marker !== undefined) step.resolve(landed.get(marker));
+      return marker === undefined;
+    });
+    if (steps.length === 0) break;
+    if (attempt > 0 && ctx.now() - startedMs > ctx.contentionBudgetMs) {
+      const error = new LockError(
+        "ServiceUnavailable",
+        `too much contention on this key: ${attempt} writes lost their race in ${ctx.contentionBudgetMs} ms; retry`,
+      );
+      for (const step of steps) step.reject(error);
+      break;
+    }
+    const loaded = await loadStep(
+      ctx,
+      keyId,
+      snapshot,
+      steps.map((s) => s.options),
+      headSize,
+    );
+    const decided = decideInTurn(ctx, steps, loaded.record, nowMs);
+    if (decided === "head") {
+      headSize = headSize === undefined ? FIRST_HEAD : headSize * 8;
+      continue;
+    }
+    steps = decided.steps;
+    const plan = decided.record && planWrite(ctx, keyId, loaded, decided.record, nowMs, ctx.bounds, decided.passed);
+    if (!plan) {
+      // Nothing changed: the read alone answers every step.
+      answer(steps, decided.results);
+      break;
+    }
+    const writing = steps.filter((_, i) => decided.wrote[i]);
+    if (steps.length > 1 && 1 + plan.waiters.size + writing.length > MAX_WRITES) {
+      handedBack = [...steps.slice(Math.ceil(steps.length / 2)), ...handedBack];
+      steps = steps.slice(0, Math.ceil(steps.length / 2));
+      continue;
+    }
+    // Each step that wrote gets a marker of its own with its answer (markers.ts).
+    const batch = batchOf(ctx, ref, loaded, plan);
+    const ids = steps.map((step, i) => {
+      if (!decided.wrote[i]) return undefined;
+      const id = newToken();
+      step.markers.push(id);
+      addMarker(ctx, batch, keyId, { id, result: decided.results[i], atMs: nowMs });
+      return id;
+    });
+    // A field that changes with every write, so that the precondition of every step that read before this one fails.
+    plan.key.step = ids.find((id) => id !== undefined) ?? newToken();
+    ctx.assertOpen();
+    try {
+      await batch.commit();
+      answer(steps, decided.results);
+      break;
+    } catch (error) {
+      if (!isConflict(error)) {
+        const refused = toLockError(error);
+        // A refusal of the batch's content (a document past 1 MiB) is one step's doing:
+        // each step then runs alone and gets its own answer. The store being down is everyone's.
+        if (steps.length > 1 && (refused.code === "CapacityExceeded" || refused.code === "Internal")) {
+          handedBack = [...steps.slice(1), ...handedBack];
+          steps = steps.slice(0, 1);
+          continue;
+        }
+        for (const step of steps) step.reject(refused);
+        break;
+      }
+    }
+    // Lost the race, or a re-sent commit of this very write failed its precondition:
+    // the next read tells which.
+    await backoff(attempt);
+  }
+  return handedBack;
+}
+
+function answer(steps: Step[], results: unknown[]) {
+  steps.forEach((step, i) => {
+    step.resolve(results[i]);
+  });
+}
+
+/**
+ * The steps' rules in arrival order, each on what the ones before it decided. A step whose
+ * rules refuse it (or whose instance may not grant) is answered alone, and the record is as
+ * if it had not been there; "head": a step needs more of the queue than was read, and the
+ * group decides again (nobody is answered yet). `record` is null when no step writes.
+ */
+function decideInTurn(ctx: FirestoreContext, steps: Step[], initial: QueuedKeyState | null, nowMs: number) {
+  let record = initial;
+  let writes = false;
+  // Every waiter queued at some point: one queued and served within the group needs its document.
+  const passed = new Map((initial?.waiters ?? []).map((w) => [w.token, w]));
+  const kept: Step[] = [];
+  const refused: { step: Step; error: unknown }[] = [];
+  const results: unknown[] = [];
+  const wrote: boolean[] = [];
+  for (const step of steps) {
+    let decided: ReturnType<Decide<unknown>>;
+    try {
+      if (step.options.grants) ctx.skew.assertCanGrant();
+      decided = step.decide(record, nowMs);
+    } catch (error) {
+      if (error instanceof QueueNotLoaded) return "head" as const;
+      refused.push({ step, error });
+      continue;
+    }
+    kept.push(step);
+    results.push(decided.result);
+    wrote.push(decided.record !== null);
+    if (decided.record !== null) {
+      record = decided.record;
+      writes = true;
+      for (const w of record.waiters) passed.set(w.token, w);
+    }
+  }
+  for (const { step, error } of refused) step.reject(error);
+  return { steps: kept, results, wrote, record: writes ? record : null, passed: passed.values() };
 }
 
 /** One read; its `readTime` is the store's clock, and measures this instance's skew. */

@@ -3,6 +3,7 @@ import type { CollectionReference, DocumentReference, Firestore } from "@google-
 import { checkBounds, type KeyBounds, LockError } from "@holdfast/shared";
 import { DEFAULT_CLOCK_TOLERANCE_MS, SkewGuard } from "./clock.ts";
 import { docIdOf } from "./document.ts";
+import { createLanes } from "./lanes.ts";
 
 export interface FirestoreBackendOptions {
   firestore: Firestore;
@@ -43,8 +44,8 @@ export interface FirestoreContext {
   contentionBudgetMs: number;
   now: () => number;
   bounds: KeyBounds;
-  /** Runs `step` after the steps this instance already runs on the same document. */
-  inLane<T>(docId: string, step: () => Promise<T>): Promise<T>;
+  /** This instance's steps on each key, run in turn and grouped (lanes.ts). */
+  lanes: ReturnType<typeof createLanes>;
   /** Throws ServiceUnavailable once the backend is closing: called before every RPC. */
   assertOpen(): void;
   /** Refuses new RPCs, waits (at most `graceMs`) for the steps under way, then ends the client. */
@@ -53,7 +54,7 @@ export interface FirestoreContext {
 
 export function createContext(options: FirestoreBackendOptions): FirestoreContext {
   const locks = options.firestore.collection(options.collection ?? "holdfast_locks");
-  const lane = lanes(options.laneWaitMs ?? 5000);
+  const lanes = createLanes(options.laneWaitMs ?? 5000);
   let closing = false;
   return {
     firestore: options.firestore,
@@ -65,7 +66,7 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
     contentionBudgetMs: options.contentionBudgetMs ?? 3000,
     now: options.now ?? Date.now,
     bounds: checkBounds({ ...FIRESTORE_BOUNDS, ...options.bounds }),
-    inLane: lane.run,
+    lanes,
     assertOpen() {
       if (closing) throw new LockError("ServiceUnavailable", "this instance is shutting down; retry");
     },
@@ -78,45 +79,9 @@ export function createContext(options: FirestoreBackendOptions): FirestoreContex
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, graceMs);
       });
-      await Promise.race([lane.drained(), grace]);
+      await Promise.race([lanes.drained(), grace]);
       clearTimeout(timer);
       await options.firestore.terminate();
     },
   };
-}
-
-/**
- * One lane per document: this instance's writes to one document go one after the other,
- * so that they never race each other (each would read, then lose its write to the other
- * and read again). Writes from other instances are still caught by the preconditions.
- * While Firestore does not answer, a lane backs up; a step that waited too long is
- * dropped unsent, so that its caller's answer (a timeout, long given) stays true instead
- * of the step landing in the store once it is back.
- */
-function lanes(maxWaitMs: number) {
-  const tails = new Map<string, Promise<unknown>>();
-  const run = <T>(docId: string, step: () => Promise<T>): Promise<T> => {
-    const previous = tails.get(docId) ?? Promise.resolve();
-    const queuedAt = performance.now();
-    const start = () => {
-      if (performance.now() - queuedAt > maxWaitMs) {
-        throw new LockError(
-          "ServiceUnavailable",
-          "Firestore is slow to answer on this key: the operation was not sent; retry",
-        );
-      }
-      return step();
-    };
-    const answer = previous.then(start, start);
-    const tail = answer.catch(() => undefined);
-    tails.set(docId, tail);
-    void tail.then(() => {
-      if (tails.get(docId) === tail) tails.delete(docId);
-    });
-    return answer;
-  };
-  const drained = async () => {
-    while (tails.size > 0) await Promise.all(tails.values());
-  };
-  return { run, drained };
 }

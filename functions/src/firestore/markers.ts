@@ -30,18 +30,19 @@ export function addMarker(
   });
 }
 
-/** The answer of whichever of these markers landed, if one did. */
-export async function landedMarker(
+/** The answers of those of these markers that landed, by marker id (no read when there are none). */
+export async function landedMarkers(
   ctx: FirestoreContext,
   keyId: string,
-  ids: Iterable<string>,
-): Promise<{ result: unknown } | undefined> {
-  const refs = [...ids].map((id) => ctx.markersOf(keyId).doc(id));
-  if (refs.length === 0) return undefined;
+  ids: readonly string[],
+): Promise<Map<string, unknown>> {
+  const landed = new Map<string, unknown>();
+  if (ids.length === 0) return landed;
   ctx.assertOpen();
   try {
-    const found = (await ctx.firestore.getAll(...refs)).find((snapshot) => snapshot.exists);
-    return found ? { result: found.get("result") } : undefined;
+    const snapshots = await ctx.firestore.getAll(...ids.map((id) => ctx.markersOf(keyId).doc(id)));
+    for (const snapshot of snapshots) if (snapshot.exists) landed.set(snapshot.id, snapshot.get("result"));
+    return landed;
   } catch (error) {
     throw toLockError(error);
   }

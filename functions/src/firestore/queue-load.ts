@@ -43,12 +43,15 @@ export interface Loaded {
   headRetry: HeadRetry | null;
 }
 
-/** `headSize`: read the head of the queue by query, this many waiters (else the front stands for it). */
+/**
+ * What a group of steps reads: what each of them needs. `headSize`: read the head of the
+ * queue by query, this many waiters (else the front stands for it).
+ */
 export async function loadStep(
   ctx: FirestoreContext,
   keyId: string,
   snapshot: DocumentSnapshot,
-  needs: Needs,
+  needs: readonly Needs[],
   headSize: number | undefined,
 ): Promise<Loaded> {
   const { record, legacy, front, headRetry } = readKeyDocument(snapshot);
@@ -60,21 +63,28 @@ export async function loadStep(
   const waiters = ctx.waitersOf(keyId);
   const inCollection = (record.waiting ?? 0) - record.waiters.length;
   const inFront = (test: (w: StoredWaiter) => boolean) => front.some(test);
-  const caller = needs.caller;
-  const idem = needs.idempotencyKey;
-  const [head, own, joined] = await Promise.all([
+  const callers = new Set(needs.flatMap((n) => (n.caller === undefined ? [] : [n.caller])));
+  const idems = new Set(needs.flatMap((n) => (n.idempotencyKey === undefined ? [] : [n.idempotencyKey])));
+  const [head, owns, joined] = await Promise.all([
     headSize !== undefined && inCollection > 0 ? query(waiters.orderBy("order").limit(headSize)) : undefined,
-    caller === undefined || inFront((w) => caller in w.callers)
-      ? undefined
-      : byId(ctx, waiters.doc(waiterDocId(caller))),
-    idem === undefined || inCollection === 0 || inFront((w) => w.idempotencyKey === idem)
-      ? undefined
-      : query(waiters.where("queuedIdem", "==", idem).limit(1)),
+    Promise.all(
+      [...callers]
+        .filter((caller) => !inFront((w) => caller in w.callers))
+        .map(async (caller) => ({ caller, own: await byId(ctx, waiters.doc(waiterDocId(caller))) })),
+    ),
+    inCollection === 0
+      ? []
+      : Promise.all(
+          [...idems]
+            .filter((idem) => !inFront((w) => w.idempotencyKey === idem))
+            .map((idem) => query(waiters.where("queuedIdem", "==", idem).limit(1))),
+        ),
   ]);
-  const found = [...(head?.docs ?? []), ...(joined?.docs ?? []), ...(own?.exists ? [own] : [])];
-  // A retry's token names no document: its waiter is found by its callers (a query, rare).
-  if (caller !== undefined && own !== undefined && !own.exists) {
-    found.push(...(await query(waiters.where("callerTokens", "array-contains", caller).limit(1))).docs);
+  const found: DocumentSnapshot[] = [...(head?.docs ?? []), ...joined.flatMap((q) => q.docs)];
+  for (const { caller, own } of owns) {
+    if (own.exists) found.push(own);
+    // A retry's token names no document: its waiter is found by its callers (a query, rare).
+    else found.push(...(await query(waiters.where("callerTokens", "array-contains", caller).limit(1))).docs);
   }
   for (const doc of found) {
     const read = readWaiterDocument(doc.data() ?? {});

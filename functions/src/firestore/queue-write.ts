@@ -30,7 +30,11 @@ export interface Plan {
   waiters: Map<DocumentReference, { op: "create" | "update" | "delete"; data: Record<string, unknown> | undefined }>;
 }
 
-/** Null when the step changed nothing (it is then the read alone). */
+/**
+ * Null when the step changed nothing (it is then the read alone). `passed`: every waiter
+ * that was in the queue at some point of the step (a group's steps may queue a waiter and
+ * serve it before anything is written).
+ */
 export function planWrite(
   ctx: FirestoreContext,
   keyId: string,
@@ -38,6 +42,7 @@ export function planWrite(
   final: QueuedKeyState,
   nowMs: number,
   bounds: KeyBounds,
+  passed: Iterable<StoredWaiter> = loaded.record?.waiters ?? [],
 ): Plan | null {
   const initial = loaded.record;
   const collection = ctx.waitersOf(keyId);
@@ -94,8 +99,9 @@ export function planWrite(
         queuedIdem: FieldValue.delete(),
       });
   }
-  // Waiters of the old format that this step served: their callers find the outcome in a document.
-  for (const w of initial?.waiters ?? []) {
+  // Waiters served without a document of their own: of the old format, or queued by an
+  // earlier step of the same group. Their callers find the outcome in a document.
+  for (const w of passed) {
     if (loaded.docs.has(w.token) || queued.has(w.token)) continue;
     const outcome = servedTo(w);
     if (outcome) put(w.token, "create", { ...w, ...served(w, outcome) });

@@ -9,6 +9,7 @@
  * a write) and one listen; a check (reads, and a write if it serves someone) only when
  * its blocker expires without a release.
  */
+import type { DocumentData } from "@google-cloud/firestore";
 import {
   type AcquireRequest,
   acquireInStoreQueue,
@@ -26,7 +27,7 @@ import { runAcquire } from "./acquire.ts";
 import { atomically } from "./atomic.ts";
 import type { FirestoreContext } from "./context.ts";
 import { runRelease } from "./release.ts";
-import { readWaiterDocument, type WaiterDocument } from "./waiter-document.ts";
+import { readWaiterDocument, type WaiterDocument, waiterDocId } from "./waiter-document.ts";
 
 export function acquireQueued(ctx: FirestoreContext, request: AcquireRequest, wait: QueuedWaitOptions) {
   return acquireInStoreQueue(storeQueueOf(ctx, request), request.idempotencyKey !== undefined, wait);
@@ -58,37 +59,44 @@ function runCheck(ctx: FirestoreContext, request: AcquireRequest, leave: boolean
 }
 
 /**
- * Listens to the waiter document that has this caller among its callers (its own, or the
- * original a retry joined): ready with the first snapshot. The step that serves the waiter
- * writes the outcome there, and the step that moves the head's retry time writes that;
- * a handoff wakes this one listener, not every waiter of the key.
+ * Listens to the waiter document that has this caller among its callers: ready with the
+ * first snapshot. The step that serves the waiter writes the outcome there, and the step
+ * that moves the head's retry time writes that; a handoff wakes this one listener, not
+ * every waiter of the key. A request without an idempotency key is always its own
+ * waiter, and listens to that document by id; one that may have joined an earlier
+ * waiter finds it by query. A listener by id costs the store nothing per write to the
+ * key's other waiters, where a query listener is evaluated again (the emulator scans the
+ * collection for each): a thousand waiters listening by query made every step ~300 ms.
  */
 function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: Push) => void): PushChannel {
   ctx.assertOpen();
   const { ready, confirm, ended, finish } = channelSignals();
   let first: QueueStatus | undefined;
   let seen = false;
-  const unsubscribe = ctx
-    .waitersOf(request.keyId)
-    .where("callerTokens", "array-contains", request.token)
-    .onSnapshot(
-      (snapshot) => {
-        try {
-          const nowMs = snapshot.readTime.toMillis();
-          const found = snapshot.docs[0];
-          const view = found ? viewOf(readWaiterDocument(found.data()), request.token, nowMs) : undefined;
-          if (!seen) {
-            seen = true;
-            first = view?.status;
-          }
-          confirm(true);
-          if (view?.push) onPush(view.push);
-        } catch {
-          finish();
-        }
-      },
-      () => finish(),
-    );
+  const onWaiter = (data: DocumentData | undefined, nowMs: number) => {
+    try {
+      const view = data ? viewOf(readWaiterDocument(data), request.token, nowMs) : undefined;
+      if (!seen) {
+        seen = true;
+        first = view?.status;
+      }
+      confirm(true);
+      if (view?.push) onPush(view.push);
+    } catch {
+      finish();
+    }
+  };
+  const waiters = ctx.waitersOf(request.keyId);
+  const unsubscribe =
+    request.idempotencyKey === undefined
+      ? waiters.doc(waiterDocId(request.token)).onSnapshot(
+          (snapshot) => onWaiter(snapshot.data(), snapshot.readTime.toMillis()),
+          () => finish(),
+        )
+      : waiters.where("callerTokens", "array-contains", request.token).onSnapshot(
+          (snapshot) => onWaiter(snapshot.docs[0]?.data(), snapshot.readTime.toMillis()),
+          () => finish(),
+        );
   return {
     ready,
     ended,
