@@ -26,6 +26,10 @@ export interface AcquireOp extends Timed {
   ttlMs: number;
   /** Whether the request waited in the server's queue (waitMs > 0). */
   waited?: boolean;
+  /** Sent with the request: every acquire with one key is one request, retried. */
+  idempotencyKey?: string;
+  /** The HTTP status (0: no answer), so that "locked" (409) is told from other refusals. */
+  status?: number;
   /** Set when `ok`. */
   lockId?: string;
   fence?: bigint;
