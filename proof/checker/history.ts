@@ -28,6 +28,8 @@ export interface AcquireOp extends Timed {
   waited?: boolean;
   /** Sent with the request: every acquire with one key is one request, retried. */
   idempotencyKey?: string;
+  /** Set when the client gave up after this long on purpose (its unknown is no outage). */
+  abortAfterMs?: number;
   /** The HTTP status (0: no answer), so that "locked" (409) is told from other refusals. */
   status?: number;
   /** Set when `ok`. */

@@ -45,6 +45,7 @@ async function send(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, 
     ttlMs,
     waited: waitMs > 0,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...(abortAfterMs === undefined ? {} : { abortAfterMs }),
   });
   const body = { key, ttlMs, waitMs, ...bodyOf(shape), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) };
   const answer = await call(target, "/v1/locks/acquire", body, abortAfterMs);
