@@ -31,6 +31,7 @@ const million = (r: ProofResult) => (r.grantsPerSecond > 0 ? seconds((1_000_000 
 
 export function reportOf(results: ProofResult[]): string {
   const largest = Math.max(0, ...results.map((r) => r.grants));
+  const smallest = Math.min(largest, ...results.map((r) => r.grants));
   const lines = [
     "# Proof: histories of every store, checked",
     "",
@@ -38,9 +39,17 @@ export function reportOf(results: ProofResult[]): string {
     "(`.holdfast/proof/<store>.json`); each section names the command that repeats its run. What",
     "the checker looks for, and why it cannot be fooled by a slow or lost answer: [proof/README.md](../proof/README.md).",
     "",
-    `**Sizes reached: at most ${largest.toLocaleString("en")} grants per store, not the 1,000,000 of the goal yet,**`,
-    "and without faults (SIGKILL, store kills, a TCP fault proxy: being built in proof/faults/).",
-    "The last column says how long a million grants would take on this machine at the rate measured.",
+    `${results.length} runs, ${seconds(results.reduce((sum, r) => sum + r.durationMs, 0))} of workloads in all.`,
+    smallest >= 1_000_000
+      ? "**Every store reached 1,000,000 grants.**"
+      : `**Sizes reached: ${smallest.toLocaleString("en")} to ${largest.toLocaleString("en")} grants per store, not the 1,000,000 of the goal yet.**`,
+    results.some((r) => r.faults !== undefined)
+      ? "Faults were mixed in where a section lists them."
+      : "No faults were mixed in (SIGKILL, store kills, a TCP fault proxy: being built in proof/faults/).",
+    "The rate is the workloads' pace on this machine (holders work up to 1.2 TTL, and a held key",
+    "makes the next acquire wait or fail), not the store's capacity (`npm run bench` measures that);",
+    "the 1,000,000 column says how long a million grants would take at that pace, with these sizes.",
+    "Availability: requests answered (not a 5xx, not lost), out of those the client did not abort on purpose.",
     "",
     "| store | seed | grants | duration | grants/s | 1,000,000 grants | availability | violations |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -74,6 +83,7 @@ function section(r: ProofResult): string[] {
         `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${w.violations} |`,
     ),
     "",
+    ...(r.faults === undefined ? [] : ["Faults:", "", "```json", JSON.stringify(r.faults, null, 2), "```", ""]),
     ...(r.violations > 0 ? ["```", r.report, "```", ""] : []),
   ];
 }

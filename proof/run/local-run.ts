@@ -3,6 +3,7 @@
  * started: after the run, after a failure, and when the proof itself is interrupted.
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type RunningStore, STORES, type StoreName, startStore } from "./local-stores.ts";
 import type { ProofResult } from "./result.ts";
 import { type Faults, runProof } from "./runner.ts";
@@ -18,6 +19,7 @@ export interface LocalRunOptions {
   log?: (line: string) => void;
 }
 
+const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 const running = new Set<RunningStore>();
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(signal, () => {
@@ -37,7 +39,11 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
       command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}`,
       seed: options.seed,
       size: options.size,
-      settings: [`started as \`${STORES[name].command}\``, ...store.settings],
+      // Paths relative to the repository: the report reads the same on every machine.
+      settings: [
+        `started as \`${STORES[name].command}\``,
+        ...store.settings.map((line) => line.replaceAll(`${root}/`, "")),
+      ],
       keyPrefix: "holdfast-proof:",
       dataDir,
       ...(options.faults ? { faults: options.faults } : {}),
