@@ -42,6 +42,7 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
       // Paths relative to the repository: the report reads the same on every machine.
       settings: [
         `started as \`${STORES[name].command}\``,
+        `persistence: ${STORES[name].persistence}`,
         ...store.settings.map((line) => line.replaceAll(`${root}/`, "")),
       ],
       keyPrefix: "holdfast-proof:",

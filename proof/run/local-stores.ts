@@ -15,20 +15,39 @@ import { groupMembers, stopProcessGroup } from "../../local/process-group.ts";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export const STORES = {
-  memory: { script: "scripts/start-node.ts", command: "npm run start:node", env: {} },
-  "durable-object": { script: "scripts/start.ts", command: "npm start", env: {} },
+  memory: {
+    script: "scripts/start-node.ts",
+    command: "npm run start:node",
+    persistence: "append-only journal: each change on disk before it is answered",
+    env: {},
+  },
+  "durable-object": {
+    script: "scripts/start.ts",
+    command: "npm start",
+    persistence: "Durable Objects' SQLite storage in the data directory (workerd via Miniflare)",
+    env: {},
+  },
   // Fixed prefixes: the proof's keys and tables stay apart from everyone else's.
   upstash: {
     script: "scripts/start.ts",
     command: "HOLDFAST_BACKEND=upstash npm start",
+    persistence:
+      "the local Redis behind the REST stand-in, as configured (a durability line below if it may lose grants)",
     env: { HOLDFAST_BACKEND: "upstash", HOLDFAST_REDIS_PREFIX: "holdfast-proof:" },
   },
   neon: {
     script: "scripts/start.ts",
     command: "HOLDFAST_BACKEND=neon npm start",
+    persistence:
+      "the local Postgres behind the proxy stand-in, as configured (a durability line below if it may lose grants)",
     env: { HOLDFAST_BACKEND: "neon", HOLDFAST_PG_PREFIX: "hfproof_" },
   },
-  firestore: { script: "scripts/start-firebase.ts", command: "npm run start:firebase", env: {} },
+  firestore: {
+    script: "scripts/start-firebase.ts",
+    command: "npm run start:firebase",
+    persistence: "the Firestore emulator, exported every 10 s and at a clean stop (a crash loses the changes since)",
+    env: {},
+  },
 } as const;
 
 export type StoreName = keyof typeof STORES;
