@@ -114,10 +114,16 @@ process.exit(failed ? 1 : 0);
 function summary(result: ProofResult): string {
   const lines = result.workloads.map(
     (w) =>
-      `  ${w.kind}: ${w.grants} grants; acquires ok ${w.acquires.ok} / fail ${w.acquires.fail} / unknown ${w.acquires.unknown} (${w.aborted} aborted on purpose); all requests ok ${w.requests.ok} / fail ${w.requests.fail} / unknown ${w.requests.unknown}`,
+      `  ${w.kind}: ${w.grants} grants; acquires ok ${w.acquires.ok} / fail ${w.acquires.fail} / unknown ${w.acquires.unknown} (${w.aborted} aborted on purpose); all requests ok ${w.requests.ok} / fail ${w.requests.fail} / unknown ${w.requests.unknown}${otherUnknowns(w.unknownByStatus)}`,
   );
   return [
     `${result.store}: ${result.grants} grants in ${(result.durationMs / 1000).toFixed(1)} s (${result.grantsPerSecond}/s), availability ${(result.availability * 100).toFixed(2)} %`,
     ...lines,
   ].join("\n");
+}
+
+/** Unknowns the client did not cause, by status (0: no answer). */
+function otherUnknowns(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? "" : `; other unknowns by status: ${entries.map(([s, n]) => `${s}: ${n}`).join(", ")}`;
 }

@@ -15,6 +15,8 @@ interface Timed {
   /** When the answer arrived; for `unknown`, when the client gave up. */
   completeMs: number;
   outcome: Outcome;
+  /** The HTTP status (0: no answer), so that "locked" (409) is told from other refusals. */
+  status?: number;
 }
 
 export interface AcquireOp extends Timed {
@@ -30,8 +32,6 @@ export interface AcquireOp extends Timed {
   idempotencyKey?: string;
   /** Set when the client gave up after this long on purpose (its unknown is no outage). */
   abortAfterMs?: number;
-  /** The HTTP status (0: no answer), so that "locked" (409) is told from other refusals. */
-  status?: number;
   /** Set when `ok`. */
   lockId?: string;
   fence?: bigint;

@@ -83,17 +83,17 @@ export async function runWorkload(target: Target, load: Workload, recorder = new
       if (next() < 0.3) {
         const owns = recorder.invoke<OwnsOp>({ type: "owns", client: name, lockId });
         const answer = await call(target, "/v1/locks/owns", { lockId });
-        recorder.complete(owns, answer.outcome, { owned: answer.body.owned === true });
+        recorder.complete(owns, answer.outcome, { owned: answer.body.owned === true, status: answer.status });
       }
       if (next() < 0.3) {
         const extend = recorder.invoke<ExtendOp>({ type: "extend", client: name, lockId, ttlMs: load.ttlMs });
         const answer = await call(target, "/v1/locks/extend", { lockId, ttlMs: load.ttlMs });
-        recorder.complete(extend, answer.outcome);
+        recorder.complete(extend, answer.outcome, { status: answer.status });
       }
       if (next() < load.abandonShare) continue;
       const release = recorder.invoke<ReleaseOp>({ type: "release", client: name, lockId });
       const answer = await call(target, "/v1/locks/release", { lockId });
-      recorder.complete(release, answer.outcome);
+      recorder.complete(release, answer.outcome, { status: answer.status });
     }
   };
   await Promise.all(Array.from({ length: load.clients }, (_, id) => client(id)));

@@ -25,6 +25,11 @@ export function writeReport(dir: string, path: string): string {
   return path;
 }
 
+/** `0` is no answer: a timeout or a lost connection. */
+const byStatus = (counts: Record<string, number> | undefined) =>
+  Object.entries(counts ?? {})
+    .map(([status, n]) => `${status === "0" ? "no answer" : status}: ${n}`)
+    .join(", ") || "—";
 const pct = (share: number) => `${(share * 100).toFixed(2)} %`;
 const seconds = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
 const million = (r: ProofResult) => (r.grantsPerSecond > 0 ? seconds((1_000_000 / r.grantsPerSecond) * 1000) : "—");
@@ -76,11 +81,11 @@ function section(r: ProofResult): string[] {
     "",
     ...r.settings.map((line) => `- ${line}`),
     "",
-    "| workload | grants | acquires ok / fail / unknown | aborted on purpose | all requests ok / fail / unknown | violations |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| workload | grants | acquires ok / fail / unknown | aborted on purpose | all requests ok / fail / unknown | other unknowns by status | violations |",
+    "|---|---:|---:|---:|---:|---|---:|",
     ...r.workloads.map(
       (w) =>
-        `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${w.violations} |`,
+        `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${byStatus(w.unknownByStatus)} | ${w.violations} |`,
     ),
     "",
     ...(r.faults === undefined ? [] : ["Faults:", "", "```json", JSON.stringify(r.faults, null, 2), "```", ""]),

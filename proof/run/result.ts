@@ -14,6 +14,8 @@ export interface WorkloadResult {
   grants: number;
   /** Unknowns the client caused on purpose (aborted sends), left out of availability. */
   aborted: number;
+  /** The other unknowns, by HTTP status ("0": no answer in time, or a lost connection). */
+  unknownByStatus: Record<string, number>;
   violations: number;
 }
 
@@ -51,8 +53,15 @@ export function resultOf(kind: WorkloadKind, ops: Op[], violations: number): Wor
   const acquires = ops.filter((op) => op.type === "acquire");
   const lockIds = new Set(acquires.flatMap((op) => (op.outcome === "ok" && op.lockId ? [op.lockId] : [])));
   const aborted = acquires.filter((op) => op.outcome === "unknown" && op.abortAfterMs !== undefined).length;
+  const unknownByStatus: Record<string, number> = {};
+  for (const op of ops) {
+    if (op.outcome !== "unknown" || (op.type === "acquire" && op.abortAfterMs !== undefined)) continue;
+    const status = String(op.status ?? 0);
+    unknownByStatus[status] = (unknownByStatus[status] ?? 0) + 1;
+  }
   return {
     kind,
+    unknownByStatus,
     requests: countsOf(ops.filter((op) => op.type !== "write")),
     acquires: countsOf(acquires),
     grants: lockIds.size,

@@ -20,6 +20,7 @@ const result = (store: string, grants: number, violations = 0): ProofResult => (
       acquires: { ok: 3, fail: 1, unknown: 1 },
       grants,
       aborted: 1,
+      unknownByStatus: {},
       violations,
     },
   ],
