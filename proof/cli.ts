@@ -1,62 +1,129 @@
 /**
- * `npm run proof -- --url <deployment> --token <token>`: runs the mutex workload against
- * one Holdfast deployment, checks the history, prints what it counted and every violation
- * with the operations that show it, and exits 1 if there was one. Keys begin with
- * `--prefix` (default `holdfast-proof:`): give it a prefix nothing else uses.
+ * `npm run proof`: the proof of every local store in turn (memory, durable-object, upstash,
+ * neon, firestore), each started here and stopped after; `--store NAME` for one of them;
+ * `--url <deployment> --token <token>` for a deployment of one's own (keys under
+ * `--prefix`: give it one nothing else uses). Every workload runs (mutex, semaphore,
+ * read-write); `--quick` makes it short. Each run's result is kept in
+ * `.holdfast/proof/<store>.json`; `--report` writes docs/proof.md from them. Prints the
+ * counts and every violation with the operations that show it, and exits 1 if there was one.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { check, formatViolations } from "./checker/checker.ts";
-import type { Op } from "./checker/history.ts";
-import { type MutexWorkload, runMutex } from "./driver/workload.ts";
+import { writeReport } from "./report/assemble.ts";
+import { runLocal } from "./run/local-run.ts";
+import { STORE_NAMES, type StoreName } from "./run/local-stores.ts";
+import type { ProofResult } from "./run/result.ts";
+import { runProof } from "./run/runner.ts";
+import { SIZES, type Size } from "./run/sizes.ts";
 
 const { values } = parseArgs({
   options: {
     url: { type: "string" },
     token: { type: "string", default: process.env.HOLDFAST_TOKEN ?? "dev" },
     prefix: { type: "string", default: "holdfast-proof:" },
-    clients: { type: "string", default: "8" },
-    keys: { type: "string", default: "3" },
-    attempts: { type: "string", default: "50" },
-    ttl: { type: "string", default: "2000" },
+    store: { type: "string" },
+    quick: { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
+    clients: { type: "string" },
+    keys: { type: "string" },
+    attempts: { type: "string" },
+    ttl: { type: "string" },
     seed: { type: "string", default: String(Date.now() % 1_000_000) },
+    out: { type: "string", default: ".holdfast/proof" },
   },
 });
-if (!values.url) {
-  console.error(
-    "usage: npm run proof -- --url <https://your-deployment> --token <token> [--prefix p --clients n --keys n --attempts n --ttl ms --seed n]",
-  );
+const usage =
+  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--seed n] | --report";
+const out = resolve(values.out);
+
+if (values.report) {
+  console.log(`proof: wrote ${writeReport(out, "docs/proof.md")}`);
+  process.exit(0);
+}
+if (values.store !== undefined && !STORE_NAMES.includes(values.store as StoreName)) {
+  console.error(`proof: no local store ${JSON.stringify(values.store)}\n${usage}`);
   process.exit(2);
 }
-const ttlMs = Number(values.ttl);
-const load: MutexWorkload = {
-  clients: Number(values.clients),
-  keys: Number(values.keys),
-  attempts: Number(values.attempts),
-  ttlMs,
-  holdMs: ttlMs * 1.2,
-  waitShare: 0.5,
-  waitMs: ttlMs * 2,
-  abandonShare: 0.1,
-  seed: Number(values.seed),
-  keyPrefix: values.prefix,
-};
-console.log(
-  `proof: mutex workload against ${values.url}, seed ${load.seed}, ${load.clients} clients on ${load.keys} keys`,
-);
-const history = await runMutex({ url: values.url.replace(/\/$/, ""), token: values.token }, load);
-console.log(summary(history));
-const violations = check(history);
-if (violations.length > 0) {
-  console.log(`${violations.length} violation(s):\n${formatViolations(violations)}`);
-  process.exit(1);
-}
-console.log("no violation");
 
-function summary(ops: Op[]): string {
-  const counts = new Map<string, number>();
-  for (const op of ops) counts.set(`${op.type} ${op.outcome}`, (counts.get(`${op.type} ${op.outcome}`) ?? 0) + 1);
-  return [...counts]
-    .sort()
-    .map(([what, n]) => `  ${what}: ${n}`)
-    .join("\n");
+// A deployment of one's own gets the safe default of before (about 400 grants a workload).
+const base: Size = values.quick
+  ? SIZES.quick
+  : values.url
+    ? { clients: 8, keys: 3, attempts: 50, ttlMs: 2000 }
+    : SIZES.medium;
+const size: Size = {
+  clients: Number(values.clients ?? base.clients),
+  keys: Number(values.keys ?? base.keys),
+  attempts: Number(values.attempts ?? base.attempts),
+  ttlMs: Number(values.ttl ?? base.ttlMs),
+};
+if (Object.values(size).some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error(`proof: sizes are whole numbers ≥ 1\n${usage}`);
+  process.exit(2);
+}
+const seed = Number(values.seed);
+const sizeFlags = [
+  values.quick ? " --quick" : "",
+  ...(["clients", "keys", "attempts", "ttl"] as const).map((flag) =>
+    values[flag] === undefined ? "" : ` --${flag} ${values[flag]}`,
+  ),
+].join("");
+const log = (line: string) => console.log(`proof: ${line}`);
+mkdirSync(out, { recursive: true });
+
+let failed = false;
+const keep = (result: ProofResult) => {
+  writeFileSync(join(out, `${result.store}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(summary(result));
+  if (result.violations > 0) {
+    console.log(`${result.violations} violation(s):\n${result.report}`);
+    failed = true;
+  } else console.log("no violation");
+};
+
+if (values.url) {
+  const url = values.url.replace(/\/$/, "");
+  log(`every workload against ${url}, seed ${seed}, ${size.clients} clients on ${size.keys} keys each`);
+  keep(
+    await runProof({
+      target: { url, token: values.token },
+      store: "deployment",
+      command: `npm run proof -- --url ${url} --token <token> --prefix ${values.prefix} --seed ${seed}${sizeFlags}`,
+      seed,
+      size,
+      settings: [`a deployment at ${url}`],
+      keyPrefix: values.prefix,
+      log,
+    }),
+  );
+} else {
+  const stores = values.store ? [values.store as StoreName] : STORE_NAMES;
+  for (const store of stores) {
+    log(`${store}: seed ${seed}, ${size.clients} clients on ${size.keys} keys per workload`);
+    try {
+      keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log }));
+    } catch (error) {
+      console.error(`proof: ${store} did not run: ${error instanceof Error ? error.message : String(error)}`);
+      failed = true;
+    }
+  }
+}
+process.exit(failed ? 1 : 0);
+
+function summary(result: ProofResult): string {
+  const lines = result.workloads.map(
+    (w) =>
+      `  ${w.kind}: ${w.grants} grants; acquires ok ${w.acquires.ok} / fail ${w.acquires.fail} / unknown ${w.acquires.unknown} (${w.aborted} aborted on purpose); all requests ok ${w.requests.ok} / fail ${w.requests.fail} / unknown ${w.requests.unknown}${otherUnknowns(w.unknownByStatus)}`,
+  );
+  return [
+    `${result.store}: ${result.grants} grants in ${(result.durationMs / 1000).toFixed(1)} s (${result.grantsPerSecond}/s), availability ${(result.availability * 100).toFixed(2)} %`,
+    ...lines,
+  ].join("\n");
+}
+
+/** Unknowns the client did not cause, by status (0: no answer). */
+function otherUnknowns(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? "" : `; other unknowns by status: ${entries.map(([s, n]) => `${s}: ${n}`).join(", ")}`;
 }

@@ -12,10 +12,12 @@
  *   was (a grant the store forgot: a crash, a failover, a release that ignored its owner);
  * - stale-write: the fenced resource accepted a write older than one it had accepted;
  * - refused-while-held: the resource refused a write of a grant certainly held, so a newer
- *   fence reached it during that hold.
+ *   fence reached it during that hold;
+ * - idempotency: a request re-sent with the idempotency key of a grant certainly held was
+ *   answered "locked" or with another grant (a retry must return the same grant).
  */
 
-import type { Op, WriteOp } from "./history.ts";
+import type { AcquireOp, Op, WriteOp } from "./history.ts";
 import { type Grant, grantsOf, heldThroughout } from "./holds.ts";
 
 export type ViolationKind =
@@ -24,7 +26,8 @@ export type ViolationKind =
   | "fence-order"
   | "lost-grant"
   | "stale-write"
-  | "refused-while-held";
+  | "refused-while-held"
+  | "idempotency";
 
 export interface Violation {
   kind: ViolationKind;
@@ -45,7 +48,7 @@ export function check(history: Op[]): Violation[] {
   for (const [key, ofKey] of byKey) {
     violations.push(...overlaps(key, ofKey), ...fences(key, ofKey));
   }
-  violations.push(...lostGrants(history, grants), ...fencedWrites(history, grants));
+  violations.push(...lostGrants(history, grants), ...fencedWrites(history, grants), ...retries(history, grants));
   return violations;
 }
 
@@ -104,11 +107,11 @@ function fences(key: string, grants: Grant[]): Violation[] {
   }
   // Each grant against the highest fence answered before it was asked for.
   const answered = [...grants].sort((a, b) => a.startMs - b.startMs);
-  const asked = [...grants].sort((a, b) => firstInvoke(a) - firstInvoke(b));
+  const asked = [...grants].sort((a, b) => a.askedMs - b.askedMs);
   let highest: Grant | undefined;
   let next = 0;
   for (const grant of asked) {
-    while (next < answered.length && (answered[next] as Grant).startMs < firstInvoke(grant)) {
+    while (next < answered.length && (answered[next] as Grant).startMs < grant.askedMs) {
       const done = answered[next++] as Grant;
       if (!highest || done.fence > highest.fence) highest = done;
     }
@@ -164,7 +167,8 @@ function fencedWrites(history: Op[], grants: Map<string, Grant>): Violation[] {
         });
       }
       const grant = grants.get(w.lockId);
-      if (!w.accepted && grant && heldThroughout(grant, w)) {
+      // Only an exclusive grant may expect its write to stand: shared holders overlap by right.
+      if (!w.accepted && grant?.mode === "exclusive" && heldThroughout(grant, w)) {
         found.push({
           kind: "refused-while-held",
           key,
@@ -177,7 +181,35 @@ function fencedWrites(history: Op[], grants: Map<string, Grant>): Violation[] {
   return found;
 }
 
-const firstInvoke = (grant: Grant) => Math.min(...grant.acquires.map((a) => a.invokeMs));
+function retries(history: Op[], grants: Map<string, Grant>): Violation[] {
+  const found: Violation[] = [];
+  const sent = new Map<string, AcquireOp[]>();
+  for (const op of history) {
+    if (op.type !== "acquire" || op.idempotencyKey === undefined) continue;
+    sent.set(op.idempotencyKey, [...(sent.get(op.idempotencyKey) ?? []), op]);
+  }
+  for (const grant of grants.values()) {
+    const seen = new Set<AcquireOp>();
+    for (const answered of grant.acquires) {
+      for (const again of sent.get(answered.idempotencyKey ?? "") ?? []) {
+        if (seen.has(again) || again.outcome === "unknown" || again.lockId === grant.lockId) continue;
+        // A refusal other than "locked" (a 429, say) changes nothing and promises nothing.
+        if (again.outcome === "fail" && again.status !== undefined && again.status !== 409) continue;
+        if (!heldThroughout(grant, again)) continue;
+        seen.add(again);
+        const answer = again.outcome === "fail" ? '"locked"' : `grant ${again.lockId} (fence ${again.fence})`;
+        found.push({
+          kind: "idempotency",
+          key: grant.key,
+          message: `a retry of ${describe(grant)}'s request, sent during its certain hold, was answered ${answer}`,
+          ops: [...subHistory(grant), again].sort((a, b) => a.invokeMs - b.invokeMs || a.index - b.index),
+        });
+      }
+    }
+  }
+  return found;
+}
+
 const describe = (grant: Grant) => `${grant.mode} grant ${grant.lockId} (fence ${grant.fence})`;
 
 /** The report a person reads: each violation and the operations that show it. */

@@ -15,6 +15,8 @@ interface Timed {
   /** When the answer arrived; for `unknown`, when the client gave up. */
   completeMs: number;
   outcome: Outcome;
+  /** The HTTP status (0: no answer), so that "locked" (409) is told from other refusals. */
+  status?: number;
 }
 
 export interface AcquireOp extends Timed {
@@ -26,6 +28,10 @@ export interface AcquireOp extends Timed {
   ttlMs: number;
   /** Whether the request waited in the server's queue (waitMs > 0). */
   waited?: boolean;
+  /** Sent with the request: every acquire with one key is one request, retried. */
+  idempotencyKey?: string;
+  /** Set when the client gave up after this long on purpose (its unknown is no outage). */
+  abortAfterMs?: number;
   /** Set when `ok`. */
   lockId?: string;
   fence?: bigint;

@@ -5,7 +5,9 @@
  * extend answered yes while certainly held moves the end to the extend's invoke + its TTL
  * (the server set expiry to now + ttl with now after that invoke); an extend that may have
  * been applied may also have shortened the lease, so it can only pull the end in; any
- * release invoked, answered or not, ends the hold when it is invoked.
+ * release invoked, answered or not, ends the hold when it is invoked. A request retried with
+ * its idempotency key may have been applied when it was first sent, aborted or not: the
+ * lease is counted from the first send of that key.
  */
 import type { AcquireOp, ExtendOp, Op, OwnsOp, ReleaseOp, WriteOp } from "./history.ts";
 
@@ -20,6 +22,8 @@ export interface Grant {
   acquires: AcquireOp[];
   /** Releases, extends, owns and writes naming this lockId, in invocation order. */
   uses: Array<ReleaseOp | ExtendOp | OwnsOp | WriteOp>;
+  /** The first send of the request (of any acquire with its idempotency key): the lease may start there. */
+  askedMs: number;
   /** The earliest the grant is certainly held (the first ok answer). */
   startMs: number;
   /** The end of the certain hold, from every use. */
@@ -28,7 +32,7 @@ export interface Grant {
 
 /** The end of the certain hold, counting only the uses invoked before `beforeMs`. */
 export function holdEnd(grant: Grant, beforeMs = Number.POSITIVE_INFINITY, except?: Op): number {
-  let end = Math.min(...grant.acquires.map((a) => a.invokeMs + a.ttlMs));
+  let end = grant.askedMs + Math.min(...grant.acquires.map((a) => a.ttlMs));
   for (const use of grant.uses) {
     if (use.invokeMs >= beforeMs || use === except) continue;
     if (use.type === "release") end = Math.min(end, use.invokeMs);
@@ -60,7 +64,24 @@ export function grantsOf(history: Op[]): Map<string, Grant> {
       continue;
     }
     const { lockId, key, mode, permits, limit, fence } = op;
-    grants.set(lockId, { lockId, key, mode, permits, limit, fence, acquires: [op], uses: [], startMs: 0, endMs: 0 });
+    grants.set(lockId, {
+      lockId,
+      key,
+      mode,
+      permits,
+      limit,
+      fence,
+      acquires: [op],
+      uses: [],
+      askedMs: 0,
+      startMs: 0,
+      endMs: 0,
+    });
+  }
+  const firstSend = new Map<string, number>();
+  for (const op of history) {
+    if (op.type !== "acquire" || op.idempotencyKey === undefined) continue;
+    firstSend.set(op.idempotencyKey, Math.min(firstSend.get(op.idempotencyKey) ?? op.invokeMs, op.invokeMs));
   }
   for (const op of history) {
     if (op.type === "acquire") continue;
@@ -68,6 +89,11 @@ export function grantsOf(history: Op[]): Map<string, Grant> {
   }
   for (const grant of grants.values()) {
     grant.uses.sort((a, b) => a.invokeMs - b.invokeMs);
+    grant.askedMs = Math.min(
+      ...grant.acquires.map((a) =>
+        a.idempotencyKey === undefined ? a.invokeMs : (firstSend.get(a.idempotencyKey) ?? a.invokeMs),
+      ),
+    );
     grant.startMs = Math.min(...grant.acquires.map((a) => a.completeMs));
     grant.endMs = holdEnd(grant);
   }

@@ -22,14 +22,18 @@ export interface Target {
   timeoutMs?: number;
 }
 
-export async function call(target: Target, path: string, body: object): Promise<Answer> {
+/**
+ * `abortAfterMs`: the client gives up then, as a caller whose own deadline passed would;
+ * the server may have applied the request all the same, so the outcome is unknown.
+ */
+export async function call(target: Target, path: string, body: object, abortAfterMs?: number): Promise<Answer> {
   const doFetch = target.fetch ?? fetch;
   try {
     const response = await doFetch(`${target.url}${path}`, {
       method: "POST",
       headers: { authorization: `Bearer ${target.token}`, "content-type": "application/json" },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(target.timeoutMs ?? 30_000),
+      signal: signalFor(target.timeoutMs ?? 30_000, abortAfterMs),
     });
     const parsed = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     const outcome = response.ok ? "ok" : response.status >= 500 ? "unknown" : "fail";
@@ -37,4 +41,9 @@ export async function call(target: Target, path: string, body: object): Promise<
   } catch {
     return { outcome: "unknown", status: 0, body: {} };
   }
+}
+
+function signalFor(timeoutMs: number, abortAfterMs: number | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return abortAfterMs === undefined ? timeout : AbortSignal.any([timeout, AbortSignal.timeout(abortAfterMs)]);
 }

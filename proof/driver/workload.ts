@@ -1,20 +1,18 @@
 /**
- * The mutex workload: clients take exclusive grants on a few keys (some trying once, some
- * waiting in the server's queue), write to the fenced resource while they hold, check
- * ownership, sometimes extend, and release (or, sometimes, let the lease run out). Every
- * step is recorded with its outcome for the checker. Seeded: one seed, one schedule of
- * choices (the timing is the server's).
+ * A workload: clients take grants on a few keys (some trying once, some waiting in the
+ * server's queue, some re-sending with an idempotency key after aborting), write to the
+ * fenced resource while they hold, check ownership, sometimes extend, and release (or,
+ * sometimes, let the lease run out). Every step is recorded with its outcome for the
+ * checker. Seeded: one seed, one schedule of choices (the timing is the server's).
  */
-import {
-  type AcquireOp,
-  type ExtendOp,
-  HistoryRecorder,
-  type OwnsOp,
-  type ReleaseOp,
-  type WriteOp,
-} from "../checker/history.ts";
+import { type ExtendOp, HistoryRecorder, type OwnsOp, type ReleaseOp, type WriteOp } from "../checker/history.ts";
+import { acquire } from "./acquire.ts";
 import { call, type Target } from "./http.ts";
+import { random } from "./random.ts";
 import { FencedRegister } from "./register.ts";
+import { shapeOf, type WorkloadKind } from "./shapes.ts";
+
+export { random } from "./random.ts";
 
 export interface MutexWorkload {
   clients: number;
@@ -34,68 +32,68 @@ export interface MutexWorkload {
   keyPrefix: string;
 }
 
-/** A small, fast generator (mulberry32): the same seed, the same choices. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export interface Workload extends MutexWorkload {
+  kind: WorkloadKind;
+  /** The semaphore's limit (default 3). */
+  limit?: number;
+  /** Share of acquires sent with an idempotency key and sent again (default 0); half aborted first. */
+  retryShare?: number;
+  /** The first send of such an acquire is aborted after up to this long (default 3 ms). */
+  abortMs?: number;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runMutex(target: Target, load: MutexWorkload, recorder = new HistoryRecorder()) {
+export function runMutex(target: Target, load: MutexWorkload, recorder = new HistoryRecorder()) {
+  return runWorkload(target, { ...load, kind: "mutex" }, recorder);
+}
+
+export async function runWorkload(target: Target, load: Workload, recorder = new HistoryRecorder()) {
   const register = new FencedRegister();
+  // Idempotency keys live as long as a grant; this run's own keep a re-run from meeting them.
+  const run = `${load.seed}-${Date.now().toString(36)}`;
   const client = async (id: number) => {
     const next = random(load.seed * 1_000 + id);
     const name = `client-${id}`;
     for (let attempt = 0; attempt < load.attempts; attempt++) {
       const key = `${load.keyPrefix}${Math.floor(next() * load.keys)}`;
       const waits = next() < load.waitShare;
-      const acquire = recorder.invoke<AcquireOp>({
-        type: "acquire",
+      // Drawn only when asked for, so that a mutex run without retries keeps its old schedule.
+      const retryShare = load.retryShare ?? 0;
+      const retried = retryShare > 0 && next() < retryShare;
+      const shape = shapeOf(load.kind, next, load.limit ?? 3);
+      const granted = await acquire(target, recorder, {
         client: name,
         key,
-        mode: "exclusive",
-        permits: 1,
-        limit: null,
-        ttlMs: load.ttlMs,
-        waited: waits,
-      });
-      const granted = await call(target, "/v1/locks/acquire", {
-        key,
+        shape,
         ttlMs: load.ttlMs,
         waitMs: waits ? load.waitMs : 0,
+        // Half aborted (a retry of an unknown outcome), half answered (a duplicate of a grant).
+        ...(retried ? { idempotencyKey: `${run}-${id}-${attempt}` } : {}),
+        ...(retried && next() < 0.5 ? { abortAfterMs: next() * (load.abortMs ?? 3) } : {}),
       });
-      const lockId = typeof granted.body.lockId === "string" ? granted.body.lockId : undefined;
-      const fence = typeof granted.body.fence === "string" ? BigInt(granted.body.fence) : undefined;
-      if (granted.outcome !== "ok" || lockId === undefined || fence === undefined) {
-        recorder.complete(acquire, granted.outcome === "ok" ? "unknown" : granted.outcome);
-        continue;
+      if (granted === undefined) continue;
+      const { lockId, fence } = granted;
+      // Writers only: shared holders overlap by right, so a fence cannot order their writes.
+      if (shape.mode === "exclusive") {
+        const write = recorder.invoke<WriteOp>({ type: "write", client: name, key, lockId, fence });
+        recorder.complete(write, "ok", { accepted: register.write(key, fence) });
       }
-      recorder.complete(acquire, "ok", { lockId, fence });
-
-      const write = recorder.invoke<WriteOp>({ type: "write", client: name, key, lockId, fence });
-      recorder.complete(write, "ok", { accepted: register.write(key, fence) });
       await pause(next() * load.holdMs);
       if (next() < 0.3) {
         const owns = recorder.invoke<OwnsOp>({ type: "owns", client: name, lockId });
         const answer = await call(target, "/v1/locks/owns", { lockId });
-        recorder.complete(owns, answer.outcome, { owned: answer.body.owned === true });
+        recorder.complete(owns, answer.outcome, { owned: answer.body.owned === true, status: answer.status });
       }
       if (next() < 0.3) {
         const extend = recorder.invoke<ExtendOp>({ type: "extend", client: name, lockId, ttlMs: load.ttlMs });
         const answer = await call(target, "/v1/locks/extend", { lockId, ttlMs: load.ttlMs });
-        recorder.complete(extend, answer.outcome);
+        recorder.complete(extend, answer.outcome, { status: answer.status });
       }
       if (next() < load.abandonShare) continue;
       const release = recorder.invoke<ReleaseOp>({ type: "release", client: name, lockId });
       const answer = await call(target, "/v1/locks/release", { lockId });
-      recorder.complete(release, answer.outcome);
+      recorder.complete(release, answer.outcome, { status: answer.status });
     }
   };
   await Promise.all(Array.from({ length: load.clients }, (_, id) => client(id)));

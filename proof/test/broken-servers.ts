@@ -75,8 +75,17 @@ export function appOver(backend: Backend) {
   });
 }
 
-/** A target that serves `backend` in this process, through the real app. */
+/**
+ * A target that serves `backend` in this process, through the real app. The client's
+ * abort is honoured as over a socket: the answer is lost, the request still runs.
+ */
 export function inProcess(backend: Backend): Target {
   const app = appOver(backend);
-  return { url: "http://proof.test", token: PROOF_TOKEN, fetch: async (url, init) => app.request(url, init) };
+  const fetch = (url: string, init: RequestInit) =>
+    new Promise<Response>((resolve, reject) => {
+      const signal = init.signal;
+      signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      Promise.resolve(app.request(url, { ...init, signal: null })).then(resolve, reject);
+    });
+  return { url: "http://proof.test", token: PROOF_TOKEN, fetch };
 }

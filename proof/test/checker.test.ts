@@ -53,6 +53,12 @@ function history() {
   return self;
 }
 
+/** An acquire like `op`, without its grant: the same request, answered otherwise. */
+function unanswered(op: Op | undefined): AcquireOp {
+  const { lockId: _lockId, fence: _fence, ...rest } = op as AcquireOp;
+  return rest;
+}
+
 const kinds = (ops: Op[]) => check(ops).map((v) => v.kind);
 
 describe("the checker", () => {
@@ -124,5 +130,53 @@ describe("the checker", () => {
     expect(kinds(stale.ops)).toEqual(["stale-write"]);
     const refused = history().grant("a", 5, [0, 5]).write("a", 5, false, [10, 11]);
     expect(kinds(refused.ops)).toEqual(["refused-while-held"]);
+  });
+
+  it("holds a retried request to its first send, and finds a retry answered otherwise during the hold", () => {
+    const retried = { idempotencyKey: "r" };
+    const sent = (h: ReturnType<typeof history>, [invokeMs, completeMs]: [number, number]) => {
+      h.ops.push({
+        index: h.ops.length,
+        client: "c",
+        invokeMs,
+        completeMs,
+        outcome: "unknown",
+        type: "acquire",
+        key: "k",
+        mode: "exclusive",
+        permits: 1,
+        limit: null,
+        ttlMs: 1_000,
+        ...retried,
+      });
+      return h;
+    };
+    // Aborted at 0, retried at 500: the lease may have begun at 0, so b at 1,200 is no overlap.
+    const late = sent(history(), [0, 1]).grant("a", 1, [500, 505], retried).grant("b", 2, [1_200, 1_210]);
+    expect(kinds(late.ops)).toEqual([]);
+    const twice = history()
+      .grant("a", 1, [0, 5], retried)
+      .grant("b", 2, [6, 8], { ...retried, mode: "shared" });
+    expect(kinds(twice.ops)).toContain("idempotency");
+    const locked = history().grant("a", 1, [0, 5], retried);
+    locked.ops.push({
+      ...unanswered(locked.ops[0]),
+      index: 1,
+      invokeMs: 6,
+      completeMs: 8,
+      outcome: "fail",
+      status: 409,
+    });
+    expect(kinds(locked.ops)).toEqual(["idempotency"]);
+    const limited = history().grant("a", 1, [0, 5], retried);
+    limited.ops.push({
+      ...unanswered(limited.ops[0]),
+      index: 1,
+      invokeMs: 6,
+      completeMs: 8,
+      outcome: "fail",
+      status: 429,
+    });
+    expect(kinds(limited.ops)).toEqual([]);
   });
 });

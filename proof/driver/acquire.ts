@@ -1,0 +1,61 @@
+/**
+ * One acquire as the proof's clients make it, recorded for the checker. Some are sent with
+ * an idempotency key and sent again at once with the same key: a retry when the client
+ * aborted the first send (its outcome then unknown), a duplicate when it was answered.
+ * Either way the server must answer with the same grant.
+ */
+import type { AcquireOp, HistoryRecorder } from "../checker/history.ts";
+import { call, type Target } from "./http.ts";
+import { bodyOf, type Shape } from "./shapes.ts";
+
+export interface AcquireAsk {
+  client: string;
+  key: string;
+  shape: Shape;
+  ttlMs: number;
+  waitMs: number;
+  /** With a key: sent twice; the first send aborted after `abortAfterMs` (if set). */
+  idempotencyKey?: string;
+  abortAfterMs?: number;
+}
+
+export interface Granted {
+  lockId: string;
+  fence: bigint;
+}
+
+export async function acquire(
+  target: Target,
+  recorder: HistoryRecorder,
+  ask: AcquireAsk,
+): Promise<Granted | undefined> {
+  if (ask.idempotencyKey === undefined) return send(target, recorder, ask);
+  const first = await send(target, recorder, ask, ask.abortAfterMs);
+  const again = await send(target, recorder, ask);
+  return again ?? first;
+}
+
+async function send(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, abortAfterMs?: number) {
+  const { client, key, shape, ttlMs, waitMs, idempotencyKey } = ask;
+  const op = recorder.invoke<AcquireOp>({
+    type: "acquire",
+    client,
+    key,
+    ...shape,
+    ttlMs,
+    waited: waitMs > 0,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...(abortAfterMs === undefined ? {} : { abortAfterMs }),
+  });
+  const body = { key, ttlMs, waitMs, ...bodyOf(shape), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) };
+  const answer = await call(target, "/v1/locks/acquire", body, abortAfterMs);
+  const lockId = typeof answer.body.lockId === "string" ? answer.body.lockId : undefined;
+  const fence = typeof answer.body.fence === "string" ? BigInt(answer.body.fence) : undefined;
+  if (answer.outcome !== "ok" || lockId === undefined || fence === undefined) {
+    // A 200 without a grant in it is not an answer the client can use.
+    recorder.complete(op, answer.outcome === "ok" ? "unknown" : answer.outcome, { status: answer.status });
+    return undefined;
+  }
+  recorder.complete(op, "ok", { lockId, fence, status: answer.status });
+  return { lockId, fence };
+}

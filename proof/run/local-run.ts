@@ -1,0 +1,57 @@
+/**
+ * `--store NAME`: start that local store, run the proof against it over HTTP, stop all it
+ * started: after the run, after a failure, and when the proof itself is interrupted.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningStore, STORES, type StoreName, startStore } from "./local-stores.ts";
+import type { ProofResult } from "./result.ts";
+import { type Faults, runProof } from "./runner.ts";
+import type { Size } from "./sizes.ts";
+
+export interface LocalRunOptions {
+  seed: number;
+  size: Size;
+  /** The flags that select the size, for the command that repeats the run. */
+  sizeFlags: string;
+  dataRoot: string;
+  faults?: Faults;
+  log?: (line: string) => void;
+}
+
+const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+const running = new Set<RunningStore>();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([...running].map((store) => store.stop())).finally(() => process.exit(130));
+  });
+}
+
+export async function runLocal(name: StoreName, options: LocalRunOptions): Promise<ProofResult> {
+  const dataDir = join(options.dataRoot, name);
+  const store = await startStore(name, dataDir);
+  running.add(store);
+  try {
+    options.log?.(`${name}: ${store.url}, ${store.settings.join("; ")}`);
+    return await runProof({
+      target: { url: store.url, token: store.token },
+      store: name,
+      command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}`,
+      seed: options.seed,
+      size: options.size,
+      // Paths relative to the repository: the report reads the same on every machine.
+      settings: [
+        `started as \`${STORES[name].command}\``,
+        `persistence: ${STORES[name].persistence}`,
+        ...store.settings.map((line) => line.replaceAll(`${root}/`, "")),
+      ],
+      keyPrefix: "holdfast-proof:",
+      dataDir,
+      ...(options.faults ? { faults: options.faults } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+  } finally {
+    await store.stop();
+    running.delete(store);
+  }
+}
