@@ -1,9 +1,12 @@
 /**
  * Applies a fault schedule around a workload: `start()` before it, `stop()` after. Each
  * fault is injected at its time and healed after its duration (at once, if the run stops
- * first); after each heal, `probe` is polled until it succeeds, and the time that took is
- * the fault's recovery time. Stamps are on the history's clock (performance.now() unless
- * `now` says otherwise), so that the checker can tell which answers came during a fault.
+ * first); after each heal, `probe` is polled until it succeeds, and the time from the
+ * fault's end to that success is its recovery time (a killed server's restart included).
+ * A heal that takes long (a restart) delays the rest of the schedule by as much, so that
+ * every fault keeps its length and the quiet gap before it. Stamps are on the history's
+ * clock (performance.now() unless `now` says otherwise), so that the checker can tell
+ * which answers came during a fault.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Fault } from "./fault.ts";
@@ -17,11 +20,13 @@ export interface FaultRecord {
   plannedDurationMs: number;
   /** When inject() was called. */
   injectedAt: number;
-  /** When heal() resolved: the process or link is back. Unset if the run ended first. */
+  /** When heal() was called: the fault's end. */
+  endedAt?: number;
+  /** When heal() resolved: the process or link is back. */
   healedAt?: number;
   /** The first successful probe after the heal. Unset: no probe, or none succeeded in time. */
   recoveredAt?: number;
-  /** recoveredAt − healedAt. */
+  /** recoveredAt − endedAt. */
   recoveryMs?: number;
   /** What inject() or heal() threw. */
   error?: string;
@@ -65,6 +70,8 @@ export function faultRun(options: FaultRunOptions): FaultRun {
   const recoveries: Promise<void>[] = [];
   let startedAt = Number.NaN;
   let loop: Promise<void> = Promise.resolve();
+  /** How late the schedule runs, from heals that took longer than planned. */
+  let lateMs = 0;
 
   /** Resolves false if the run stopped first. */
   const waitMs = (ms: number) =>
@@ -73,15 +80,15 @@ export function faultRun(options: FaultRunOptions): FaultRun {
       () => false,
     );
 
-  async function recover(record: FaultRecord, healedAt: number): Promise<void> {
+  async function recover(record: FaultRecord, endedAt: number): Promise<void> {
     const probe = options.probe;
     if (!probe) return;
-    const deadline = healedAt + (options.recoveryTimeoutMs ?? 30_000);
+    const deadline = endedAt + (options.recoveryTimeoutMs ?? 30_000);
     // Until it answers, the next fault begins (its own recovery is another record), or time is up.
     while (now() < deadline && records.at(-1) === record) {
       if (await probe().catch(() => false)) {
         record.recoveredAt = now();
-        record.recoveryMs = record.recoveredAt - healedAt;
+        record.recoveryMs = record.recoveredAt - endedAt;
         return;
       }
       await sleep(options.probeIntervalMs ?? 50);
@@ -102,12 +109,15 @@ export function faultRun(options: FaultRunOptions): FaultRun {
     };
     log(`fault: ${fault.name} at ${((record.injectedAt - startedAt) / 1000).toFixed(3)} s`);
     await fault.inject().catch(fail);
-    // Heal at the planned time, or at once if the run stops: nothing stays broken after it.
-    await waitMs(startedAt + planned.startMs + planned.durationMs - now());
+    // Heal after the planned duration, or at once if the run stops: nothing stays broken after it.
+    await waitMs(record.injectedAt + planned.durationMs - now());
+    const endedAt = now();
+    record.endedAt = endedAt;
     await fault.heal().catch(fail);
     record.healedAt = now();
+    lateMs = Math.max(lateMs, record.healedAt - (startedAt + planned.startMs + planned.durationMs));
     log(`healed: ${fault.name} at ${((record.healedAt - startedAt) / 1000).toFixed(3)} s`);
-    recoveries.push(recover(record, record.healedAt));
+    recoveries.push(recover(record, endedAt));
   }
 
   return {
@@ -116,7 +126,7 @@ export function faultRun(options: FaultRunOptions): FaultRun {
       log(formatSchedule(options.seed, options.schedule));
       loop = (async () => {
         for (const planned of options.schedule) {
-          if (!(await waitMs(startedAt + planned.startMs - now()))) return;
+          if (!(await waitMs(startedAt + planned.startMs + lateMs - now()))) return;
           await apply(planned, options.faults[planned.kind] as Fault);
         }
       })();

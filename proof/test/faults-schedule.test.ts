@@ -57,8 +57,9 @@ describe("fault run", () => {
     const report = await run.stop();
     expect(calls).toEqual(["inject", "heal"]);
     const [record] = report.records;
-    expect(record?.injectedAt).toBeGreaterThanOrEqual(report.startedAt + 50);
-    expect((record?.healedAt ?? 0) - (record?.injectedAt ?? 0)).toBeGreaterThanOrEqual(95);
+    // Timers may fire a fraction of a millisecond early against performance.now().
+    expect(record?.injectedAt).toBeGreaterThanOrEqual(report.startedAt + 49);
+    expect((record?.endedAt ?? 0) - (record?.injectedAt ?? 0)).toBeGreaterThanOrEqual(99);
     expect(record?.recoveryMs).toBeGreaterThanOrEqual(145);
     expect(record?.recoveryMs).toBeLessThan(400);
     expect(record?.error).toBeUndefined();
