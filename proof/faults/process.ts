@@ -5,6 +5,7 @@
  * Each start uses the same command, env and so port, as a supervisor's restart would.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { groupMembers, stopProcessGroup } from "../../local/process-group.ts";
 
 export interface ProcessSpec {
@@ -73,8 +74,9 @@ export class ManagedProcess {
   async kill(): Promise<void> {
     const pgid = this.pgid;
     if (pgid === undefined) return;
+    const members = groupMembers(pgid);
     this.signal("SIGKILL");
-    await this.gone(pgid);
+    await this.gone(pgid, members);
   }
 
   pause(): void {
@@ -89,9 +91,10 @@ export class ManagedProcess {
   async stop(graceMs = 3000): Promise<void> {
     const pgid = this.pgid;
     if (pgid === undefined) return;
+    const members = groupMembers(pgid);
     this.resume();
     await stopProcessGroup(pgid, graceMs);
-    await this.gone(pgid);
+    await this.gone(pgid, members);
   }
 
   running(): boolean {
@@ -107,16 +110,19 @@ export class ManagedProcess {
     }
   }
 
-  /** Waits for the group to be empty and the first process reaped (else its pid stays a zombie). */
-  private async gone(pgid: number): Promise<void> {
+  /**
+   * Waits for the group to be empty and its members reaped: a zombie still answers kill(pid, 0),
+   * and Postgres, restarted, takes its old postmaster's zombie for a live postmaster and refuses.
+   * Orphans are reaped by init, a moment later.
+   */
+  private async gone(pgid: number, members: number[]): Promise<void> {
     const child = this.child;
     const deadline = Date.now() + 10_000;
-    while (
-      Date.now() < deadline &&
-      (groupMembers(pgid).length > 0 || (child?.exitCode === null && child.signalCode === null))
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const waiting = () =>
+      groupMembers(pgid).length > 0 ||
+      members.some((pid) => existsSync(`/proc/${pid}`)) ||
+      (child?.exitCode === null && child.signalCode === null);
+    while (Date.now() < deadline && waiting()) await new Promise((resolve) => setTimeout(resolve, 20));
     if (groupMembers(pgid).length > 0)
       throw new Error(`${this.name}: process group ${pgid} still has members after SIGKILL`);
     this.child = undefined;

@@ -53,7 +53,7 @@ export async function throwawayPostgres(settings: string[] = []): Promise<Throwa
   const options = ["-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"];
   const server = asPostgres("postgres", [...options, ...settings.flatMap((setting) => ["-c", setting])]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const managed = new ManagedProcess({ name: "postgres", ...server, ready: () => postgresReady(url) });
+  const managed = new ManagedProcess({ name: "postgres", ...server, ready: () => postgresReady(port) });
   return started({ process: managed, port, url, dir });
 }
 
