@@ -13,14 +13,14 @@ export async function httpReady(url: string): Promise<boolean> {
 }
 
 /** `PING` answered `+PONG` (not `-LOADING`). */
-export function redisReady(port: number): Promise<boolean> {
+export function redisReady(port: number, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
     const done = (ready: boolean) => {
       socket.destroy();
       resolve(ready);
     };
-    socket.setTimeout(2000, () => done(false));
+    socket.setTimeout(timeoutMs, () => done(false));
     socket.on("error", () => done(false));
     socket.on("data", (chunk: Buffer) => done(chunk.toString().startsWith("+PONG")));
     socket.write("PING\r\n");

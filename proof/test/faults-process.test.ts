@@ -11,6 +11,7 @@ import { freePort } from "../../local/firestore-emulator.ts";
 import { groupMembers } from "../../local/process-group.ts";
 import { killFault, pauseFault } from "../faults/fault.ts";
 import { ManagedProcess } from "../faults/process.ts";
+import { startFaultProxy } from "../faults/proxy.ts";
 import { httpReady, redisReady } from "../faults/ready.ts";
 import { type ThrowawayStore, throwawayFirestore, throwawayPostgres, throwawayRedis } from "../faults/stores.ts";
 
@@ -88,9 +89,27 @@ describe("store faults", () => {
 
     const pause = pauseFault(redis.process);
     await pause.inject();
-    expect(await redisReady(redis.port)).toBe(false);
+    expect(await redisReady(redis.port, 300)).toBe(false);
     await pause.heal();
     expect(await redisReady(redis.port)).toBe(true);
+  });
+
+  it("a proxy between a client and redis delays, holds and resets the store's protocol", async () => {
+    const redis = await store(throwawayRedis);
+    const proxy = await startFaultProxy({ name: "redis", target: { port: redis.port } });
+    cleanups.push(() => proxy.close());
+    expect(await redisReady(proxy.port)).toBe(true);
+    proxy.setMode({ kind: "latency", ms: 100, jitterMs: 20 });
+    const started = performance.now();
+    expect(await redisReady(proxy.port)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    proxy.setMode({ kind: "blackhole" });
+    expect(await redisReady(proxy.port, 300)).toBe(false);
+    proxy.setMode({ kind: "reset" });
+    expect(await redisReady(proxy.port)).toBe(false);
+    expect(proxy.stats.resets).toBeGreaterThan(0);
+    proxy.setMode({ kind: "pass" });
+    expect(await redisReady(proxy.port)).toBe(true);
   });
 
   it("a Postgres cluster keeps a committed row across SIGKILL of its postmaster and backends", async () => {
