@@ -3,6 +3,7 @@
  * deployment it runs: a kind whose part is absent (no store process for a remote
  * deployment, say) is left out, so that planSchedule only chooses among faults that exist.
  */
+import type { ClockShift } from "./clock.ts";
 import { type Fault, killFault, pauseFault, proxyFault } from "./fault.ts";
 import type { ManagedProcess } from "./process.ts";
 import type { FaultProxy } from "./proxy.ts";
@@ -16,6 +17,9 @@ export interface DeploymentParts {
   storeProxy?: FaultProxy;
   /** The store link's latency fault. Default 200 ms ± 100 ms. */
   latency?: { ms: number; jitterMs: number };
+  /** The server's clock (its env from clockShift()), and the shift. Default +5 s. */
+  clock?: ClockShift;
+  clockShiftMs?: number;
 }
 
 export function faultCatalog(parts: DeploymentParts): Record<string, Fault> {
@@ -38,5 +42,6 @@ export function faultCatalog(parts: DeploymentParts): Record<string, Fault> {
     faults["drop-response"] = proxyFault(clientProxy, { kind: "drop-response" });
     faults["duplicate-request"] = proxyFault(clientProxy, { kind: "duplicate" });
   }
+  if (parts.clock) faults["clock-shift"] = parts.clock.fault(parts.clockShiftMs ?? 5000);
   return faults;
 }

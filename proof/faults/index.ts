@@ -1,5 +1,6 @@
 /** proof/faults: what the proof runner needs to break a deployment on a schedule and mend it. */
 export { type DeploymentParts, faultCatalog } from "./catalog.ts";
+export { type ClockShift, clockShift } from "./clock.ts";
 export { type Fault, killFault, pauseFault, proxyFault } from "./fault.ts";
 export { ManagedProcess, type ProcessSpec } from "./process.ts";
 export { type FaultProxy, type ProxyMode, type ProxyStats, startFaultProxy } from "./proxy.ts";

@@ -24,6 +24,8 @@ export interface ProcessSpec {
 export class ManagedProcess {
   private child: ChildProcess | undefined;
   private output = "";
+  /** The last run's processes, killed but perhaps not yet reaped (see start()). */
+  private killed: number[] = [];
 
   constructor(private readonly spec: ProcessSpec) {}
 
@@ -39,6 +41,7 @@ export class ManagedProcess {
   /** Starts it and resolves once `ready()` says it serves. */
   async start(): Promise<void> {
     if (this.running()) throw new Error(`${this.name} is already running`);
+    await this.reaped();
     this.output = "";
     const child = spawn(this.spec.command, this.spec.args ?? [], {
       detached: true,
@@ -74,9 +77,9 @@ export class ManagedProcess {
   async kill(): Promise<void> {
     const pgid = this.pgid;
     if (pgid === undefined) return;
-    const members = groupMembers(pgid);
+    this.killed = groupMembers(pgid);
     this.signal("SIGKILL");
-    await this.gone(pgid, members);
+    await this.gone(pgid);
   }
 
   pause(): void {
@@ -91,10 +94,10 @@ export class ManagedProcess {
   async stop(graceMs = 3000): Promise<void> {
     const pgid = this.pgid;
     if (pgid === undefined) return;
-    const members = groupMembers(pgid);
+    this.killed = groupMembers(pgid);
     this.resume();
     await stopProcessGroup(pgid, graceMs);
-    await this.gone(pgid, members);
+    await this.gone(pgid);
   }
 
   running(): boolean {
@@ -110,21 +113,28 @@ export class ManagedProcess {
     }
   }
 
-  /**
-   * Waits for the group to be empty and its members reaped: a zombie still answers kill(pid, 0),
-   * and Postgres, restarted, takes its old postmaster's zombie for a live postmaster and refuses.
-   * Orphans are reaped by init, a moment later.
-   */
-  private async gone(pgid: number, members: number[]): Promise<void> {
+  /** Waits until no process of the group runs (zombies aside) and the first one is reaped. */
+  private async gone(pgid: number): Promise<void> {
     const child = this.child;
     const deadline = Date.now() + 10_000;
-    const waiting = () =>
-      groupMembers(pgid).length > 0 ||
-      members.some((pid) => existsSync(`/proc/${pid}`)) ||
-      (child?.exitCode === null && child.signalCode === null);
+    const waiting = () => groupMembers(pgid).length > 0 || (child?.exitCode === null && child.signalCode === null);
     while (Date.now() < deadline && waiting()) await new Promise((resolve) => setTimeout(resolve, 20));
     if (groupMembers(pgid).length > 0)
       throw new Error(`${this.name}: process group ${pgid} still has members after SIGKILL`);
     this.child = undefined;
+  }
+
+  /**
+   * Waits (10 s at most) until the killed processes are reaped. A zombie still answers
+   * kill(pid, 0), and a restarted Postgres takes its old postmaster's zombie for a live
+   * postmaster and refuses to start; orphans are reaped by init, here up to ~2 s later.
+   * Here rather than in kill(), so that the fault is in place as soon as they are dead.
+   */
+  private async reaped(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && this.killed.some((pid) => existsSync(`/proc/${pid}`))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.killed = [];
   }
 }

@@ -9,6 +9,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../local/firestore-emulator.ts";
 import { groupMembers } from "../../local/process-group.ts";
+import { clockShift } from "../faults/clock.ts";
 import { killFault, pauseFault } from "../faults/fault.ts";
 import { ManagedProcess } from "../faults/process.ts";
 import { startFaultProxy } from "../faults/proxy.ts";
@@ -20,15 +21,20 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A tiny HTTP server, started through a shell as a server launcher would be: it answers with its pid. */
-async function tinyServer(): Promise<{ server: ManagedProcess; url: string }> {
+/**
+ * A tiny HTTP server, started through a shell as a server launcher would be: it answers
+ * with its pid, or at /now with its Date.now().
+ */
+async function tinyServer(env: Record<string, string> = {}): Promise<{ server: ManagedProcess; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  const script = `require("node:http").createServer((q, s) => s.end(String(process.pid))).listen(${port}, "127.0.0.1")`;
+  const answer = `q.url === "/now" ? String(Date.now()) : String(process.pid)`;
+  const script = `require("node:http").createServer((q, s) => s.end(${answer})).listen(${port}, "127.0.0.1")`;
   const server = new ManagedProcess({
     name: "server",
     command: "sh",
     args: ["-c", `node -e '${script}'; true`],
+    env,
     ready: () => httpReady(url),
   });
   cleanups.push(() => server.stop());
@@ -61,6 +67,23 @@ describe("process faults", () => {
     expect(early).toBe("pending");
     await pause.heal();
     expect(await held).toMatch(/^\d+$/);
+  });
+
+  it("clock: the server's Date.now() shifted while the fault lasts, and after a restart", async () => {
+    const clock = clockShift();
+    cleanups.push(async () => clock.remove());
+    const { server, url } = await tinyServer(clock.env);
+    const skew = async () => Number(await answer(`${url}now`)) - Date.now();
+    expect(Math.abs(await skew())).toBeLessThan(1000);
+    const shift = clock.fault(-60_000);
+    await shift.inject();
+    expect(await skew()).toBeLessThan(-59_000);
+    const kill = killFault(server);
+    await kill.inject();
+    await kill.heal();
+    expect(await skew()).toBeLessThan(-59_000);
+    await shift.heal();
+    expect(Math.abs(await skew())).toBeLessThan(1000);
   });
 });
 
