@@ -73,12 +73,18 @@ export function faultRun(options: FaultRunOptions): FaultRun {
   /** How late the schedule runs, from heals that took longer than planned. */
   let lateMs = 0;
 
-  /** Resolves false if the run stopped first. */
-  const waitMs = (ms: number) =>
-    sleep(Math.max(0, ms), undefined, { signal: aborted.signal }).then(
-      () => true,
-      () => false,
-    );
+  /**
+   * Until `at` on the run's clock; false if the run stopped first. In a loop because a
+   * timer may fire a millisecond or two early by performance.now() (libuv's cached loop
+   * time), and a fault must last at least its planned duration.
+   */
+  async function waitUntil(at: number): Promise<boolean> {
+    while (now() < at) {
+      if (aborted.signal.aborted) return false;
+      await sleep(Math.ceil(at - now()), undefined, { signal: aborted.signal }).catch(() => undefined);
+    }
+    return !aborted.signal.aborted;
+  }
 
   async function recover(record: FaultRecord, endedAt: number): Promise<void> {
     const probe = options.probe;
@@ -110,7 +116,7 @@ export function faultRun(options: FaultRunOptions): FaultRun {
     log(`fault: ${fault.name} at ${((record.injectedAt - startedAt) / 1000).toFixed(3)} s`);
     await fault.inject().catch(fail);
     // Heal after the planned duration, or at once if the run stops: nothing stays broken after it.
-    await waitMs(record.injectedAt + planned.durationMs - now());
+    await waitUntil(record.injectedAt + planned.durationMs);
     const endedAt = now();
     record.endedAt = endedAt;
     await fault.heal().catch(fail);
@@ -126,7 +132,7 @@ export function faultRun(options: FaultRunOptions): FaultRun {
       log(formatSchedule(options.seed, options.schedule));
       loop = (async () => {
         for (const planned of options.schedule) {
-          if (!(await waitMs(startedAt + planned.startMs + lateMs - now()))) return;
+          if (!(await waitUntil(startedAt + planned.startMs + lateMs))) return;
           await apply(planned, options.faults[planned.kind] as Fault);
         }
       })();
