@@ -1,0 +1,15 @@
+/**
+ * A small seeded generator (mulberry32): one seed, one fault schedule and one jitter
+ * sequence. Its own copy rather than the driver's, so that faults/ does not depend on
+ * the workloads' module.
+ */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
