@@ -53,7 +53,8 @@ export function campaign(client: Client, key: string, options: CampaignOptions):
         leader = undefined;
         // Demoted first, then the key freed (when resigned; a lost lease has nothing to
         // free): the next leader is elected only after this one has stood down.
-        await safely(() => onDemoted?.(lock.signal.reason));
+        // Why the term ended: the lease's loss, or the campaign's own end (resigned, or its signal).
+        await safely(() => onDemoted?.(lock.signal.aborted ? lock.signal.reason : signal.reason));
         await lock.release().catch(report);
       } catch (error) {
         if (signal.aborted) break;

@@ -174,7 +174,7 @@ export interface CampaignOptions {
   ttlMs?: number;
   /** Called on every election; `term` is the grant's fence, so terms strictly increase. */
   onElected: (term: string, lock: Lock) => void | Promise<void>;
-  /** Called when leadership ends: lease lost or resigned. */
+  /** Called when leadership ends, with why: the lease's loss, or the campaign's abort reason (resigned: an AbortError). */
   onDemoted?: (reason: unknown) => void | Promise<void>;
   /** Resigns when aborted. */
   signal?: AbortSignal;

@@ -67,6 +67,8 @@ describe("campaign", () => {
     expect(events[2]).toMatch(/^elected /);
     expect(c.leader?.fence && first?.fence && c.leader.fence > first.fence).toBe(true);
     await c.resign();
+    // Resigning says so too (it used to pass the live lease's reason: undefined).
+    expect(events[3]).toMatch(/^demoted: .*abort/i);
   });
 
   it("resigns when its signal aborts, and contains throwing callbacks", async () => {
