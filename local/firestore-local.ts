@@ -12,6 +12,7 @@ import { alive } from "../node/src/data-dir-lock.ts";
 import { freePort, OFFLINE_ENV } from "./firestore-emulator.ts";
 import { exportTo } from "./firestore-export.ts";
 import { groupMembers, stopProcessGroup } from "./process-group.ts";
+import { rotateLog } from "./rotate-log.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SUPERVISOR = "local/firestore-supervisor.ts";
@@ -88,6 +89,7 @@ export async function localEmulator(dataDir: string): Promise<LocalEmulator> {
   // A record left now: its emulator ended without the final export that removes it.
   const crashed = readEmulatorRecord(dataDir) !== undefined;
   const port = await freePort();
+  rotateLog(join(dataDir, "emulator.log"));
   const log = openSync(join(dataDir, "emulator.log"), "a");
   const child = spawn(process.execPath, ["--import", "tsx/esm", SUPERVISOR, dataDir, String(port)], {
     cwd: root,
