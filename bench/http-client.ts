@@ -6,9 +6,10 @@ export interface JsonClient {
   close(): void;
 }
 
-export function jsonClient(baseUrl: string, token: string): JsonClient {
+/** `maxSockets`: each request held open by the server (a wait) keeps one socket. */
+export function jsonClient(baseUrl: string, token: string, maxSockets = 256): JsonClient {
   const url = new URL(baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = new Agent({ keepAlive: true, maxSockets });
   return {
     post(path, body) {
       const payload = JSON.stringify(body);
