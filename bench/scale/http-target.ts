@@ -32,7 +32,8 @@ const failed = (error: unknown): Outcome => ({ kind: "error", code: String(error
 /** `waiters`: how many requests may wait at once, each on a socket of its own. */
 export function httpTarget(url: string, token: string, waiters: number): SizeTarget & { close(): void } {
   const client = jsonClient(url, token);
-  const waiting = jsonClient(url, token, waiters + 16);
+  // A connection of its own for each waiter: the first and the 10,000th pay the same.
+  const waiting = jsonClient(url, token, { maxSockets: waiters + 16, keepAlive: false });
   const acquire = (body: object) => client.post("/v1/locks/acquire", { ttlMs: TTL_MS, ...body });
   return {
     acquire: (key, mode) => acquire({ key, mode }).then(outcomeOf, failed),

@@ -21,8 +21,7 @@ async function inParallel<T>(count: number, task: (i: number) => Promise<T>): Pr
 export function tally(outcomes: Outcome[]): string {
   const counts = new Map<string, number>();
   for (const o of outcomes) {
-    const label =
-      o.kind === "refused" ? `refused (${o.bound})` : o.kind === "error" ? `${o.status} ${o.code}` : o.kind;
+    const label = o.kind === "refused" ? `refused (${o.bound})` : o.kind === "error" ? `${o.status} ${o.code}` : o.kind;
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }
   return [...counts].map(([label, count]) => `${count.toLocaleString("en")} ${label}`).join(", ");

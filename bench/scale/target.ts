@@ -30,7 +30,8 @@ export const TTL_MS = 600_000;
 export const WAIT_MS = 600_000;
 
 export function outcomeOf(result: AcquireResult): Outcome {
-  if (result.ok) return { kind: "granted", token: result.token, fence: result.fence, serverTimeMs: result.serverTimeMs };
+  if (result.ok)
+    return { kind: "granted", token: result.token, fence: result.fence, serverTimeMs: result.serverTimeMs };
   if (result.reason === "capacity") return { kind: "refused", bound: result.bound };
   if (result.reason === "locked") return { kind: "locked" };
   return { kind: "error", code: result.reason, status: 400 };
