@@ -2,7 +2,8 @@
  * Rule 9's hostile sizes on every store, at full size: one key asked for 5,000 shared
  * holders, and one key with 10,000 queued waiters released at once (size/scenarios.ts
  * says what is checked). The queue's costs per step are queue-size.bench.ts's rows.
- * `--quick` runs 50 holders and 20 waiters: it keeps the code alive, nothing more.
+ * `--quick` runs 50 holders and 20 waiters on memory and Durable Objects only (one store
+ * from Node, one over HTTP): it keeps the code alive, nothing more, and starts no stand-in.
  * SCALE_STORES=memory,neon runs only those stores (default: all).
  */
 import type { BenchRow } from "./run.ts";
@@ -12,7 +13,8 @@ import { type OpenStore, STORES } from "./scale/stores.ts";
 const QUICK = process.env.BENCH_QUICK === "1";
 const HOLDERS = QUICK ? 50 : 5_000;
 const WAITERS = QUICK ? 20 : 10_000;
-const WANTED = (process.env.SCALE_STORES ?? "memory,durable-object,upstash,neon,firestore").split(",");
+const ALL = QUICK ? "memory,durable-object" : "memory,durable-object,upstash,neon,firestore";
+const WANTED = (process.env.SCALE_STORES ?? ALL).split(",");
 
 const checked = (failures: string[]) => (failures.length === 0 ? "all checks held" : `FAILED: ${failures.join("; ")}`);
 
@@ -42,6 +44,7 @@ async function rowsOf(name: string, store: OpenStore): Promise<BenchRow[]> {
 
 export default async function scaleBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  if (QUICK && !process.env.SCALE_STORES) console.error("  scale: --quick runs memory and durable-object only");
   for (const [name, open] of Object.entries(STORES)) {
     if (!WANTED.includes(name)) continue;
     console.error(`  scale: ${name}`);
