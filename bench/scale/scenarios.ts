@@ -45,6 +45,7 @@ export async function holders(target: SizeTarget, asked: number): Promise<Holder
   const started = performance.now();
   const outcomes = await inParallel(asked, () => target.acquire(key, "shared"));
   const seconds = (performance.now() - started) / 1000;
+  console.error(`    ${tally(outcomes)} in ${seconds.toFixed(1)} s`);
   const exclusive = await target.acquire(key, "exclusive");
   const view = await target.lookup(key);
   const fences = outcomes.flatMap((o) => (o.kind === "granted" ? [o.fence] : []));
@@ -112,6 +113,8 @@ export async function waiters(target: SizeTarget, asked: number): Promise<Waiter
       }),
     );
     await queued;
+    // A full run takes minutes: say how far it is.
+    if ((index + 1) % 2_000 === 0) console.error(`    ${index + 1} queued`);
   }
   const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
   const releaseStarted = performance.now();
