@@ -6,9 +6,13 @@ export interface JsonClient {
   close(): void;
 }
 
-export function jsonClient(baseUrl: string, token: string): JsonClient {
+/**
+ * `maxSockets`: each request the server holds open (a wait) keeps one socket. Without
+ * `keepAlive` every request opens its own connection: the same cost for each.
+ */
+export function jsonClient(baseUrl: string, token: string, { maxSockets = 256, keepAlive = true } = {}): JsonClient {
   const url = new URL(baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = new Agent({ keepAlive, maxSockets });
   return {
     post(path, body) {
       const payload = JSON.stringify(body);

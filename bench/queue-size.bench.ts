@@ -7,9 +7,9 @@
  *   first (goal ≤ 2×).
  * Store steps are timed straight from Node, without the HTTP layer: memory (in process),
  * Upstash (its REST stand-in over the local Redis), Neon (its stand-in over the local
- * Postgres) and Firestore (the emulator). Durable Objects are left out: their steps run in
- * workerd, behind HTTP, where a queued request cannot be timed apart from its wait. Each figure is the median, over ROUNDS interleaved rounds (every size in each),
- * of the median of MEASURED steps.
+ * Postgres) and Firestore (the emulator). Durable Objects' steps run in workerd, so theirs
+ * are timed over HTTP (scale/durable-object-queue.ts says how). Each figure is the median,
+ * over ROUNDS interleaved rounds (every size in each), of the median of MEASURED steps.
  */
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
@@ -37,6 +37,7 @@ import { spawnNeonStandin } from "../local/standins/spawn-neon.ts";
 import { spawnUpstashStandin } from "../local/standins/spawn-upstash.ts";
 import { median, ratio } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
+import { durableObjectSteps } from "./scale/durable-object-queue.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -45,7 +46,7 @@ const WAIT_MS = 600_000;
 const POSTGRES_URL = process.env.POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** One store's steps: queue a request (it must queue), acquire once, release. */
-interface QueueSteps {
+export interface QueueSteps {
   name: string;
   sizes: number[];
   /** Why a size of the full run is left out, if one is. */
@@ -53,6 +54,10 @@ interface QueueSteps {
   enqueue(request: AcquireRequest): Promise<void>;
   acquire(request: AcquireRequest): Promise<void>;
   release(ref: LockRef): Promise<void>;
+  /** Settles once this holder's grant has reached the client (over HTTP): not part of its release's time. */
+  ready?(ref: LockRef): Promise<void>;
+  /** Lets go of the waiters a size leaves queued. */
+  drain?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,9 +117,11 @@ async function queueOf(steps: QueueSteps, n: number) {
   let holding = holder.token;
   for (let i = 0; i < MEASURED && i < n; i++) {
     const token = holding;
+    await steps.ready?.(k.ref(token));
     releases.push(await timedStep(() => steps.release(k.ref(token))));
     holding = (waiters[i] as AcquireRequest).token;
   }
+  await steps.drain?.();
   return { enqueueFirst: median(first), enqueueLast: median(last), release: median(releases) };
 }
 
@@ -273,11 +280,13 @@ async function firestoreSteps(): Promise<QueueSteps> {
 }
 
 /** QUEUE_SIZE_STORES=firestore,neon runs only those stores' rows (default: all). */
-const STORES = (process.env.QUEUE_SIZE_STORES ?? "memory,upstash,neon,firestore").split(",");
+const STORES = (process.env.QUEUE_SIZE_STORES ?? "memory,durable-object,upstash,neon,firestore").split(",");
 
 export default async function queueSizeBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   if (STORES.includes("memory")) rows.push(...(await rowsFor(memorySteps())));
+  if (STORES.includes("durable-object"))
+    rows.push(...(await rowsFor(await durableObjectSteps(QUICK ? [10, 100] : [10, 1_000, 10_000]))));
   if (STORES.includes("upstash")) rows.push(...(await rowsFor(await upstashSteps())));
   if (STORES.includes("neon")) rows.push(...(await rowsFor(await neonSteps())));
   if (STORES.includes("firestore")) rows.push(...(await rowsFor(await firestoreSteps())));
