@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { STORE_NAMES } from "../run/local-stores.ts";
 import type { ProofResult } from "../run/result.ts";
+import { faultTimeline, isVerdict } from "./fault-timeline.ts";
 
 const ORDER: string[] = [...STORE_NAMES, "deployment"];
 
@@ -88,7 +89,14 @@ function section(r: ProofResult): string[] {
         `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${byStatus(w.unknownByStatus)} | ${w.violations} |`,
     ),
     "",
-    ...(r.faults === undefined ? [] : ["Faults:", "", "```json", JSON.stringify(r.faults, null, 2), "```", ""]),
+    ...faultSection(r.faults),
     ...(r.violations > 0 ? ["```", r.report, "```", ""] : []),
   ];
+}
+
+/** A verdict (--faults) as its timeline; anything else a fault hook returned, as JSON. */
+function faultSection(faults: unknown): string[] {
+  if (faults === undefined) return [];
+  if (isVerdict(faults)) return [...faultTimeline(faults), ""];
+  return ["Faults:", "", "```json", JSON.stringify(faults, null, 2), "```", ""];
 }
