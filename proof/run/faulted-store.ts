@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../local/firestore-emulator.ts";
-import { call } from "../driver/http.ts";
+import { call, type Fetch } from "../driver/http.ts";
 import { faultCatalog } from "../faults/catalog.ts";
 import { ManagedProcess } from "../faults/process.ts";
 import { startFaultProxy } from "../faults/proxy.ts";
@@ -37,6 +37,8 @@ export interface FaultPlan {
 export interface FaultedStore {
   url: string;
   token: string;
+  /** The workloads' fetch: backs off after a lost connection, so a client outlasts a restart. */
+  fetch: Fetch;
   settings: string[];
   faults: Faults;
   stop(): Promise<void>;
@@ -119,6 +121,7 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
   return {
     url: proxy.url,
     token,
+    fetch: backingOff,
     settings: [
       `the server (\`${STORES[name].command}\`'s entry) on port ${port}, behind a client-side TCP fault proxy at ${proxy.url}`,
       `faults from the seed among: ${kinds.join(", ")}`,
@@ -127,3 +130,17 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
     stop,
   };
 }
+
+/**
+ * A lost connection answers in microseconds: without a pause, the workloads would spend
+ * every attempt while the server restarts and end before it is back, and their histories
+ * would not span the restart. The pause comes after the failure, so the op stays unknown.
+ */
+const backingOff: Fetch = async (url, init) => {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    throw error;
+  }
+};

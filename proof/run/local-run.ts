@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Fetch } from "../driver/http.ts";
 import { type FaultPlan, startFaultedStore } from "./faulted-store.ts";
 import { type RunningStore, STORES, type StoreName, startStore } from "./local-stores.ts";
 import type { ProofResult } from "./result.ts";
@@ -34,16 +35,18 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
   const dataDir = join(options.dataRoot, name);
   let store: RunningStore;
   let faults = options.faults;
+  let fetch: Fetch | undefined;
   if (options.faultPlan) {
     const faulted = await startFaultedStore(name, dataDir, options.faultPlan);
     faults = faulted.faults;
+    fetch = faulted.fetch;
     store = faulted;
   } else store = await startStore(name, dataDir);
   running.add(store);
   try {
     options.log?.(`${name}: ${store.url}, ${store.settings.join("; ")}`);
     return await runProof({
-      target: { url: store.url, token: store.token },
+      target: { url: store.url, token: store.token, ...(fetch ? { fetch } : {}) },
       store: name,
       command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}${options.faultPlan ? ` --faults --fault-ms ${options.faultPlan.durationMs}` : ""}`,
       seed: options.seed,
