@@ -50,8 +50,8 @@ export function reportOf(results: ProofResult[]): string {
       ? "**Every store reached 1,000,000 grants.**"
       : `**Sizes reached: ${smallest.toLocaleString("en")} to ${largest.toLocaleString("en")} grants per store, not the 1,000,000 of the goal yet.**`,
     results.some((r) => r.faults !== undefined)
-      ? "Faults were mixed in where a section lists them."
-      : "No faults were mixed in (SIGKILL, store kills, a TCP fault proxy: being built in proof/faults/).",
+      ? "Faults were mixed in where a section lists them (`--faults`): during a fault only 503, 504 or a lost connection may answer, and the service must come back by itself."
+      : "No faults were mixed in (`npm run proof -- --store NAME --faults` mixes them in).",
     "The rate is the workloads' pace on this machine (holders work up to 1.2 TTL, and a held key",
     "makes the next acquire wait or fail), not the store's capacity (`npm run bench` measures that);",
     "the 1,000,000 column says how long a million grants would take at that pace, with these sizes.",
