@@ -17,7 +17,7 @@ import { type FaultReport, type FaultRun, faultRun } from "../faults/run.ts";
 import { planSchedule, type ScheduledFault } from "../faults/schedule.ts";
 import { judgeFaults } from "./fault-verdict.ts";
 import { type Witness, witnessedKill } from "./kill-witness.ts";
-import { STORES, type StoreName } from "./local-stores.ts";
+import { STORES, type StoreName, stopEmulator } from "./local-stores.ts";
 import type { Faults } from "./runner.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -65,14 +65,18 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
     ready: () => httpReady(`http://127.0.0.1:${port}/health`),
     readyTimeoutMs: 120_000,
   });
-  await server.start();
-  const proxy = await startFaultProxy({ name: "server", target: { port } }).catch(async (error: unknown) => {
+  // What a failed start leaves (the emulator has a group of its own) goes before the error does.
+  const abandon = async (error: unknown): Promise<never> => {
     await server.stop();
+    await stopEmulator(dataDir);
     throw error;
-  });
+  };
+  await server.start().catch(abandon);
+  const proxy = await startFaultProxy({ name: "server", target: { port } }).catch(abandon);
   const stop = async () => {
     await proxy.close();
     await server.stop(15_000);
+    await stopEmulator(dataDir);
   };
   const catalog = faultCatalog({ server, clientProxy: proxy });
   const witnesses: Witness[] = [];
