@@ -52,8 +52,9 @@ if (values.store !== undefined && !STORE_NAMES.includes(values.store as StoreNam
 }
 
 // A deployment of one's own gets the safe default of before (about 400 grants a workload).
+// With --faults, quick runs 40 attempts: with 10 the workloads end before the faults do.
 const base: Size = values.quick
-  ? SIZES.quick
+  ? { ...SIZES.quick, ...(values.faults ? { attempts: 40 } : {}) }
   : values.url
     ? { clients: 8, keys: 3, attempts: 50, ttlMs: 2000 }
     : SIZES.medium;
@@ -75,8 +76,8 @@ const sizeFlags = [
   ),
 ].join("");
 const log = (line: string) => console.log(`proof: ${line}`);
-// --faults: a schedule over about as long as the workloads take (quick ~10 s, medium ~60 s).
-const faultMs = Number(values["fault-ms"] ?? (values.quick ? 10_000 : 60_000));
+// --faults: a schedule that ends before the workloads do (quick ~10 s, medium a minute or more).
+const faultMs = Number(values["fault-ms"] ?? (values.quick ? 6000 : 60_000));
 if (values.faults && (values.url || !Number.isInteger(faultMs) || faultMs < 1)) {
   console.error(`proof: --faults is for local stores, --fault-ms a whole number\n${usage}`);
   process.exit(2);
