@@ -6,11 +6,14 @@
  * read-write); `--quick` makes it short. Each run's result is kept in
  * `.holdfast/proof/<store>.json`; `--report` writes docs/proof.md from them. Prints the
  * counts and every violation with the operations that show it, and exits 1 if there was one.
+ * `--faults` (local stores): the server is killed and restarted, answers dropped and
+ * requests doubled on a schedule from the seed during the workloads (run/faulted-store.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { writeReport } from "./report/assemble.ts";
+import { faultTimeline, isVerdict } from "./report/fault-timeline.ts";
 import { runLocal } from "./run/local-run.ts";
 import { STORE_NAMES, type StoreName } from "./run/local-stores.ts";
 import type { ProofResult } from "./run/result.ts";
@@ -25,6 +28,8 @@ const { values } = parseArgs({
     store: { type: "string" },
     quick: { type: "boolean", default: false },
     report: { type: "boolean", default: false },
+    faults: { type: "boolean", default: false },
+    "fault-ms": { type: "string" },
     clients: { type: "string" },
     keys: { type: "string" },
     attempts: { type: "string" },
@@ -34,7 +39,7 @@ const { values } = parseArgs({
   },
 });
 const usage =
-  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--seed n] | --report";
+  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--seed n] [--faults [--fault-ms ms]] | --report";
 const out = resolve(values.out);
 
 if (values.report) {
@@ -47,8 +52,9 @@ if (values.store !== undefined && !STORE_NAMES.includes(values.store as StoreNam
 }
 
 // A deployment of one's own gets the safe default of before (about 400 grants a workload).
+// With --faults, quick runs 40 attempts: with 10 the workloads end before the faults do.
 const base: Size = values.quick
-  ? SIZES.quick
+  ? { ...SIZES.quick, ...(values.faults ? { attempts: 40 } : {}) }
   : values.url
     ? { clients: 8, keys: 3, attempts: 50, ttlMs: 2000 }
     : SIZES.medium;
@@ -70,6 +76,12 @@ const sizeFlags = [
   ),
 ].join("");
 const log = (line: string) => console.log(`proof: ${line}`);
+// --faults: a schedule that ends before the workloads do (quick ~10 s, medium a minute or more).
+const faultMs = Number(values["fault-ms"] ?? (values.quick ? 6000 : 60_000));
+if (values.faults && (values.url || !Number.isInteger(faultMs) || faultMs < 1)) {
+  console.error(`proof: --faults is for local stores, --fault-ms a whole number\n${usage}`);
+  process.exit(2);
+}
 mkdirSync(out, { recursive: true });
 
 let failed = false;
@@ -102,7 +114,8 @@ if (values.url) {
   for (const store of stores) {
     log(`${store}: seed ${seed}, ${size.clients} clients on ${size.keys} keys per workload`);
     try {
-      keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log }));
+      const faultPlan = values.faults ? { faultPlan: { durationMs: faultMs } } : {};
+      keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log, ...faultPlan }));
     } catch (error) {
       console.error(`proof: ${store} did not run: ${error instanceof Error ? error.message : String(error)}`);
       failed = true;
@@ -119,6 +132,7 @@ function summary(result: ProofResult): string {
   return [
     `${result.store}: ${result.grants} grants in ${(result.durationMs / 1000).toFixed(1)} s (${result.grantsPerSecond}/s), availability ${(result.availability * 100).toFixed(2)} %`,
     ...lines,
+    ...(isVerdict(result.faults) ? faultTimeline(result.faults) : []),
   ].join("\n");
 }
 

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { STORE_NAMES } from "../run/local-stores.ts";
 import type { ProofResult } from "../run/result.ts";
+import { faultTimeline, isVerdict } from "./fault-timeline.ts";
 
 const ORDER: string[] = [...STORE_NAMES, "deployment"];
 
@@ -49,8 +50,8 @@ export function reportOf(results: ProofResult[]): string {
       ? "**Every store reached 1,000,000 grants.**"
       : `**Sizes reached: ${smallest.toLocaleString("en")} to ${largest.toLocaleString("en")} grants per store, not the 1,000,000 of the goal yet.**`,
     results.some((r) => r.faults !== undefined)
-      ? "Faults were mixed in where a section lists them."
-      : "No faults were mixed in (SIGKILL, store kills, a TCP fault proxy: being built in proof/faults/).",
+      ? "Faults were mixed in where a section lists them (`--faults`): during a fault only 503, 504 or a lost connection may answer, and the service must come back by itself."
+      : "No faults were mixed in (`npm run proof -- --store NAME --faults` mixes them in).",
     "The rate is the workloads' pace on this machine (holders work up to 1.2 TTL, and a held key",
     "makes the next acquire wait or fail), not the store's capacity (`npm run bench` measures that);",
     "the 1,000,000 column says how long a million grants would take at that pace, with these sizes.",
@@ -88,7 +89,14 @@ function section(r: ProofResult): string[] {
         `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${byStatus(w.unknownByStatus)} | ${w.violations} |`,
     ),
     "",
-    ...(r.faults === undefined ? [] : ["Faults:", "", "```json", JSON.stringify(r.faults, null, 2), "```", ""]),
+    ...faultSection(r.faults),
     ...(r.violations > 0 ? ["```", r.report, "```", ""] : []),
   ];
+}
+
+/** A verdict (--faults) as its timeline; anything else a fault hook returned, as JSON. */
+function faultSection(faults: unknown): string[] {
+  if (faults === undefined) return [];
+  if (isVerdict(faults)) return [...faultTimeline(faults), ""];
+  return ["Faults:", "", "```json", JSON.stringify(faults, null, 2), "```", ""];
 }

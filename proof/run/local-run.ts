@@ -4,6 +4,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Fetch } from "../driver/http.ts";
+import { type FaultPlan, startFaultedStore } from "./faulted-store.ts";
 import { type RunningStore, STORES, type StoreName, startStore } from "./local-stores.ts";
 import type { ProofResult } from "./result.ts";
 import { type Faults, runProof } from "./runner.ts";
@@ -16,6 +18,8 @@ export interface LocalRunOptions {
   sizeFlags: string;
   dataRoot: string;
   faults?: Faults;
+  /** The server as a ManagedProcess behind a fault proxy, with a schedule from the seed (faulted-store.ts). */
+  faultPlan?: FaultPlan;
   log?: (line: string) => void;
 }
 
@@ -29,14 +33,22 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 export async function runLocal(name: StoreName, options: LocalRunOptions): Promise<ProofResult> {
   const dataDir = join(options.dataRoot, name);
-  const store = await startStore(name, dataDir);
+  let store: RunningStore;
+  let faults = options.faults;
+  let fetch: Fetch | undefined;
+  if (options.faultPlan) {
+    const faulted = await startFaultedStore(name, dataDir, options.faultPlan);
+    faults = faulted.faults;
+    fetch = faulted.fetch;
+    store = faulted;
+  } else store = await startStore(name, dataDir);
   running.add(store);
   try {
     options.log?.(`${name}: ${store.url}, ${store.settings.join("; ")}`);
     return await runProof({
-      target: { url: store.url, token: store.token },
+      target: { url: store.url, token: store.token, ...(fetch ? { fetch } : {}) },
       store: name,
-      command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}`,
+      command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}${options.faultPlan ? ` --faults --fault-ms ${options.faultPlan.durationMs}` : ""}`,
       seed: options.seed,
       size: options.size,
       // Paths relative to the repository: the report reads the same on every machine.
@@ -47,7 +59,7 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
       ],
       keyPrefix: "holdfast-proof:",
       dataDir,
-      ...(options.faults ? { faults: options.faults } : {}),
+      ...(faults ? { faults } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   } finally {

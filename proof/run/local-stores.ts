@@ -125,6 +125,11 @@ function bannerOf(child: ChildProcess, output: () => string): Promise<{ url: str
 /** The server's group, then the Firestore emulator's (a group of its own, its supervisor's) if still there. */
 async function stopAll(child: ChildProcess, dataDir: string): Promise<void> {
   if (child.pid !== undefined) await stopProcessGroup(child.pid, 15_000);
+  await stopEmulator(dataDir);
+}
+
+/** The Firestore emulator's group (its supervisor's, apart from the server's), if it still runs. */
+export async function stopEmulator(dataDir: string): Promise<void> {
   const record = join(dataDir, "firestore", "emulator.json");
   if (!existsSync(record)) return;
   const { pgid } = JSON.parse(readFileSync(record, "utf8")) as { pgid: number };

@@ -28,6 +28,11 @@ export interface Faults {
   start(context: FaultContext): Promise<void>;
   /** Whatever it returns (its timeline, say) is kept in the result. */
   stop(): Promise<unknown>;
+  /**
+   * Judges the histories against what stop() returned (answers during a fault, recovery);
+   * what it returns is kept in the result instead, its violations count with the checker's.
+   */
+  judge?(stopped: unknown, histories: Op[][]): { violations: string[] };
 }
 
 export interface RunOptions {
@@ -65,6 +70,9 @@ export async function runProof(options: RunOptions): Promise<ProofResult> {
     found.push(...violations);
     return resultOf(kind, histories[i] ?? [], violations.length);
   });
+  const verdict = faults?.judge?.(faultReport, histories);
+  const faultViolations = verdict?.violations ?? [];
+  const faultSummary = verdict ?? faultReport;
   const grants = workloads.reduce((sum, w) => sum + w.grants, 0);
   const requests = workloads.reduce(
     (sum, w) => sum + w.requests.ok + w.requests.fail + w.requests.unknown - w.aborted,
@@ -84,8 +92,10 @@ export async function runProof(options: RunOptions): Promise<ProofResult> {
     grants,
     grantsPerSecond: Math.round((grants / durationMs) * 1000 * 10) / 10,
     availability: requests === 0 ? 1 : answered / requests,
-    violations: found.length,
-    report: formatViolations(found),
-    ...(faultReport === undefined ? {} : { faults: faultReport }),
+    violations: found.length + faultViolations.length,
+    report: [formatViolations(found), ...faultViolations.map((line) => `fault rule: ${line}`)]
+      .filter((text) => text !== "")
+      .join("\n"),
+    ...(faultSummary === undefined ? {} : { faults: faultSummary }),
   };
 }

@@ -1,0 +1,49 @@
+/**
+ * A witness for a server's kill: just before the SIGKILL, a grant with a lease long enough
+ * to outlive the restart; once the server is back, that grant must still be held and the
+ * key's next fence must be above it. The workloads' leases (hundreds of ms) have mostly
+ * run out by the time a restart is done, so they alone would not show a forgotten grant.
+ */
+import type { Target } from "../driver/http.ts";
+import { call } from "../driver/http.ts";
+import type { Fault } from "../faults/fault.ts";
+
+export interface Witness {
+  key: string;
+  fenceBefore?: string;
+  /** owns() after the restart; undefined: no answer. */
+  heldAfter?: boolean;
+  fenceAfter?: string;
+  /** What went wrong, if the witness broke a promise or could not be taken. */
+  problem?: string;
+}
+
+/** `kill` with a witness taken before its inject and checked after its heal; each lands in `witnesses`. */
+export function witnessedKill(kill: Fault, target: Target, witnesses: Witness[]): Fault {
+  let witness: Witness | undefined;
+  let lockId: string | undefined;
+  return {
+    name: kill.name,
+    async inject() {
+      witness = { key: `holdfast-proof:witness-${Date.now().toString(36)}-${witnesses.length}` };
+      witnesses.push(witness);
+      const granted = await call(target, "/v1/locks/acquire", { key: witness.key, ttlMs: 60_000 });
+      lockId = typeof granted.body.lockId === "string" ? granted.body.lockId : undefined;
+      if (granted.status === 200 && lockId) witness.fenceBefore = String(granted.body.fence);
+      else witness.problem = `no witness grant before the kill (status ${granted.status})`;
+      await kill.inject();
+    },
+    async heal() {
+      await kill.heal();
+      if (!witness || !lockId || witness.problem) return;
+      const owns = await call(target, "/v1/locks/owns", { lockId });
+      if (owns.status === 200) witness.heldAfter = owns.body.owned === true;
+      await call(target, "/v1/locks/release", { lockId });
+      const next = await call(target, "/v1/locks/acquire", { key: witness.key, ttlMs: 1000 });
+      if (next.status === 200) witness.fenceAfter = String(next.body.fence);
+      if (witness.heldAfter !== true) witness.problem = "the grant answered before the kill was not held after it";
+      else if (witness.fenceAfter === undefined || BigInt(witness.fenceAfter) <= BigInt(witness.fenceBefore ?? "0"))
+        witness.problem = `the key's fence went from ${witness.fenceBefore} to ${witness.fenceAfter ?? "no grant"}`;
+    },
+  };
+}
