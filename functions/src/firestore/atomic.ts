@@ -109,7 +109,6 @@ async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Pr
       headSize = headSize === undefined ? FIRST_HEAD : headSize * 8;
       continue;
     }
-    steps = decided.steps;
     const plan = decided.record && planWrite(ctx, keyId, loaded, decided.record, nowMs, ctx.bounds, decided.passed);
     if (!plan) {
       // Nothing changed: the read alone answers every step.
@@ -148,7 +147,11 @@ async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Pr
           steps = steps.slice(0, 1);
           continue;
         }
-        for (const step of steps) step.reject(refused);
+        // Steps refused by their own rules keep that answer; the others get the store's.
+        answer(
+          steps,
+          decided.results.map((result) => (result instanceof Refused ? result : new Refused(refused))),
+        );
         break;
       }
     }
@@ -159,25 +162,31 @@ async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Pr
   return handedBack;
 }
 
+/** A step's rules that threw (the instance may not grant, say): its answer is that error. */
+class Refused {
+  constructor(readonly error: unknown) {}
+}
+
 function answer(steps: Step[], results: unknown[]) {
   steps.forEach((step, i) => {
-    step.resolve(results[i]);
+    const result = results[i];
+    if (result instanceof Refused) step.reject(result.error);
+    else step.resolve(result);
   });
 }
 
 /**
  * The steps' rules in arrival order, each on what the ones before it decided. A step whose
- * rules refuse it (or whose instance may not grant) is answered alone, and the record is as
- * if it had not been there; "head": a step needs more of the queue than was read, and the
- * group decides again (nobody is answered yet). `record` is null when no step writes.
+ * rules throw is refused, and the record is as if it had not been there; its refusal, like
+ * every answer, waits for the batch (it may rest on an earlier step's write). "head": a
+ * step needs more of the queue than was read, and the group decides again. `record` is
+ * null when no step writes.
  */
 function decideInTurn(ctx: FirestoreContext, steps: Step[], initial: QueuedKeyState | null, nowMs: number) {
   let record = initial;
   let writes = false;
   // Every waiter queued at some point: one queued and served within the group needs its document.
   const passed = new Map((initial?.waiters ?? []).map((w) => [w.token, w]));
-  const kept: Step[] = [];
-  const refused: { step: Step; error: unknown }[] = [];
   const results: unknown[] = [];
   const wrote: boolean[] = [];
   for (const step of steps) {
@@ -187,10 +196,10 @@ function decideInTurn(ctx: FirestoreContext, steps: Step[], initial: QueuedKeySt
       decided = step.decide(record, nowMs);
     } catch (error) {
       if (error instanceof QueueNotLoaded) return "head" as const;
-      refused.push({ step, error });
+      results.push(new Refused(error));
+      wrote.push(false);
       continue;
     }
-    kept.push(step);
     results.push(decided.result);
     wrote.push(decided.record !== null);
     if (decided.record !== null) {
@@ -199,8 +208,7 @@ function decideInTurn(ctx: FirestoreContext, steps: Step[], initial: QueuedKeySt
       for (const w of record.waiters) passed.set(w.token, w);
     }
   }
-  for (const { step, error } of refused) step.reject(error);
-  return { steps: kept, results, wrote, record: writes ? record : null, passed: passed.values() };
+  return { results, wrote, record: writes ? record : null, passed: passed.values() };
 }
 
 /** One read; its `readTime` is the store's clock, and measures this instance's skew. */
