@@ -89,3 +89,67 @@ it("hands the key to a waiter queued and served by the same group", async () => 
     await fixture.close();
   }
 }, 60_000);
+
+it("gives a retry that joined a waiter the grant when the same group serves that waiter", async () => {
+  const fixture = await firestoreFixture();
+  try {
+    const { backend } = fixture;
+    const k = await keyHandle("t", uniqueKey("join-then-serve"));
+    const holder = await backend.acquire(k.request());
+    if (!holder.ok) throw new Error("the holder was not granted");
+    const acquireQueued = backend.acquireQueued as NonNullable<Backend["acquireQueued"]>;
+    const wait = () => ({ waitMs: 30_000, signal: new AbortController().signal });
+    let queued!: () => void;
+    const isQueued = new Promise<void>((resolve) => {
+      queued = resolve;
+    });
+    const original = acquireQueued.call(backend, k.request({ idempotencyKey: "join" }), {
+      ...wait(),
+      onQueued: queued,
+    });
+    await isQueued;
+    // One turn: the retry joins the waiter, then the release serves it; the served
+    // document must name the retry among its callers, or the retry is told "locked".
+    const retry = acquireQueued.call(backend, k.request({ idempotencyKey: "join" }), wait());
+    expect(await backend.release(k.ref(holder.token))).toMatchObject({ ok: true });
+    const [first, again] = await Promise.all([original, retry]);
+    expect(first).toMatchObject({ ok: true, fence: holder.fence + 1 });
+    expect(again).toMatchObject({ ok: true, fence: holder.fence + 1 });
+  } finally {
+    await fixture.close();
+  }
+}, 60_000);
+
+it("lets a group's other steps through when one step can never land (a re-sent request's waiter exists)", async () => {
+  const fixture = await firestoreFixture();
+  try {
+    const { backend } = fixture;
+    const k = await keyHandle("t", uniqueKey("always-conflicts"));
+    const holder = await backend.acquire(k.request());
+    if (!holder.ok) throw new Error("the holder was not granted");
+    const acquireQueued = backend.acquireQueued as NonNullable<Backend["acquireQueued"]>;
+    /** Asks to wait; resolves once queued (or answered), with the answer still to come. */
+    const queue = (request: AcquireRequest) =>
+      new Promise<{ answer: Promise<unknown> }>((resolve) => {
+        const answer: Promise<unknown> = acquireQueued
+          .call(backend, request, {
+            waitMs: 60_000,
+            signal: new AbortController().signal,
+            onQueued: () => resolve({ answer }),
+          })
+          .catch((error: unknown) => error);
+        void answer.then(() => resolve({ answer }));
+      });
+    // Past the key document's front of 8, so the re-sent request's own waiter is not read.
+    const requests = Array.from({ length: 10 }, () => k.request());
+    for (const request of requests) await queue(request);
+    // The same request re-sent (same token, no idempotency key) beside a new one, in one
+    // group: the re-sent one's create always conflicts; the new one must still be queued.
+    const started = performance.now();
+    const [, fresh] = await Promise.all([queue({ ...(requests[9] as AcquireRequest) }), queue(k.request())]);
+    expect(await Promise.race([fresh.answer, Promise.resolve("queued")])).toBe("queued");
+    expect(performance.now() - started).toBeLessThan(60_000);
+  } finally {
+    await fixture.close().catch(() => undefined);
+  }
+}, 120_000);

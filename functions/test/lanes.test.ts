@@ -12,12 +12,15 @@ interface Step extends Waiting {
   id: number;
 }
 
+/** A lane whose groups each take `groupMs(group)` on a clock driven by hand: no timer, no load, no flake. */
 function lane(maxWaitMs: number, groupMs: (group: Step[]) => number) {
-  const lanes = createLanes(maxWaitMs);
+  let clock = 0;
+  const lanes = createLanes(maxWaitMs, () => clock);
   const groups: number[][] = [];
   const runGroup = async (group: Step[]) => {
     groups.push(group.map((step) => step.id));
-    await new Promise((resolve) => setTimeout(resolve, groupMs(group)));
+    await Promise.resolve();
+    clock += groupMs(group);
     for (const step of group) step.resolve(step.id);
     return [];
   };
@@ -39,15 +42,35 @@ it("runs the steps asked for together as groups, in arrival order, and drops non
 });
 
 it("drops the steps that waited behind a stuck group, unsent, then serves again", async () => {
-  const { ask, groups, drained } = lane(100, (group) => (group[0]?.id === 0 ? 300 : 5));
+  let release!: () => void;
+  const stuck = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let clock = 0;
+  const lanes = createLanes(100, () => clock);
+  const groups: number[][] = [];
+  const runGroup = async (group: Step[]) => {
+    groups.push(group.map((step) => step.id));
+    if (group[0]?.id === 0) await stuck;
+    for (const step of group) step.resolve(step.id);
+    return [];
+  };
+  const ask = (id: number) =>
+    new Promise<unknown>((resolve, reject) => lanes.join("doc", { id, resolve, reject }, runGroup)).catch(
+      (error: unknown) => error,
+    );
   const first = ask(0);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.resolve();
+  await Promise.resolve();
+  clock += 10;
   const behind = [ask(1), ask(2)];
+  clock += 300; // the first group is stuck for 300 ms of the lane's clock
+  release();
   expect(await first).toBe(0);
   for (const answer of await Promise.all(behind)) {
     expect(isLockError(answer) && answer.code).toBe("ServiceUnavailable");
   }
-  await drained();
+  await lanes.drained();
   expect(await ask(3)).toBe(3);
   expect(groups).toEqual([[0], [3]]);
 });

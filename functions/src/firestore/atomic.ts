@@ -122,16 +122,19 @@ async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Pr
       continue;
     }
     // Each step that wrote gets a marker of its own with its answer (markers.ts).
+    const ids = steps.map((_, i) => (decided.wrote[i] ? newToken() : undefined));
+    // A field that changes with every write, so that the precondition of every step that
+    // read before this one fails. Set before the batch takes the key's fields: an update
+    // copies them when it is added, and a write that changed no field would keep the
+    // document's update time.
+    plan.key.step = ids.find((id) => id !== undefined) ?? newToken();
     const batch = batchOf(ctx, ref, loaded, plan);
-    const ids = steps.map((step, i) => {
-      if (!decided.wrote[i]) return undefined;
-      const id = newToken();
+    steps.forEach((step, i) => {
+      const id = ids[i];
+      if (id === undefined) return;
       step.markers.push(id);
       addMarker(ctx, batch, keyId, { id, result: decided.results[i], atMs: nowMs });
-      return id;
     });
-    // A field that changes with every write, so that the precondition of every step that read before this one fails.
-    plan.key.step = ids.find((id) => id !== undefined) ?? newToken();
     ctx.assertOpen();
     try {
       await batch.commit();
@@ -156,7 +159,12 @@ async function runGroup(ctx: FirestoreContext, keyId: string, group: Step[]): Pr
       }
     }
     // Lost the race, or a re-sent commit of this very write failed its precondition:
-    // the next read tells which.
+    // the next read tells which. A group that keeps losing may hold a step that always
+    // conflicts (a create of a document that exists): halving it lets the others through.
+    if (attempt >= 2 && steps.length > 1) {
+      handedBack = [...steps.slice(Math.ceil(steps.length / 2)), ...handedBack];
+      steps = steps.slice(0, Math.ceil(steps.length / 2));
+    }
     await backoff(attempt);
   }
   return handedBack;

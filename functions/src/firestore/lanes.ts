@@ -30,14 +30,15 @@ export type RunGroup<E extends Waiting> = (group: E[]) => Promise<E[]>;
 /** Steps one group takes: one batch carries each step's marker and writes (a queued request: 2 of the batch's 500). */
 export const MAX_GROUP = 200;
 
-export function createLanes(maxWaitMs: number) {
+/** `now`: the clock that times waits (tests drive it by hand). */
+export function createLanes(maxWaitMs: number, now: () => number = () => performance.now()) {
   const lanes = new Map<string, { queue: { entry: Waiting; queuedAt: number }[]; done: Promise<void> }>();
 
   async function drain<E extends Waiting>(docId: string, runGroup: RunGroup<E>) {
     const lane = lanes.get(docId);
     if (!lane) return;
     while (lane.queue.length > 0) {
-      const startedAt = performance.now();
+      const startedAt = now();
       const group = lane.queue.splice(0, MAX_GROUP).map(({ entry }) => entry as E);
       let handedBack: E[] = [];
       try {
@@ -45,7 +46,7 @@ export function createLanes(maxWaitMs: number) {
       } catch (error) {
         for (const entry of group) entry.reject(error);
       }
-      const finishedAt = performance.now();
+      const finishedAt = now();
       lane.queue = lane.queue.filter(({ entry, queuedAt }) => {
         const stale = finishedAt - Math.max(queuedAt, startedAt) > maxWaitMs;
         if (stale) entry.reject(slow());
@@ -62,10 +63,10 @@ export function createLanes(maxWaitMs: number) {
     join<E extends Waiting>(docId: string, entry: E, runGroup: RunGroup<E>): void {
       const lane = lanes.get(docId);
       if (lane) {
-        lane.queue.push({ entry, queuedAt: performance.now() });
+        lane.queue.push({ entry, queuedAt: now() });
         return;
       }
-      const fresh = { queue: [{ entry, queuedAt: performance.now() }], done: Promise.resolve() };
+      const fresh = { queue: [{ entry, queuedAt: now() }], done: Promise.resolve() };
       lanes.set(docId, fresh);
       // On the next microtask: the steps asked for in this same turn make the first group.
       fresh.done = Promise.resolve().then(() => drain(docId, runGroup));

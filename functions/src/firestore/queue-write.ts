@@ -57,6 +57,8 @@ export function planWrite(
   };
 
   const queued = new Map(final.waiters.map((w) => [w.token, w]));
+  // The latest version of each waiter the step saw (a retry may have joined it before it was served).
+  const latest = new Map([...passed].map((w) => [w.token, w]));
   const held = new Set(initial?.holders.map((h) => h.token));
   const initialPosted = new Set(initial?.posted.map((p) => p.caller));
   const posted = new Map(final.posted.filter((p) => !initialPosted.has(p.caller)).map((p) => [p.caller, p.outcome]));
@@ -90,18 +92,19 @@ export function planWrite(
       if (JSON.stringify(now.callers) !== JSON.stringify(doc.waiter.callers)) put(token, "update", callerFields(now));
       continue;
     }
-    const outcome = servedTo(doc.waiter);
+    const waiter = latest.get(token) ?? doc.waiter;
+    const outcome = servedTo(waiter);
     if (!outcome) put(token, "delete");
     else
       put(token, "update", {
-        ...served(doc.waiter, outcome),
+        ...served(waiter, outcome),
         order: FieldValue.delete(),
         queuedIdem: FieldValue.delete(),
       });
   }
   // Waiters served without a document of their own: of the old format, or queued by an
   // earlier step of the same group. Their callers find the outcome in a document.
-  for (const w of passed) {
+  for (const w of latest.values()) {
     if (loaded.docs.has(w.token) || queued.has(w.token)) continue;
     const outcome = servedTo(w);
     if (outcome) put(w.token, "create", { ...w, ...served(w, outcome) });
