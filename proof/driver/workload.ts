@@ -6,13 +6,13 @@
  * checker. Seeded: one seed, one schedule of choices (the timing is the server's).
  */
 import { type ExtendOp, HistoryRecorder, type OwnsOp, type ReleaseOp, type WriteOp } from "../checker/history.ts";
+import { random } from "../random.ts";
 import { acquire } from "./acquire.ts";
 import { call, type Target } from "./http.ts";
-import { random } from "./random.ts";
 import { FencedRegister } from "./register.ts";
 import { shapeOf, type WorkloadKind } from "./shapes.ts";
 
-export { random } from "./random.ts";
+export { random } from "../random.ts";
 
 export interface MutexWorkload {
   clients: number;

@@ -20,8 +20,8 @@
  */
 import { once } from "node:events";
 import { createServer, type Socket } from "node:net";
+import { random as seeded } from "../random.ts";
 import { Link } from "./link.ts";
-import { seeded } from "./random.ts";
 
 export type ProxyMode =
   | { kind: "pass" }

@@ -4,7 +4,7 @@
  * Faults do not overlap, and each is followed by a quiet gap, so that each one's recovery
  * is measured on its own; the last one heals before the run ends.
  */
-import { seeded } from "./random.ts";
+import { random as seeded } from "../random.ts";
 
 export interface ScheduledFault {
   /** From the start of the run. */

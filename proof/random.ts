@@ -1,4 +1,4 @@
-/** A small, fast generator (mulberry32): the same seed, the same choices. */
+/** A small, fast generator (mulberry32): the same seed, the same choices (workloads, fault schedules, jitter). */
 export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
