@@ -34,12 +34,13 @@ const { values } = parseArgs({
     keys: { type: "string" },
     attempts: { type: "string" },
     ttl: { type: "string" },
+    grants: { type: "string" },
     seed: { type: "string", default: String(Date.now() % 1_000_000) },
     out: { type: "string", default: ".holdfast/proof" },
   },
 });
 const usage =
-  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--seed n] [--faults [--fault-ms ms]] | --report";
+  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--grants n] [--seed n] [--faults [--fault-ms ms]] | --report";
 const out = resolve(values.out);
 
 if (values.report) {
@@ -57,21 +58,25 @@ const base: Size = values.quick
   ? { ...SIZES.quick, ...(values.faults ? { attempts: 40 } : {}) }
   : values.url
     ? { clients: 8, keys: 3, attempts: 50, ttlMs: 2000 }
-    : SIZES.medium;
+    : values.grants !== undefined
+      ? SIZES.large
+      : SIZES.medium;
 const size: Size = {
   clients: Number(values.clients ?? base.clients),
   keys: Number(values.keys ?? base.keys),
   attempts: Number(values.attempts ?? base.attempts),
   ttlMs: Number(values.ttl ?? base.ttlMs),
 };
-if (Object.values(size).some((n) => !Number.isInteger(n) || n < 1)) {
+// --grants: rounds of `size`, each on keys of its own, until that many grants in all.
+const grants = values.grants === undefined ? undefined : Number(values.grants);
+if ([...Object.values(size), grants ?? 1].some((n) => !Number.isInteger(n) || n < 1)) {
   console.error(`proof: sizes are whole numbers ≥ 1\n${usage}`);
   process.exit(2);
 }
 const seed = Number(values.seed);
 const sizeFlags = [
   values.quick ? " --quick" : "",
-  ...(["clients", "keys", "attempts", "ttl"] as const).map((flag) =>
+  ...(["clients", "keys", "attempts", "ttl", "grants"] as const).map((flag) =>
     values[flag] === undefined ? "" : ` --${flag} ${values[flag]}`,
   ),
 ].join("");
@@ -106,6 +111,7 @@ if (values.url) {
       size,
       settings: [`a deployment at ${url}`],
       keyPrefix: values.prefix,
+      ...(grants === undefined ? {} : { grants }),
       log,
     }),
   );
@@ -115,7 +121,8 @@ if (values.url) {
     log(`${store}: seed ${seed}, ${size.clients} clients on ${size.keys} keys per workload`);
     try {
       const faultPlan = values.faults ? { faultPlan: { durationMs: faultMs } } : {};
-      keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log, ...faultPlan }));
+      const goal = grants === undefined ? {} : { grants };
+      keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log, ...faultPlan, ...goal }));
     } catch (error) {
       console.error(`proof: ${store} did not run: ${error instanceof Error ? error.message : String(error)}`);
       failed = true;

@@ -43,7 +43,11 @@ const subHistory = (...grants: Grant[]): Op[] =>
 export function check(history: Op[]): Violation[] {
   const grants = grantsOf(history);
   const byKey = new Map<string, Grant[]>();
-  for (const grant of grants.values()) byKey.set(grant.key, [...(byKey.get(grant.key) ?? []), grant]);
+  for (const grant of grants.values()) {
+    const ofKey = byKey.get(grant.key);
+    if (ofKey) ofKey.push(grant);
+    else byKey.set(grant.key, [grant]);
+  }
   const violations: Violation[] = [];
   for (const [key, ofKey] of byKey) {
     violations.push(...overlaps(key, ofKey), ...fences(key, ofKey));
@@ -148,7 +152,11 @@ function fencedWrites(history: Op[], grants: Map<string, Grant>): Violation[] {
   const found: Violation[] = [];
   const writes = history.filter((op): op is WriteOp => op.type === "write" && op.outcome === "ok");
   const byKey = new Map<string, WriteOp[]>();
-  for (const w of writes) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
+  for (const w of writes) {
+    const ofKey = byKey.get(w.key);
+    if (ofKey) ofKey.push(w);
+    else byKey.set(w.key, [w]);
+  }
   for (const [key, ofKey] of byKey) {
     const done = [...ofKey].filter((w) => w.accepted).sort((a, b) => a.completeMs - b.completeMs);
     let newest: WriteOp | undefined;
@@ -186,7 +194,9 @@ function retries(history: Op[], grants: Map<string, Grant>): Violation[] {
   const sent = new Map<string, AcquireOp[]>();
   for (const op of history) {
     if (op.type !== "acquire" || op.idempotencyKey === undefined) continue;
-    sent.set(op.idempotencyKey, [...(sent.get(op.idempotencyKey) ?? []), op]);
+    const ofKey = sent.get(op.idempotencyKey);
+    if (ofKey) ofKey.push(op);
+    else sent.set(op.idempotencyKey, [op]);
   }
   for (const grant of grants.values()) {
     const seen = new Set<AcquireOp>();

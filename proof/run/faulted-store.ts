@@ -96,6 +96,8 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
   let run: FaultRun | undefined;
   const faults: Faults = {
     async start(context) {
+      // A run of several rounds starts and stops the schedule once a round: each round's witnesses are its own.
+      witnesses.length = 0;
       const schedule =
         plan.schedule ??
         planSchedule({
@@ -116,7 +118,7 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
       });
       await run.start();
     },
-    stop: async () => ({ report: await run?.stop(), witnesses }),
+    stop: async () => ({ report: await run?.stop(), witnesses: [...witnesses] }),
     judge: (stopped, histories) => {
       const { report, witnesses } = stopped as { report: FaultReport; witnesses: Witness[] };
       return judgeFaults(report, histories, witnesses);

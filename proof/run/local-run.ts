@@ -20,6 +20,8 @@ export interface LocalRunOptions {
   faults?: Faults;
   /** The server as a ManagedProcess behind a fault proxy, with a schedule from the seed (faulted-store.ts). */
   faultPlan?: FaultPlan;
+  /** Rounds until this many grants (runner.ts). */
+  grants?: number;
   log?: (line: string) => void;
 }
 
@@ -59,6 +61,7 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
       ],
       keyPrefix: "holdfast-proof:",
       dataDir,
+      ...(options.grants === undefined ? {} : { grants: options.grants }),
       ...(faults ? { faults } : {}),
       ...(options.log ? { log: options.log } : {}),
     });

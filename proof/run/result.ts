@@ -25,6 +25,8 @@ export interface ProofResult {
   command: string;
   seed: number;
   size: Size;
+  /** How many rounds of `size` the run took to reach its `--grants` (absent: one). */
+  rounds?: number;
   /** Backend, where the data lives, what a crash would lose: from the server's banner. */
   settings: string[];
   workloads: WorkloadResult[];

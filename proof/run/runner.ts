@@ -9,7 +9,8 @@ import type { Op } from "../checker/history.ts";
 import type { Target } from "../driver/http.ts";
 import { WORKLOADS } from "../driver/shapes.ts";
 import { runWorkload } from "../driver/workload.ts";
-import { type ProofResult, resultOf } from "./result.ts";
+import { type ProofResult, resultOf, type WorkloadResult } from "./result.ts";
+import { grantsOf, mergeFaults, mergeWorkloads } from "./rounds.ts";
 import type { Size } from "./sizes.ts";
 import { workloadOf } from "./sizes.ts";
 
@@ -45,15 +46,79 @@ export interface RunOptions {
   keyPrefix: string;
   dataDir?: string;
   faults?: Faults;
+  /** Runs rounds of `size` until this many grants (each round on keys of its own); one round without it. */
+  grants?: number;
   log?: (line: string) => void;
 }
 
 export async function runProof(options: RunOptions): Promise<ProofResult> {
-  const { target, store, seed, size, faults } = options;
+  const { store, seed, size } = options;
   const log = options.log ?? (() => {});
   // A prefix of this run's own: a re-run with the same seed meets no grant of the last one.
   const prefix = `${options.keyPrefix}${seed}-${Date.now().toString(36)}:`;
   const startedAt = new Date();
+  const began = performance.now();
+  const rounds: Round[] = [];
+  // Rounds until the goal is met: each on keys of its own, checked, then its history let go,
+  // so that a million grants never sit in memory at once.
+  do {
+    // The first round's keys are named as a one-round run's are.
+    const keys = rounds.length === 0 ? prefix : `${prefix}r${rounds.length}:`;
+    const round = await runRound(options, rounds.length, keys, log);
+    round.offsetMs -= began;
+    rounds.push(round);
+    if (options.grants !== undefined) {
+      const grants = rounds.reduce((sum, r) => sum + grantsOf(r.workloads), 0);
+      log(`round ${rounds.length}: ${grants.toLocaleString("en")} of ${options.grants.toLocaleString("en")} grants`);
+    }
+  } while (options.grants !== undefined && rounds.reduce((sum, r) => sum + grantsOf(r.workloads), 0) < options.grants);
+  const workloads = mergeWorkloads(rounds.map((r) => r.workloads));
+  const durationMs = rounds.reduce((sum, r) => sum + r.durationMs, 0);
+  const grants = grantsOf(workloads);
+  const requests = workloads.reduce(
+    (sum, w) => sum + w.requests.ok + w.requests.fail + w.requests.unknown - w.aborted,
+    0,
+  );
+  const answered = workloads.reduce((sum, w) => sum + w.requests.ok + w.requests.fail, 0);
+  const faultSummary = mergeFaults(rounds.map((r) => ({ faults: r.faults, offsetMs: r.offsetMs })));
+  return {
+    store,
+    command: options.command,
+    seed,
+    size,
+    ...(rounds.length > 1 ? { rounds: rounds.length } : {}),
+    settings: options.settings,
+    workloads,
+    startedAt: startedAt.toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`,
+    durationMs: Math.round(durationMs),
+    grants,
+    grantsPerSecond: Math.round((grants / durationMs) * 1000 * 10) / 10,
+    availability: requests === 0 ? 1 : answered / requests,
+    violations: rounds.reduce((sum, r) => sum + r.violations, 0),
+    report: rounds
+      .map((r) => r.report)
+      .filter((text) => text !== "")
+      .join("\n"),
+    ...(faultSummary === undefined ? {} : { faults: faultSummary }),
+  };
+}
+
+/** One round's outcome, without its history. */
+interface Round {
+  workloads: WorkloadResult[];
+  /** When it began, from the run's start. */
+  offsetMs: number;
+  durationMs: number;
+  violations: number;
+  report: string;
+  faults: unknown;
+}
+
+/** Every workload at once on this round's keys, the fault schedule around it (its seed: the run's + the round), checked. */
+async function runRound(options: RunOptions, index: number, prefix: string, log: (line: string) => void) {
+  const { target, store, size, faults } = options;
+  const seed = options.seed + index;
   const began = performance.now();
   await faults?.start({ store, url: target.url, seed, log, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   let histories: Op[][];
@@ -72,30 +137,14 @@ export async function runProof(options: RunOptions): Promise<ProofResult> {
   });
   const verdict = faults?.judge?.(faultReport, histories);
   const faultViolations = verdict?.violations ?? [];
-  const faultSummary = verdict ?? faultReport;
-  const grants = workloads.reduce((sum, w) => sum + w.grants, 0);
-  const requests = workloads.reduce(
-    (sum, w) => sum + w.requests.ok + w.requests.fail + w.requests.unknown - w.aborted,
-    0,
-  );
-  const answered = workloads.reduce((sum, w) => sum + w.requests.ok + w.requests.fail, 0);
   return {
-    store,
-    command: options.command,
-    seed,
-    size,
-    settings: options.settings,
     workloads,
-    startedAt: startedAt.toISOString(),
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}`,
-    durationMs: Math.round(durationMs),
-    grants,
-    grantsPerSecond: Math.round((grants / durationMs) * 1000 * 10) / 10,
-    availability: requests === 0 ? 1 : answered / requests,
+    offsetMs: began,
+    durationMs,
     violations: found.length + faultViolations.length,
     report: [formatViolations(found), ...faultViolations.map((line) => `fault rule: ${line}`)]
       .filter((text) => text !== "")
       .join("\n"),
-    ...(faultSummary === undefined ? {} : { faults: faultSummary }),
-  };
+    faults: verdict ?? faultReport,
+  } satisfies Round;
 }

@@ -20,6 +20,11 @@ export const SIZES = {
   quick: { clients: 6, keys: 2, attempts: 10, ttlMs: 300 },
   /** A minute or two a store: a few thousand grants. */
   medium: { clients: 32, keys: 12, attempts: 60, ttlMs: 500 },
+  /**
+   * One round of a `--grants` run: medium, eight times as wide (20,000 to 35,000 grants a
+   * round), so that a million grants take rounds, not hours of one history.
+   */
+  large: { clients: 256, keys: 96, attempts: 60, ttlMs: 500 },
 } satisfies Record<string, Size>;
 
 export function workloadOf(kind: WorkloadKind, size: Size, seed: number, keyPrefix: string): Workload {
