@@ -85,7 +85,7 @@ redis.call('ZADD', Q, -req.prio, member)
 redis.call('HSET', W, token, encodeWaiter(req, member))
 if req.idem ~= '' then redis.call('HSET', X, 'i|' .. req.idem, token) end
 local deadline = now + waitMs
-addCaller(token, token, deadline)
+addFirstCaller(token, deadline)
 keepQueueUntil(deadline, now)
 if not behind then retryAt = blocked end
 return finish({ K.queued, now, retryAt, rankOf(token) })
@@ -94,7 +94,7 @@ return finish({ K.queued, now, retryAt, rankOf(token) })
 export const ACQUIRE: LuaScript = {
   name: "acquire",
   source: RULES + BODY,
-  sha: "b3a98b4e624520c07ecfb8e2a3f64efe765b2d5d",
+  sha: "6d7b0008316afb85c7beda607d5525be8df0334b",
 };
 
 /** What the acquire script can answer: a final result, or a place in the queue. */

@@ -27,7 +27,7 @@ return { 1, now, h.exp }
 export const EXTEND: LuaScript = {
   name: "extend",
   source: RULES + BODY,
-  sha: "54ed1dc642cfff616d6f1e5c1f2d35274e956334",
+  sha: "a32ca342d939ad9856cd8af412bb9efce925c7f2",
 };
 
 export async function runExtend(ctx: UpstashContext, ref: LockRef, ttlMs: number): Promise<ExtendResult> {

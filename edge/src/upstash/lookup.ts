@@ -19,7 +19,7 @@ return reply
 export const LOOKUP: LuaScript = {
   name: "lookup",
   source: RULES + BODY,
-  sha: "d66df8c6fd0fb07f9cd9398f715d18f7299eadd0",
+  sha: "544dba73e3e5d3e05ddf81dc73fcf76c636ebe1d",
 };
 
 const HOLDER_FIELDS = 6;

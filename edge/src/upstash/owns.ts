@@ -16,7 +16,7 @@ if now >= h.exp then return { 0, now } end
 return { 1, now, redis.call('HGET', R, 'key'), h.mode, h.permits, h.fence, h.acq, h.exp }
 `;
 
-export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "7f74ead39a3ba280551e02c9c87181494b0c353a" };
+export const OWNS: LuaScript = { name: "owns", source: RULES + BODY, sha: "c0fc4e8aa80cd59347b54876ba4ea2ffc0f8bf3f" };
 
 export async function runOwns(ctx: UpstashContext, ref: LockRef): Promise<OwnsResult> {
   const keys = ctx.keysOf(ref.keyId);

@@ -34,7 +34,7 @@ const MARKER_MARGIN_MS = 10_000;
 export const RELEASE: LuaScript = {
   name: "release",
   source: RULES + BODY,
-  sha: "a9e250c2b742b24aa6381c1e49384867ddabf8f2",
+  sha: "c98cacc28825d7c452a26c33a701dcbee8be0663",
 };
 
 export async function runRelease(ctx: UpstashContext, ref: LockRef): Promise<ReleaseResult> {

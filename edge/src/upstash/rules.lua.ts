@@ -230,6 +230,14 @@ local function addCaller(waiterId, token, deadline)
   redis.call('HSET', X, 'c|' .. waiterId, tokens)
 end
 
+${/* A new waiter's first caller: indexed at once, without the scan for callers that an
+   unindexed waiter needs (over every caller of the key: the 10,000th waiter paid for the
+   9,999 before it). */ ""}
+local function addFirstCaller(waiterId, deadline)
+  redis.call('HSET', C, waiterId, waiterId .. '|' .. int(deadline))
+  redis.call('HSET', X, 'c|' .. waiterId, waiterId)
+end
+
 ${/* Live callers of a waiter ({ token, deadline }); callers past their deadline (a Worker
    that died) or gone from C (they left) are dropped from the index. */ ""}
 local function liveCallers(waiterId, now)
@@ -334,15 +342,23 @@ local function dispatch(s, now, tenant, key)
 end
 
 ${/* Tells waiters, each on its own channel (channels are not keys), what the queue did:
-   '<head's retry time> <caller>=<outcome>' to each caller served, and with 'everyone'
-   (an extend, a head that left: the head's retry time moved) '<retry time>' to all the
-   others. A waiter that misses a message collects its outcome from G. */ ""}
-local function announce(channels, retryAt, notes, everyone)
+   '<head's retry time> <caller>=<outcome>' to each caller served, and with 'retime' (an
+   extend, a waiter that left: the head's retry time may have moved) '<retry time>' to the
+   callers of the first RETIMED waiters, not the whole queue (that was O(n) a leave): only
+   the head can be served next, the script that serves it serves the compatible waiters
+   behind it and tells each one, and the others learn the new time at their next check,
+   as after any release. A waiter that misses a message collects its outcome from G. */ ""}
+local RETIMED = 16
+local function announce(channels, retryAt, notes, retime)
   for _, note in ipairs(notes) do
     redis.call('PUBLISH', channels .. string.match(note, '^([^=]+)='), int(retryAt) .. ' ' .. note)
   end
-  if not everyone then return end
-  for _, caller in ipairs(redis.call('HKEYS', C)) do redis.call('PUBLISH', channels .. caller, int(retryAt)) end
+  if not retime then return end
+  for _, member in ipairs(redis.call('ZRANGE', Q, 0, RETIMED - 1)) do
+    for _, caller in ipairs(callerTokens(string.sub(member, 17))) do
+      redis.call('PUBLISH', channels .. caller, int(retryAt))
+    end
+  end
 end
 
 ${/* Keeps the queue's keys at least until a caller's deadline, plus a grace period. */ ""}

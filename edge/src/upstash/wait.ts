@@ -24,7 +24,7 @@ if collides(tenant, key) then return redis.error_reply('ERR holdfast: key id col
 local now = clock()
 local s = loadState(now)
 local retryAt, notes = dispatch(s, now, tenant, key)
-local function finish(reply, everyone) saveState(s); announce(channels, retryAt, notes, everyone); return reply end
+local function finish(reply, retime) saveState(s); announce(channels, retryAt, notes, retime); return reply end
 local posted = postedReply(s, caller, now)
 if posted then return finish(posted) end
 local entry = redis.call('HGET', C, caller)
@@ -51,7 +51,7 @@ return finish({ K.queued, now, retryAt, rankOf(waiterId) })
 export const CHECK: LuaScript = {
   name: "check",
   source: RULES + BODY,
-  sha: "dbb2d20c7bf0f4f4696f1c96998b29363b06226a",
+  sha: "9d4d3966380d483c219df9a23fe2abb5733dab30",
 };
 
 export function acquireQueued(ctx: UpstashContext, request: AcquireRequest, wait: QueuedWaitOptions) {
