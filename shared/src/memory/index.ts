@@ -129,7 +129,13 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     queues.get(keyId)?.queue.dispatch();
   }
 
-  /** Resolves once no write of this key is in flight (a failed one counts as settled). */
+  /**
+   * Resolves once no write of this key is in flight (a failed one counts as settled).
+   * Callers check again when it resolves (`while (writing(k)) await settled(k)`), and decide
+   * in that same synchronous run: between its last check and their resumption, another
+   * operation's write can be issued (under load it was: a release failed with Internal,
+   * and an idempotent retry of a granted request was told "locked").
+   */
   async function settled(keyId: string): Promise<void> {
     for (let write = pending.get(keyId); write?.issued; write = pending.get(keyId)) await write.done;
   }
@@ -143,7 +149,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
 
   /** Runs a synchronous step once the key is settled; answers once what it saw is durable. */
   async function onKey<R>(keyId: string, step: () => R): Promise<R> {
-    if (writing(keyId)) await settled(keyId);
+    while (writing(keyId)) await settled(keyId);
     const result = step();
     return confirmed(result, pending.get(keyId));
   }
@@ -202,7 +208,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
   }
 
   async function acquireNow(request: AcquireRequest): Promise<AcquireResult> {
-    if (writing(request.keyId)) await settled(request.keyId);
+    while (writing(request.keyId)) await settled(request.keyId);
     // While others wait, a try-once request must not pass them.
     const entry = queues.get(request.keyId);
     const result = entry ? await entry.queue.acquire(request, 0) : attempt(request);
@@ -213,7 +219,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Backend
     name: options.name ?? "memory",
     acquire: acquireNow,
     async acquireQueued(request, { waitMs, signal, onQueued }) {
-      if (writing(request.keyId)) await settled(request.keyId);
+      while (writing(request.keyId)) await settled(request.keyId);
       const queue = queueFor(request.keyId);
       const waiting = queue.acquire(request, waitMs);
       if (queue.isWaiting(request.token)) onQueued?.();
