@@ -8,7 +8,15 @@
  * release invoked, answered or not, ends the hold when it is invoked. A request retried with
  * its idempotency key may have been applied when it was first sent, aborted or not: the
  * lease is counted from the first send of that key.
+ *
+ * Every store's clock counts whole milliseconds (Date.now, Redis TIME and Postgres times as
+ * ms): a lease that starts at t is stamped floor(t), so it may end up to STORE_CLOCK_STEP_MS
+ * before t + ttl, and a correct store may say "not held" that much before invoke + ttl (the
+ * proof found it at 25,000 grants: an owns 499.x ms after the send of a 500 ms lease). The
+ * certain hold ends that much earlier; the SDK is not affected, as it counts from the
+ * expiresAtMs the store answered.
  */
+export const STORE_CLOCK_STEP_MS = 1;
 import type { AcquireOp, ExtendOp, Op, OwnsOp, ReleaseOp, WriteOp } from "./history.ts";
 
 export interface Grant {
@@ -32,15 +40,15 @@ export interface Grant {
 
 /** The end of the certain hold, counting only the uses invoked before `beforeMs`. */
 export function holdEnd(grant: Grant, beforeMs = Number.POSITIVE_INFINITY, except?: Op): number {
-  let end = grant.askedMs + Math.min(...grant.acquires.map((a) => a.ttlMs));
+  let end = grant.askedMs + Math.min(...grant.acquires.map((a) => a.ttlMs)) - STORE_CLOCK_STEP_MS;
   for (const use of grant.uses) {
     if (use.invokeMs >= beforeMs || use === except) continue;
     if (use.type === "release") end = Math.min(end, use.invokeMs);
     if (use.type !== "extend") continue;
     if (use.outcome === "ok") {
-      if (use.invokeMs < end) end = use.invokeMs + use.ttlMs;
+      if (use.invokeMs < end) end = use.invokeMs + use.ttlMs - STORE_CLOCK_STEP_MS;
     } else if (use.outcome === "unknown") {
-      end = Math.min(end, use.invokeMs + use.ttlMs);
+      end = Math.min(end, use.invokeMs + use.ttlMs - STORE_CLOCK_STEP_MS);
     } else {
       end = Math.min(end, use.invokeMs);
     }

@@ -5,6 +5,7 @@
  * may not have been applied).
  */
 import type { Outcome } from "../checker/history.ts";
+import { leanPost } from "./lean-http.ts";
 
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -17,6 +18,7 @@ export interface Answer {
 export interface Target {
   url: string;
   token: string;
+  /** How requests are sent (tests: in process; faults: with a back-off). Default: lean-http.ts. */
   fetch?: Fetch;
   /** How long a request may take before its outcome counts as unknown (default 30 s). */
   timeoutMs?: number;
@@ -27,13 +29,17 @@ export interface Target {
  * the server may have applied the request all the same, so the outcome is unknown.
  */
 export async function call(target: Target, path: string, body: object, abortAfterMs?: number): Promise<Answer> {
-  const doFetch = target.fetch ?? fetch;
+  const timeoutMs = target.timeoutMs ?? 30_000;
+  if (!target.fetch) {
+    return leanPost(`${target.url}${path}`, target.token, body, Math.min(timeoutMs, abortAfterMs ?? timeoutMs));
+  }
+  const doFetch = target.fetch;
   try {
     const response = await doFetch(`${target.url}${path}`, {
       method: "POST",
       headers: { authorization: `Bearer ${target.token}`, "content-type": "application/json" },
       body: JSON.stringify(body),
-      signal: signalFor(target.timeoutMs ?? 30_000, abortAfterMs),
+      signal: signalFor(timeoutMs, abortAfterMs),
     });
     const parsed = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     const outcome = response.ok ? "ok" : response.status >= 500 ? "unknown" : "fail";

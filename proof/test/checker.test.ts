@@ -124,6 +124,25 @@ describe("the checker", () => {
     expect(kinds(history().grant("a", 1, [0, 5]).release("a", [1_000, 1_001], "fail").ops)).toEqual([]);
   });
 
+  it("allows a store's whole-millisecond clock its one step at the end of a lease, and no more", () => {
+    const ttl = history().grant("a", 1, [0, 5]).ops[0]?.ttlMs as number;
+    // Stamped floor(t), a lease may end up to 1 ms before invoke + ttl by the client's clock.
+    expect(
+      kinds(
+        history()
+          .grant("a", 1, [0, 5])
+          .owns("a", false, [ttl - 0.5, ttl - 0.5]).ops,
+      ),
+    ).toEqual([]);
+    expect(
+      kinds(
+        history()
+          .grant("a", 1, [0, 5])
+          .owns("a", false, [ttl - 2, ttl - 1.5]).ops,
+      ),
+    ).toEqual(["lost-grant"]);
+  });
+
   it("checks the fenced resource: no stale write accepted, no write refused during a certain hold", () => {
     const stale = history().grant("a", 1, [0, 5]).release("a", [6, 7]).grant("b", 2, [8, 9]);
     stale.write("b", 2, true, [10, 11]).write("a", 1, true, [12, 13]);
