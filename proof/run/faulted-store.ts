@@ -62,7 +62,10 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
   mkdirSync(dataDir, { recursive: true });
   const side = await startStoreUnderFault(name);
   // A fixed port: a restart must come back where the proxy points.
-  const port = await freePort();
+  const port = await freePort().catch(async (error: unknown) => {
+    await side?.stop();
+    throw error;
+  });
   const server = new ManagedProcess({
     name: "server",
     command: process.execPath,

@@ -36,14 +36,16 @@ const SIDES: Partial<Record<StoreName, StoreSide>> = {
   // through a SIGKILL: a kill is a fault they must survive.
   upstash: {
     start: () => throwawayRedis(),
-    env: (url) => ({ REDIS_URL: url }),
+    // Emptied: a hosted Upstash named in the caller's shell would take the throwaway's place.
+    env: (url) => ({ REDIS_URL: url, UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "" }),
     kinds: ["kill-store", "pause-store", ...LINK_FAULTS],
     settings: ["a throwaway redis-server (append-only file, appendfsync always)"],
   },
   neon: {
     start: () => throwawayPostgres(),
-    // Same user and database (postgres) as the throwaway's own URL.
-    env: (url) => ({ POSTGRES_URL: url }),
+    // Same user and database (postgres) as the throwaway's own URL; DATABASE_URL emptied,
+    // or a Neon named in the caller's shell would take the throwaway's place.
+    env: (url) => ({ POSTGRES_URL: url, DATABASE_URL: "" }),
     kinds: ["kill-store", "pause-store", ...LINK_FAULTS],
     settings: ["a throwaway Postgres cluster (fsync on; a kill takes the postmaster and its backends)"],
   },
