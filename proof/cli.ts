@@ -7,7 +7,9 @@
  * `.holdfast/proof/<store>.json`; `--report` writes docs/proof.md from them. Prints the
  * counts and every violation with the operations that show it, and exits 1 if there was one.
  * `--faults` (local stores): the server is killed and restarted, answers dropped and
- * requests doubled on a schedule from the seed during the workloads (run/faulted-store.ts).
+ * requests doubled, and the store (upstash, neon, firestore) killed, paused, slowed, cut
+ * off or reset, on a schedule from the seed during the workloads (run/faulted-store.ts);
+ * `--fault-kinds a,b` chooses among them.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     report: { type: "boolean", default: false },
     faults: { type: "boolean", default: false },
     "fault-ms": { type: "string" },
+    "fault-kinds": { type: "string" },
     clients: { type: "string" },
     keys: { type: "string" },
     attempts: { type: "string" },
@@ -40,7 +43,7 @@ const { values } = parseArgs({
   },
 });
 const usage =
-  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--grants n] [--seed n] [--faults [--fault-ms ms]] | --report";
+  "usage: npm run proof -- [--store memory|durable-object|upstash|neon|firestore | --url <deployment> --token <token> --prefix p] [--quick] [--clients n --keys n --attempts n --ttl ms] [--grants n] [--seed n] [--faults [--fault-ms ms] [--fault-kinds kill-server,kill-store,…]] | --report";
 const out = resolve(values.out);
 
 if (values.report) {
@@ -87,6 +90,13 @@ if (values.faults && (values.url || !Number.isInteger(faultMs) || faultMs < 1)) 
   console.error(`proof: --faults is for local stores, --fault-ms a whole number\n${usage}`);
   process.exit(2);
 }
+// A kind the store does not have is refused when its run starts (faulted-store.ts).
+const faultKinds =
+  values["fault-kinds"] === undefined ? {} : { kinds: values["fault-kinds"].split(",").map((kind) => kind.trim()) };
+if (values["fault-kinds"] !== undefined && !values.faults) {
+  console.error(`proof: --fault-kinds goes with --faults\n${usage}`);
+  process.exit(2);
+}
 mkdirSync(out, { recursive: true });
 
 let failed = false;
@@ -120,7 +130,7 @@ if (values.url) {
   for (const store of stores) {
     log(`${store}: seed ${seed}, ${size.clients} clients on ${size.keys} keys per workload`);
     try {
-      const faultPlan = values.faults ? { faultPlan: { durationMs: faultMs } } : {};
+      const faultPlan = values.faults ? { faultPlan: { durationMs: faultMs, ...faultKinds } } : {};
       const goal = grants === undefined ? {} : { grants };
       keep(await runLocal(store, { seed, size, sizeFlags, dataRoot: join(out, "data"), log, ...faultPlan, ...goal }));
     } catch (error) {

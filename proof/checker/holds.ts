@@ -17,6 +17,7 @@
  * expiresAtMs the store answered.
  */
 export const STORE_CLOCK_STEP_MS = 1;
+
 import type { AcquireOp, ExtendOp, Op, OwnsOp, ReleaseOp, WriteOp } from "./history.ts";
 
 export interface Grant {

@@ -3,8 +3,11 @@
  * fault is injected at its time and healed after its duration (at once, if the run stops
  * first); after each heal, `probe` is polled until it succeeds, and the time from the
  * fault's end to that success is its recovery time (a killed server's restart included).
- * A heal that takes long (a restart) delays the rest of the schedule by as much, so that
- * every fault keeps its length and the quiet gap before it. Stamps are on the history's
+ * The next fault waits for this one's recovery (up to the recovery timeout): a service
+ * still coming back when the next fault hits would be judged "not recovered" though it
+ * may well be on its way. A heal or a recovery that takes long (a restart, a store
+ * client's reconnect backoff) delays the rest of the schedule by as much, so that every
+ * fault keeps its length and the quiet gap before it. Stamps are on the history's
  * clock (performance.now() unless `now` says otherwise), so that the checker can tell
  * which answers came during a fault.
  */
@@ -90,8 +93,7 @@ export function faultRun(options: FaultRunOptions): FaultRun {
     const probe = options.probe;
     if (!probe) return;
     const deadline = endedAt + (options.recoveryTimeoutMs ?? 30_000);
-    // Until it answers, the next fault begins (its own recovery is another record), or time is up.
-    while (now() < deadline && records.at(-1) === record) {
+    while (now() < deadline) {
       if (await probe().catch(() => false)) {
         record.recoveredAt = now();
         record.recoveryMs = record.recoveredAt - endedAt;
@@ -121,9 +123,11 @@ export function faultRun(options: FaultRunOptions): FaultRun {
     record.endedAt = endedAt;
     await fault.heal().catch(fail);
     record.healedAt = now();
-    lateMs = Math.max(lateMs, record.healedAt - (startedAt + planned.startMs + planned.durationMs));
     log(`healed: ${fault.name} at ${((record.healedAt - startedAt) / 1000).toFixed(3)} s`);
-    recoveries.push(recover(record, endedAt));
+    const recovery = recover(record, endedAt);
+    recoveries.push(recovery);
+    await recovery;
+    lateMs = Math.max(lateMs, now() - (startedAt + planned.startMs + planned.durationMs));
   }
 
   return {

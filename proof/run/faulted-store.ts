@@ -1,8 +1,10 @@
 /**
  * `--store NAME --faults`: the local server as a ManagedProcess (so that it can be killed
  * and started again on the same port, with the same data directory) behind a client-side
- * fault proxy; the workloads talk to the proxy. Its `faults` apply a schedule planned from
- * the run's seed (printed with it) and judge the histories by fault-verdict.ts.
+ * fault proxy; the workloads talk to the proxy. For a store outside the server (upstash,
+ * neon, firestore) the server's store is a throwaway one behind a fault proxy of its own
+ * (store-under-fault.ts). Its `faults` apply a schedule planned from the run's seed
+ * (printed with it) and judge the histories by fault-verdict.ts.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -19,15 +21,22 @@ import { judgeFaults } from "./fault-verdict.ts";
 import { type Witness, witnessedKill } from "./kill-witness.ts";
 import { STORES, type StoreName, stopEmulator } from "./local-stores.ts";
 import type { Faults } from "./runner.ts";
+import { startStoreUnderFault, storeFaultKinds } from "./store-under-fault.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The kinds a local run mixes in by default: the server's crash, and a client's lost or doubled request. */
+/** The kinds every local run can mix in: the server's crash, and a client's lost or doubled request. */
 export const LOCAL_FAULT_KINDS = ["kill-server", "drop-response", "duplicate-request"];
+
+/** The kinds `name` mixes in by default: the ones above and its store's (store-under-fault.ts). */
+export function faultKinds(name: StoreName): string[] {
+  return [...LOCAL_FAULT_KINDS, ...storeFaultKinds(name)];
+}
 
 export interface FaultPlan {
   /** How long the schedule runs; faults left when the workloads end are skipped. */
   durationMs: number;
+  /** Default faultKinds(store); a kind the store does not have is refused before anything starts. */
   kinds?: readonly string[];
   /** A schedule of one's own instead of one planned from the seed (tests). */
   schedule?: ScheduledFault[];
@@ -45,10 +54,18 @@ export interface FaultedStore {
 }
 
 export async function startFaultedStore(name: StoreName, dataDir: string, plan: FaultPlan): Promise<FaultedStore> {
+  const kinds = plan.kinds ?? faultKinds(name);
+  const unknown = kinds.filter((kind) => !faultKinds(name).includes(kind));
+  if (unknown.length > 0)
+    throw new Error(`no fault ${unknown.join(", ")} for ${name}; it has: ${faultKinds(name).join(", ")}`);
   const token = `proof-${randomUUID()}`;
   mkdirSync(dataDir, { recursive: true });
+  const side = await startStoreUnderFault(name);
   // A fixed port: a restart must come back where the proxy points.
-  const port = await freePort();
+  const port = await freePort().catch(async (error: unknown) => {
+    await side?.stop();
+    throw error;
+  });
   const server = new ManagedProcess({
     name: "server",
     command: process.execPath,
@@ -56,6 +73,7 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
     cwd: root,
     env: {
       ...STORES[name].env,
+      ...side?.env,
       PORT: String(port),
       HOLDFAST_TOKEN: token,
       HOLDFAST_TOKENS: "",
@@ -69,6 +87,7 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
   const abandon = async (error: unknown): Promise<never> => {
     await server.stop();
     await stopEmulator(dataDir);
+    await side?.stop();
     throw error;
   };
   await server.start().catch(abandon);
@@ -77,13 +96,22 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
     await proxy.close();
     await server.stop(15_000);
     await stopEmulator(dataDir);
+    await side?.stop();
   };
-  const catalog = faultCatalog({ server, clientProxy: proxy });
+  const catalog = faultCatalog({
+    server,
+    clientProxy: proxy,
+    ...(side ? { store: side.store.process, storeProxy: side.proxy } : {}),
+  });
+  // Only the store's fair kinds (the Firestore emulator's kill is not one).
+  for (const kind of Object.keys(catalog)) if (!faultKinds(name).includes(kind)) delete catalog[kind];
   const witnesses: Witness[] = [];
   // Straight to the server: the witness is about the restart, not the proxy.
   const direct = { url: `http://127.0.0.1:${port}`, token, timeoutMs: 5000 };
-  if (catalog["kill-server"]) catalog["kill-server"] = witnessedKill(catalog["kill-server"], direct, witnesses);
-  const kinds = plan.kinds ?? LOCAL_FAULT_KINDS;
+  for (const kill of ["kill-server", "kill-store"]) {
+    const fault = catalog[kill];
+    if (fault) catalog[kill] = witnessedKill(fault, direct, witnesses);
+  }
   let probes = 0;
   // A fresh key each time: granted means the server answers and its store takes writes.
   const probe = async () =>
@@ -131,6 +159,7 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
     settings: [
       // No ports: the report reads the same on every run.
       `the server (\`${STORES[name].command}\`'s entry) on a fixed port, behind a client-side TCP fault proxy the workloads talk to`,
+      ...(side?.settings ?? []),
       `faults from the seed among: ${kinds.join(", ")}`,
     ],
     faults,

@@ -1,11 +1,11 @@
 /**
- * A witness for a server's kill: just before the SIGKILL, a grant with a lease long enough
- * to outlive the restart; once the server is back, that grant must still be held and the
- * key's next fence must be above it. The workloads' leases (hundreds of ms) have mostly
+ * A witness for a kill (the server's or its store's): just before the SIGKILL, a grant with
+ * a lease long enough to outlive the restart; once the server answers again, that grant
+ * must still be held and the key's next fence must be above it. The workloads' leases (hundreds of ms) have mostly
  * run out by the time a restart is done, so they alone would not show a forgotten grant.
  */
 import type { Target } from "../driver/http.ts";
-import { call } from "../driver/http.ts";
+import { type Answer, call } from "../driver/http.ts";
 import type { Fault } from "../faults/fault.ts";
 
 export interface Witness {
@@ -36,7 +36,7 @@ export function witnessedKill(kill: Fault, target: Target, witnesses: Witness[])
     async heal() {
       await kill.heal();
       if (!witness || !lockId || witness.problem) return;
-      const owns = await call(target, "/v1/locks/owns", { lockId });
+      const owns = await answered(() => call(target, "/v1/locks/owns", { lockId }));
       if (owns.status === 200) witness.heldAfter = owns.body.owned === true;
       await call(target, "/v1/locks/release", { lockId });
       const next = await call(target, "/v1/locks/acquire", { key: witness.key, ttlMs: 1000 });
@@ -46,4 +46,17 @@ export function witnessedKill(kill: Fault, target: Target, witnesses: Witness[])
         witness.problem = `the key's fence went from ${witness.fenceBefore} to ${witness.fenceAfter ?? "no grant"}`;
     },
   };
+}
+
+/**
+ * The first answer that is not a 5xx or a lost connection, within 30 s (the recovery
+ * timeout): a restarted store is up before the server has reconnected to it.
+ */
+async function answered(request: () => Promise<Answer>): Promise<Answer> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const response = await request();
+    if ((response.status !== 0 && response.status < 500) || Date.now() > deadline) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

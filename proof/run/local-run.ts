@@ -50,7 +50,7 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
     return await runProof({
       target: { url: store.url, token: store.token, ...(fetch ? { fetch } : {}) },
       store: name,
-      command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}${options.faultPlan ? ` --faults --fault-ms ${options.faultPlan.durationMs}` : ""}`,
+      command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}${faultFlags(options.faultPlan)}`,
       seed: options.seed,
       size: options.size,
       // Paths relative to the repository: the report reads the same on every machine.
@@ -69,4 +69,10 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
     await store.stop();
     running.delete(store);
   }
+}
+
+/** The flags that repeat a faulted run's schedule: the same seed, length and kinds. */
+function faultFlags(plan: FaultPlan | undefined): string {
+  if (!plan) return "";
+  return ` --faults --fault-ms ${plan.durationMs}${plan.kinds ? ` --fault-kinds ${plan.kinds.join(",")}` : ""}`;
 }

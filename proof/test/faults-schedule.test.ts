@@ -68,6 +68,22 @@ describe("fault run", () => {
     );
   });
 
+  it("starts the next fault only after the last one's recovery, the quiet gap kept", async () => {
+    const { fault, probe } = slowToRecover(300);
+    const schedule = [
+      { startMs: 0, durationMs: 50, kind: "outage" },
+      { startMs: 100, durationMs: 50, kind: "outage" },
+    ];
+    const run = faultRun({ seed: 1, schedule, faults: { outage: fault }, probe, probeIntervalMs: 10, log: () => {} });
+    await run.start();
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const [first, second] = (await run.stop()).records;
+    // Planned 50 ms apart, but the first needs 300 ms to come back: both must be seen to.
+    expect(first?.recoveryMs).toBeGreaterThanOrEqual(295);
+    expect(second?.recoveryMs).toBeGreaterThanOrEqual(295);
+    expect(second?.injectedAt).toBeGreaterThanOrEqual((first?.recoveredAt ?? Number.POSITIVE_INFINITY) + 45);
+  });
+
   it("heals at once when stopped during a fault, skips the rest, and waits for the recovery", async () => {
     const { fault, calls, probe } = slowToRecover(50);
     const schedule = [
