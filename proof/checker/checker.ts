@@ -40,7 +40,16 @@ export interface Violation {
 const subHistory = (...grants: Grant[]): Op[] =>
   grants.flatMap((g) => [...g.acquires, ...g.uses]).sort((a, b) => a.invokeMs - b.invokeMs || a.index - b.index);
 
-export function check(history: Op[]): Violation[] {
+export interface CheckOptions {
+  /**
+   * Whether a request may have reached the server twice (a fault that duplicates requests
+   * was on while it ran). A release is not idempotent: when its copy lands first, the
+   * original is rightly told "not held", which is then no evidence of a lost grant.
+   */
+  mayBeDuplicated?: (op: Op) => boolean;
+}
+
+export function check(history: Op[], options: CheckOptions = {}): Violation[] {
   const grants = grantsOf(history);
   const byKey = new Map<string, Grant[]>();
   for (const grant of grants.values()) {
@@ -52,7 +61,12 @@ export function check(history: Op[]): Violation[] {
   for (const [key, ofKey] of byKey) {
     violations.push(...overlaps(key, ofKey), ...fences(key, ofKey));
   }
-  violations.push(...lostGrants(history, grants), ...fencedWrites(history, grants), ...retries(history, grants));
+  const duplicated = options.mayBeDuplicated ?? (() => false);
+  violations.push(
+    ...lostGrants(history, grants, duplicated),
+    ...fencedWrites(history, grants),
+    ...retries(history, grants),
+  );
   return violations;
 }
 
@@ -131,10 +145,11 @@ function fences(key: string, grants: Grant[]): Violation[] {
   return found;
 }
 
-function lostGrants(history: Op[], grants: Map<string, Grant>): Violation[] {
+function lostGrants(history: Op[], grants: Map<string, Grant>, duplicated: (op: Op) => boolean): Violation[] {
   const found: Violation[] = [];
   for (const op of history) {
     if (op.type === "acquire" || op.type === "write" || op.outcome === "unknown") continue;
+    if (op.type === "release" && duplicated(op)) continue;
     const notHeld = op.type === "owns" ? op.outcome === "ok" && op.owned === false : op.outcome === "fail";
     const grant = grants.get(op.lockId);
     if (!notHeld || !grant || !heldThroughout(grant, op)) continue;

@@ -17,6 +17,7 @@ import { startFaultProxy } from "../faults/proxy.ts";
 import { httpReady } from "../faults/ready.ts";
 import { type FaultReport, type FaultRun, faultRun } from "../faults/run.ts";
 import { planSchedule, type ScheduledFault } from "../faults/schedule.ts";
+import { faultEnd } from "../faults/windows.ts";
 import { judgeFaults } from "./fault-verdict.ts";
 import { type Witness, witnessedKill } from "./kill-witness.ts";
 import { STORES, type StoreName, stopEmulator } from "./local-stores.ts";
@@ -147,6 +148,11 @@ export async function startFaultedStore(name: StoreName, dataDir: string, plan: 
       await run.start();
     },
     stop: async () => ({ report: await run?.stop(), witnesses: [...witnesses] }),
+    mayBeDuplicated: (stopped) => {
+      const { report } = stopped as { report: FaultReport };
+      const doubling = report.records.filter((record) => record.kind === "duplicate-request");
+      return (op) => doubling.some((record) => record.injectedAt <= op.completeMs && op.invokeMs <= faultEnd(record));
+    },
     judge: (stopped, histories) => {
       const { report, witnesses } = stopped as { report: FaultReport; witnesses: Witness[] };
       return judgeFaults(report, histories, witnesses);

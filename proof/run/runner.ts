@@ -34,6 +34,8 @@ export interface Faults {
    * what it returns is kept in the result instead, its violations count with the checker's.
    */
   judge?(stopped: unknown, histories: Op[][]): { violations: string[] };
+  /** Which requests a fault may have sent twice (the checker then reads their answers accordingly). */
+  mayBeDuplicated?(stopped: unknown): (op: Op) => boolean;
 }
 
 export interface RunOptions {
@@ -131,7 +133,8 @@ async function runRound(options: RunOptions, index: number, prefix: string, log:
   const durationMs = performance.now() - began;
   const found: Violation[] = [];
   const workloads = WORKLOADS.map((kind, i) => {
-    const violations = check(histories[i] ?? []);
+    const mayBeDuplicated = faults?.mayBeDuplicated?.(faultReport);
+    const violations = check(histories[i] ?? [], mayBeDuplicated ? { mayBeDuplicated } : {});
     found.push(...violations);
     return resultOf(kind, histories[i] ?? [], violations.length);
   });

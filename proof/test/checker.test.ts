@@ -124,6 +124,16 @@ describe("the checker", () => {
     expect(kinds(history().grant("a", 1, [0, 5]).release("a", [1_000, 1_001], "fail").ops)).toEqual([]);
   });
 
+  it('reads a release\'s "not held" as no lost grant only where the request may have been sent twice', () => {
+    const ops = history().grant("a", 1, [0, 5]).release("a", [100, 101], "fail").ops;
+    expect(kinds(ops)).toEqual(["lost-grant"]);
+    // A duplicating fault was on: the copy may have released it first.
+    expect(check(ops, { mayBeDuplicated: (op) => op.type === "release" }).map((v) => v.kind)).toEqual([]);
+    // It excuses nothing else: an owns told "not held" is still a lost grant.
+    const owns = history().grant("a", 1, [0, 5]).owns("a", false, [100, 101]).ops;
+    expect(check(owns, { mayBeDuplicated: () => true }).map((v) => v.kind)).toEqual(["lost-grant"]);
+  });
+
   it("allows a store's whole-millisecond clock its one step at the end of a lease, and no more", () => {
     const ttl = 1_000; // the lease of history().grant
     // Stamped floor(t), a lease may end up to 1 ms before invoke + ttl by the client's clock.
