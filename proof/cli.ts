@@ -144,7 +144,7 @@ process.exit(failed ? 1 : 0);
 function summary(result: ProofResult): string {
   const lines = result.workloads.map(
     (w) =>
-      `  ${w.kind}: ${w.grants} grants; acquires ok ${w.acquires.ok} / fail ${w.acquires.fail} / unknown ${w.acquires.unknown} (${w.aborted} aborted on purpose); all requests ok ${w.requests.ok} / fail ${w.requests.fail} / unknown ${w.requests.unknown}${otherUnknowns(w.unknownByStatus)}`,
+      `  ${w.kind}: ${w.grants} grants; acquires ok ${w.acquires.ok} / fail ${w.acquires.fail} / unknown ${w.acquires.unknown} (${w.aborted} aborted on purpose); all requests ok ${w.requests.ok} / fail ${w.requests.fail} / unknown ${w.requests.unknown}${otherUnknowns(w.unknownByStatus)}; ${w.queuedProbed ?? 0} waiters' queue order checked`,
   );
   return [
     `${result.store}: ${result.grants} grants in ${(result.durationMs / 1000).toFixed(1)} s (${result.grantsPerSecond}/s), availability ${(result.availability * 100).toFixed(2)} %`,

@@ -14,7 +14,9 @@
  * - refused-while-held: the resource refused a write of a grant certainly held, so a newer
  *   fence reached it during that hold;
  * - idempotency: a request re-sent with the idempotency key of a grant certainly held was
- *   answered "locked" or with another grant (a retry must return the same grant).
+ *   answered "locked" or with another grant (a retry must return the same grant);
+ * - queue-order: a request asked for after a waiter was certainly queued (a probe with the
+ *   waiter's idempotency key answered 400) was granted before that waiter (R8).
  */
 
 import type { AcquireOp, Op, WriteOp } from "./history.ts";
@@ -27,7 +29,8 @@ export type ViolationKind =
   | "lost-grant"
   | "stale-write"
   | "refused-while-held"
-  | "idempotency";
+  | "idempotency"
+  | "queue-order";
 
 export interface Violation {
   kind: ViolationKind;
@@ -63,6 +66,7 @@ export function check(history: Op[], options: CheckOptions = {}): Violation[] {
   }
   const duplicated = options.mayBeDuplicated ?? (() => false);
   violations.push(
+    ...queueOrder(history, grants),
     ...lostGrants(history, grants, duplicated),
     ...fencedWrites(history, grants),
     ...retries(history, grants),
@@ -139,6 +143,44 @@ function fences(key: string, grants: Grant[]): Violation[] {
         key,
         message: `${describe(grant)} was asked for after ${describe(highest)} was answered, with a fence not above it`,
         ops: subHistory(highest, grant),
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * R8: a request queued ahead of another is granted first. A probe answered 400 dates a
+ * waiting request's place (queued or granted by then); a request asked for after that
+ * (by its first send) and granted with a lower fence was served first: it passed a waiter
+ * that had not left, as the waiter's own later grant shows. (All the proof's requests have
+ * one priority.)
+ */
+function queueOrder(history: Op[], grants: Map<string, Grant>): Violation[] {
+  const found: Violation[] = [];
+  const queuedAt = new Map<string, number>();
+  for (const op of history) {
+    if (op.type !== "acquire" || !op.probe || op.status !== 400 || op.idempotencyKey === undefined) continue;
+    queuedAt.set(op.idempotencyKey, Math.min(queuedAt.get(op.idempotencyKey) ?? op.completeMs, op.completeMs));
+  }
+  if (queuedAt.size === 0) return found;
+  const byKey = new Map<string, Grant[]>();
+  for (const grant of grants.values()) {
+    const ofKey = byKey.get(grant.key);
+    if (ofKey) ofKey.push(grant);
+    else byKey.set(grant.key, [grant]);
+  }
+  for (const waiter of grants.values()) {
+    const asked = waiter.acquires.find((a) => !a.probe && a.waited && a.idempotencyKey !== undefined);
+    const at = asked?.idempotencyKey === undefined ? undefined : queuedAt.get(asked.idempotencyKey);
+    if (at === undefined) continue;
+    for (const other of byKey.get(waiter.key) ?? []) {
+      if (other === waiter || other.askedMs <= at || other.fence >= waiter.fence) continue;
+      found.push({
+        kind: "queue-order",
+        key: waiter.key,
+        message: `${describe(other)}, asked for after ${describe(waiter)} was queued, was served before it`,
+        ops: subHistory(waiter, other),
       });
     }
   }

@@ -32,6 +32,12 @@ export interface AcquireOp extends Timed {
   idempotencyKey?: string;
   /** Set when the client gave up after this long on purpose (its unknown is no outage). */
   abortAfterMs?: number;
+  /**
+   * A probe of a waiting request: its idempotency key, another TTL, waitMs 0. Answered 400
+   * (idempotency mismatch, spec §3) only once the original is queued or granted: from then
+   * on the original is ahead of every request sent later (R8).
+   */
+  probe?: boolean;
   /** Set when `ok`. */
   lockId?: string;
   fence?: bigint;

@@ -4,7 +4,7 @@
  * aborted the first send (its outcome then unknown), a duplicate when it was answered.
  * Either way the server must answer with the same grant.
  */
-import type { AcquireOp, HistoryRecorder } from "../checker/history.ts";
+import type { AcquireOp, HistoryRecorder, ReleaseOp } from "../checker/history.ts";
 import { call, type Target } from "./http.ts";
 import { bodyOf, type Shape } from "./shapes.ts";
 
@@ -17,6 +17,8 @@ export interface AcquireAsk {
   /** With a key: sent twice; the first send aborted after `abortAfterMs` (if set). */
   idempotencyKey?: string;
   abortAfterMs?: number;
+  /** With a key and a wait: sent once, and probed after `probeAfterMs` to learn when it is queued. */
+  probeAfterMs?: number;
 }
 
 export interface Granted {
@@ -30,12 +32,37 @@ export async function acquire(
   ask: AcquireAsk,
 ): Promise<Granted | undefined> {
   if (ask.idempotencyKey === undefined) return send(target, recorder, ask);
+  if (ask.probeAfterMs !== undefined) return probed(target, recorder, ask, ask.probeAfterMs);
   const first = await send(target, recorder, ask, ask.abortAfterMs);
   const again = await send(target, recorder, ask);
   return again ?? first;
 }
 
-async function send(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, abortAfterMs?: number) {
+/**
+ * A waiting request and, while it waits, a probe with its key (another TTL, try once): a
+ * 400 says the request is queued (or granted), which dates its place in the queue for the
+ * checker. A probe that comes first finds the key free and is granted: it is let go at once.
+ */
+async function probed(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, probeAfterMs: number) {
+  const waiting = send(target, recorder, ask);
+  await new Promise((resolve) => setTimeout(resolve, probeAfterMs));
+  const probe = { ...ask, ttlMs: ask.ttlMs + 1, waitMs: 0 };
+  const stolen = await send(target, recorder, probe, undefined, true);
+  if (stolen) {
+    const release = recorder.invoke<ReleaseOp>({ type: "release", client: ask.client, lockId: stolen.lockId });
+    const answer = await call(target, "/v1/locks/release", { lockId: stolen.lockId });
+    recorder.complete(release, answer.outcome, { status: answer.status });
+  }
+  return waiting;
+}
+
+async function send(
+  target: Target,
+  recorder: HistoryRecorder,
+  ask: AcquireAsk,
+  abortAfterMs?: number,
+  probe?: boolean,
+) {
   const { client, key, shape, ttlMs, waitMs, idempotencyKey } = ask;
   const op = recorder.invoke<AcquireOp>({
     type: "acquire",
@@ -46,6 +73,7 @@ async function send(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, 
     waited: waitMs > 0,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     ...(abortAfterMs === undefined ? {} : { abortAfterMs }),
+    ...(probe ? { probe } : {}),
   });
   const body = { key, ttlMs, waitMs, ...bodyOf(shape), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) };
   const answer = await call(target, "/v1/locks/acquire", body, abortAfterMs);

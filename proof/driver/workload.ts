@@ -30,6 +30,8 @@ export interface MutexWorkload {
   seed: number;
   /** Keys begin with this (a prefix the proof owns). */
   keyPrefix: string;
+  /** Share of waiting acquires (not retried) probed to date their place in the queue (default 0). */
+  probeShare?: number;
 }
 
 export interface Workload extends MutexWorkload {
@@ -61,6 +63,8 @@ export async function runWorkload(target: Target, load: Workload, recorder = new
       // Drawn only when asked for, so that a mutex run without retries keeps its old schedule.
       const retryShare = load.retryShare ?? 0;
       const retried = retryShare > 0 && next() < retryShare;
+      const probeShare = load.probeShare ?? 0;
+      const probed = waits && !retried && probeShare > 0 && next() < probeShare;
       const shape = shapeOf(load.kind, next, load.limit ?? 3);
       const granted = await acquire(target, recorder, {
         client: name,
@@ -71,6 +75,7 @@ export async function runWorkload(target: Target, load: Workload, recorder = new
         // Half aborted (a retry of an unknown outcome), half answered (a duplicate of a grant).
         ...(retried ? { idempotencyKey: `${run}-${id}-${attempt}` } : {}),
         ...(retried && next() < 0.5 ? { abortAfterMs: next() * (load.abortMs ?? 3) } : {}),
+        ...(probed ? { idempotencyKey: `${run}-${id}-${attempt}-q`, probeAfterMs: 1 + next() * 10 } : {}),
       });
       if (granted === undefined) continue;
       const { lockId, fence } = granted;

@@ -56,6 +56,8 @@ export function reportOf(results: ProofResult[]): string {
     "makes the next acquire wait or fail), not the store's capacity (`npm run bench` measures that);",
     "the 1,000,000 column says how long a million grants would take at that pace, with these sizes.",
     "Availability: requests answered (not a 5xx, not lost), out of those the client did not abort on purpose.",
+    "Waiters in queue order: waiting requests whose place a probe dated (the same idempotency key, answered 400",
+    "once queued), each checked to be served before every request asked for after that (— : a run without probes).",
     "",
     "| store | seed | grants | duration | grants/s | 1,000,000 grants | availability | violations |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -82,11 +84,11 @@ function section(r: ProofResult): string[] {
     "",
     ...r.settings.map((line) => `- ${line}`),
     "",
-    "| workload | grants | acquires ok / fail / unknown | aborted on purpose | all requests ok / fail / unknown | other unknowns by status | violations |",
-    "|---|---:|---:|---:|---:|---|---:|",
+    "| workload | grants | acquires ok / fail / unknown | aborted on purpose | all requests ok / fail / unknown | other unknowns by status | waiters in queue order | violations |",
+    "|---|---:|---:|---:|---:|---|---:|---:|",
     ...r.workloads.map(
       (w) =>
-        `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${byStatus(w.unknownByStatus)} | ${w.violations} |`,
+        `| ${w.kind} | ${w.grants} | ${w.acquires.ok} / ${w.acquires.fail} / ${w.acquires.unknown} | ${w.aborted} | ${w.requests.ok} / ${w.requests.fail} / ${w.requests.unknown} | ${byStatus(w.unknownByStatus)} | ${w.queuedProbed ?? "—"} | ${w.violations} |`,
     ),
     "",
     ...faultSection(r.faults),

@@ -16,6 +16,8 @@ export interface WorkloadResult {
   aborted: number;
   /** The other unknowns, by HTTP status ("0": no answer in time, or a lost connection). */
   unknownByStatus: Record<string, number>;
+  /** Waiters whose place in the queue a probe dated: the queue order was checked on these. */
+  queuedProbed?: number;
   violations: number;
 }
 
@@ -61,9 +63,13 @@ export function resultOf(kind: WorkloadKind, ops: Op[], violations: number): Wor
     const status = String(op.status ?? 0);
     unknownByStatus[status] = (unknownByStatus[status] ?? 0) + 1;
   }
+  const queuedProbed = new Set(
+    acquires.flatMap((op) => (op.probe && op.status === 400 && op.idempotencyKey ? [op.idempotencyKey] : [])),
+  ).size;
   return {
     kind,
     unknownByStatus,
+    queuedProbed,
     requests: countsOf(ops.filter((op) => op.type !== "write")),
     acquires: countsOf(acquires),
     grants: lockIds.size,

@@ -31,6 +31,7 @@ export function mergeWorkloads(rounds: WorkloadResult[][]): WorkloadResult[] {
         grants: sum.grants + w.grants,
         aborted: sum.aborted + w.aborted,
         unknownByStatus,
+        queuedProbed: (sum.queuedProbed ?? 0) + (w.queuedProbed ?? 0),
         violations: sum.violations + w.violations,
       };
     }, workload),

@@ -37,6 +37,7 @@ export function workloadOf(kind: WorkloadKind, size: Size, seed: number, keyPref
     abandonShare: 0.1,
     limit: 3,
     retryShare: 0.2,
+    probeShare: 0.3,
     abortMs: 3,
     seed,
     keyPrefix: `${keyPrefix}${kind}:`,

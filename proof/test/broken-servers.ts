@@ -56,12 +56,29 @@ function expiresEarly(aheadMs = 150): Backend {
   };
 }
 
+/** A queue served newest first: each request outranks every one before it (a LIFO, or a queue that lets newcomers barge). */
+function servesNewestFirst(): Backend {
+  const inner = createMemoryBackend();
+  let arrivals = 0;
+  return {
+    ...inner,
+    name: "broken: a queue served out of order",
+    acquire: (request) => inner.acquire({ ...request, priority: ++arrivals }),
+    acquireQueued: (request, options) => {
+      const queued = inner.acquireQueued;
+      if (!queued) throw new Error("the memory backend queues");
+      return queued({ ...request, priority: ++arrivals }, options);
+    },
+  };
+}
+
 export const BROKEN: Record<string, () => Backend> = {
   "check-then-set without atomicity": checkThenSetBackend,
   "fences from the clock": clockFenceBackend,
   "a release that ignores the owner": releaseIgnoresOwner,
   "fences reset at restart": forgetsAtRestart,
   "expiry decided by a clock ahead of the granting one": expiresEarly,
+  "a queue served out of order": servesNewestFirst,
 };
 
 /** The token the proof's test servers accept. */
