@@ -160,7 +160,7 @@ function queueOrder(history: Op[], grants: Map<string, Grant>): Violation[] {
   const found: Violation[] = [];
   const queuedAt = new Map<string, number>();
   for (const op of history) {
-    if (op.type !== "acquire" || !op.probe || op.status !== 400 || op.idempotencyKey === undefined) continue;
+    if (op.type !== "acquire" || !op.probe || !op.mismatch || op.idempotencyKey === undefined) continue;
     queuedAt.set(op.idempotencyKey, Math.min(queuedAt.get(op.idempotencyKey) ?? op.completeMs, op.completeMs));
   }
   if (queuedAt.size === 0) return found;

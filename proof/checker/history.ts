@@ -38,6 +38,8 @@ export interface AcquireOp extends Timed {
    * on the original is ahead of every request sent later (R8).
    */
   probe?: boolean;
+  /** A probe answered with the idempotency-mismatch 400 (its waiter queued or granted by then). */
+  mismatch?: boolean;
   /** Set when `ok`. */
   lockId?: string;
   fence?: bigint;

@@ -46,7 +46,8 @@ export async function acquire(
 async function probed(target: Target, recorder: HistoryRecorder, ask: AcquireAsk, probeAfterMs: number) {
   const waiting = send(target, recorder, ask);
   await new Promise((resolve) => setTimeout(resolve, probeAfterMs));
-  const probe = { ...ask, ttlMs: ask.ttlMs + 1, waitMs: 0 };
+  // Another TTL within the bounds (a TTL past the maximum would be refused 400 for itself).
+  const probe = { ...ask, ttlMs: ask.ttlMs > 1 ? ask.ttlMs - 1 : ask.ttlMs + 1, waitMs: 0 };
   const stolen = await send(target, recorder, probe, undefined, true);
   if (stolen) {
     const release = recorder.invoke<ReleaseOp>({ type: "release", client: ask.client, lockId: stolen.lockId });
@@ -81,9 +82,20 @@ async function send(
   const fence = typeof answer.body.fence === "string" ? BigInt(answer.body.fence) : undefined;
   if (answer.outcome !== "ok" || lockId === undefined || fence === undefined) {
     // A 200 without a grant in it is not an answer the client can use.
-    recorder.complete(op, answer.outcome === "ok" ? "unknown" : answer.outcome, { status: answer.status });
+    recorder.complete(op, answer.outcome === "ok" ? "unknown" : answer.outcome, {
+      status: answer.status,
+      ...(probe && isIdempotencyMismatch(answer.body) ? { mismatch: true } : {}),
+    });
     return undefined;
   }
   recorder.complete(op, "ok", { lockId, fence, status: answer.status });
   return { lockId, fence };
+}
+
+/** Spec §3: the 400 for an idempotency key used for another request (not any other 400: a bad TTL, a limit mismatch). */
+function isIdempotencyMismatch(body: Record<string, unknown>): boolean {
+  const error = body.error as { code?: string; message?: string } | undefined;
+  return (
+    error?.code === "InvalidArgument" && /idempotencyKey was used for a different request/.test(error.message ?? "")
+  );
 }

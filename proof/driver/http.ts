@@ -30,10 +30,11 @@ export interface Target {
  */
 export async function call(target: Target, path: string, body: object, abortAfterMs?: number): Promise<Answer> {
   const timeoutMs = target.timeoutMs ?? 30_000;
-  if (!target.fetch) {
+  // node:http only for plain http (the local stores); fetch for https deployments.
+  if (!target.fetch && target.url.startsWith("http://")) {
     return leanPost(`${target.url}${path}`, target.token, body, Math.min(timeoutMs, abortAfterMs ?? timeoutMs));
   }
-  const doFetch = target.fetch;
+  const doFetch = target.fetch ?? fetch;
   try {
     const response = await doFetch(`${target.url}${path}`, {
       method: "POST",

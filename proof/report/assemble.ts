@@ -80,7 +80,7 @@ function section(r: ProofResult): string[] {
     r.command,
     "```",
     "",
-    `Run ${r.startedAt} on ${r.machine}: ${clients} clients per workload on ${keys} keys, ${attempts} attempts each, TTL ${ttlMs} ms.`,
+    `Run ${r.startedAt} on ${r.machine}: ${clients} clients per workload on ${keys} keys, ${attempts} attempts each, TTL ${ttlMs} ms${r.rounds ? `, in ${r.rounds} rounds (each on keys of its own, checked as it ended)` : ""}.`,
     "",
     ...r.settings.map((line) => `- ${line}`),
     "",

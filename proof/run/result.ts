@@ -16,7 +16,7 @@ export interface WorkloadResult {
   aborted: number;
   /** The other unknowns, by HTTP status ("0": no answer in time, or a lost connection). */
   unknownByStatus: Record<string, number>;
-  /** Waiters whose place in the queue a probe dated: the queue order was checked on these. */
+  /** Waiters whose place in the queue a probe dated and that were granted: the queue order was checked on these. */
   queuedProbed?: number;
   violations: number;
 }
@@ -63,8 +63,14 @@ export function resultOf(kind: WorkloadKind, ops: Op[], violations: number): Wor
     const status = String(op.status ?? 0);
     unknownByStatus[status] = (unknownByStatus[status] ?? 0) + 1;
   }
+  // The waiters the queue-order check covers: dated by a probe, and granted.
+  const dated = new Set(
+    acquires.flatMap((op) => (op.probe && op.mismatch && op.idempotencyKey ? [op.idempotencyKey] : [])),
+  );
   const queuedProbed = new Set(
-    acquires.flatMap((op) => (op.probe && op.status === 400 && op.idempotencyKey ? [op.idempotencyKey] : [])),
+    acquires.flatMap((op) =>
+      !op.probe && op.outcome === "ok" && op.idempotencyKey && dated.has(op.idempotencyKey) ? [op.idempotencyKey] : [],
+    ),
   ).size;
   return {
     kind,

@@ -69,6 +69,9 @@ export async function runProof(options: RunOptions): Promise<ProofResult> {
     const round = await runRound(options, rounds.length, keys, log);
     round.offsetMs -= began;
     rounds.push(round);
+    // A deployment that grants nothing would never reach the goal.
+    if (options.grants !== undefined && grantsOf(round.workloads) === 0)
+      throw new Error(`round ${rounds.length} made no grant: the goal of ${options.grants} grants cannot be reached`);
     if (options.grants !== undefined) {
       const grants = rounds.reduce((sum, r) => sum + grantsOf(r.workloads), 0);
       log(`round ${rounds.length}: ${grants.toLocaleString("en")} of ${options.grants.toLocaleString("en")} grants`);
