@@ -79,12 +79,17 @@ export class LockObject extends DurableObject<Env> {
   }
 
   release(ref: LockRef): ReleaseResult {
-    return changeHolders(
+    const result = changeHolders(
       this.copy(),
       (state) => releaseTransition(state, ref, Date.now()),
       this.saveChanged,
-      this.queue,
+      undefined,
     );
+    // The head is served in a microtask: still before any other call reaches the object
+    // (calls arrive as tasks), but after this answer is handed back, so that the release's
+    // reply does not queue behind the replies of the grants it makes.
+    if (result.ok) queueMicrotask(() => this.queue.dispatch());
+    return result;
   }
 
   extend(ref: LockRef, ttlMs: number): ExtendResult {
