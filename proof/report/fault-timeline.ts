@@ -37,7 +37,11 @@ export function faultTimeline(verdict: FaultVerdict): string[] {
           "",
           `Kill witnesses (a 60 s grant taken just before each kill): ${verdict.witnesses
             .map((w) =>
-              w.problem ? `**${w.problem}**` : `held after the restart, fence ${w.fenceBefore} → ${w.fenceAfter}`,
+              w.problem
+                ? `**${w.problem}**`
+                : w.untaken
+                  ? `none (${w.untaken})`
+                  : `held after the restart, fence ${w.fenceBefore} → ${w.fenceAfter}`,
             )
             .join("; ")}.`,
         ]),

@@ -14,8 +14,10 @@ export interface Witness {
   /** owns() after the restart; undefined: no answer. */
   heldAfter?: boolean;
   fenceAfter?: string;
-  /** What went wrong, if the witness broke a promise or could not be taken. */
+  /** What went wrong, if the witness broke a promise. */
   problem?: string;
+  /** Why there is no witness for this kill: no grant could be taken before it (nothing to check, nothing broken). */
+  untaken?: string;
 }
 
 /** `kill` with a witness taken before its inject and checked after its heal; each lands in `witnesses`. */
@@ -25,17 +27,24 @@ export function witnessedKill(kill: Fault, target: Target, witnesses: Witness[])
   return {
     name: kill.name,
     async inject() {
-      witness = { key: `holdfast-proof:witness-${Date.now().toString(36)}-${witnesses.length}` };
+      const name = `holdfast-proof:witness-${Date.now().toString(36)}-${witnesses.length}`;
+      // Up to three tries, each on a key of its own (an unanswered try may hold its key): a
+      // busy server (the Firestore emulator) can take longer than one request's deadline.
+      let granted: Answer | undefined;
+      for (let attempt = 0; attempt < 3 && granted?.status !== 200; attempt++) {
+        witness = { key: attempt === 0 ? name : `${name}-${attempt}` };
+        granted = await call(target, "/v1/locks/acquire", { key: witness.key, ttlMs: 60_000 });
+      }
+      witness ??= { key: name };
       witnesses.push(witness);
-      const granted = await call(target, "/v1/locks/acquire", { key: witness.key, ttlMs: 60_000 });
-      lockId = typeof granted.body.lockId === "string" ? granted.body.lockId : undefined;
-      if (granted.status === 200 && lockId) witness.fenceBefore = String(granted.body.fence);
-      else witness.problem = `no witness grant before the kill (status ${granted.status})`;
+      lockId = typeof granted?.body.lockId === "string" ? granted.body.lockId : undefined;
+      if (granted?.status === 200 && lockId) witness.fenceBefore = String(granted.body.fence);
+      else witness.untaken = `no witness grant before the kill (status ${granted?.status ?? 0}, 3 tries)`;
       await kill.inject();
     },
     async heal() {
       await kill.heal();
-      if (!witness || !lockId || witness.problem) return;
+      if (!witness || !lockId || witness.problem || witness.untaken) return;
       const owns = await answered(() => call(target, "/v1/locks/owns", { lockId }));
       if (owns.status === 200) witness.heldAfter = owns.body.owned === true;
       await call(target, "/v1/locks/release", { lockId });
