@@ -61,22 +61,23 @@ export async function runProof(options: RunOptions): Promise<ProofResult> {
   const startedAt = new Date();
   const began = performance.now();
   const rounds: Round[] = [];
+  const goal = options.grants;
+  let granted = 0;
   // Rounds until the goal is met: each on keys of its own, checked, then its history let go,
   // so that a million grants never sit in memory at once.
   do {
     // The first round's keys are named as a one-round run's are.
     const keys = rounds.length === 0 ? prefix : `${prefix}r${rounds.length}:`;
-    const round = await runRound(options, rounds.length, keys, log);
-    round.offsetMs -= began;
+    const round = await runRound(options, rounds.length, keys, began, log);
     rounds.push(round);
+    const more = grantsOf(round.workloads);
+    granted += more;
+    if (goal === undefined) break;
     // A deployment that grants nothing would never reach the goal.
-    if (options.grants !== undefined && grantsOf(round.workloads) === 0)
-      throw new Error(`round ${rounds.length} made no grant: the goal of ${options.grants} grants cannot be reached`);
-    if (options.grants !== undefined) {
-      const grants = rounds.reduce((sum, r) => sum + grantsOf(r.workloads), 0);
-      log(`round ${rounds.length}: ${grants.toLocaleString("en")} of ${options.grants.toLocaleString("en")} grants`);
-    }
-  } while (options.grants !== undefined && rounds.reduce((sum, r) => sum + grantsOf(r.workloads), 0) < options.grants);
+    if (more === 0)
+      throw new Error(`round ${rounds.length} made no grant: the goal of ${goal} grants cannot be reached`);
+    log(`round ${rounds.length}: ${granted.toLocaleString("en")} of ${goal.toLocaleString("en")} grants`);
+  } while (granted < goal);
   const workloads = mergeWorkloads(rounds.map((r) => r.workloads));
   const durationMs = rounds.reduce((sum, r) => sum + r.durationMs, 0);
   const grants = grantsOf(workloads);
@@ -121,7 +122,13 @@ interface Round {
 }
 
 /** Every workload at once on this round's keys, the fault schedule around it (its seed: the run's + the round), checked. */
-async function runRound(options: RunOptions, index: number, prefix: string, log: (line: string) => void) {
+async function runRound(
+  options: RunOptions,
+  index: number,
+  prefix: string,
+  runBegan: number,
+  log: (line: string) => void,
+) {
   const { target, store, size, faults } = options;
   const seed = options.seed + index;
   const began = performance.now();
@@ -145,7 +152,7 @@ async function runRound(options: RunOptions, index: number, prefix: string, log:
   const faultViolations = verdict?.violations ?? [];
   return {
     workloads,
-    offsetMs: began,
+    offsetMs: began - runBegan,
     durationMs,
     violations: found.length + faultViolations.length,
     report: [formatViolations(found), ...faultViolations.map((line) => `fault rule: ${line}`)]
