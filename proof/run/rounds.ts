@@ -51,13 +51,22 @@ export function mergeFaults(rounds: { faults: unknown; offsetMs: number }[]): un
   if (!present.every((round) => isVerdict(round.faults))) return present.map((round) => round.faults);
   const verdicts = present as { faults: FaultVerdict; offsetMs: number }[];
   const first = (verdicts[0] as { faults: FaultVerdict }).faults;
+  const last = (verdicts.at(-1) as { faults: FaultVerdict }).faults;
+  const shifted = <T extends { startMs: number }>(items: T[], offsetMs: number) =>
+    items.map((item) => ({ ...item, startMs: item.startMs + Math.round(offsetMs) }));
   return {
     seed: first.seed,
-    faults: verdicts.flatMap(({ faults, offsetMs }) =>
-      faults.faults.map((fault) => ({ ...fault, startMs: fault.startMs + Math.round(offsetMs) })),
-    ),
+    faults: verdicts.flatMap(({ faults, offsetMs }) => shifted(faults.faults, offsetMs)),
     violations: verdicts.flatMap(({ faults }) => faults.violations),
     witnesses: verdicts.flatMap(({ faults }) => faults.witnesses),
-    report: { ...first.report, schedule: verdicts.flatMap(({ faults }) => faults.report.schedule) },
+    // The raw records are stamped on the process's one clock already; the schedules count
+    // from their round's start, so they move by its offset, as the summaries do.
+    report: {
+      seed: first.report.seed,
+      startedAt: first.report.startedAt,
+      stoppedAt: last.report.stoppedAt,
+      records: verdicts.flatMap(({ faults }) => faults.report.records),
+      schedule: verdicts.flatMap(({ faults, offsetMs }) => shifted(faults.report.schedule, offsetMs)),
+    },
   } satisfies FaultVerdict;
 }

@@ -20,7 +20,13 @@ const verdict = (seed: number, startMs: number, violations: string[] = []) =>
     faults: [{ kind: "kill-server", startMs, durationMs: 10, recoveryMs: 5, answers: {}, availability: 1 }],
     violations,
     witnesses: [],
-    report: { seed, startedAt: 0, schedule: [{ atMs: startMs, kind: "kill-server", durationMs: 10 }], records: [] },
+    report: {
+      seed,
+      startedAt: 0,
+      stoppedAt: startMs + 1000,
+      schedule: [{ startMs, kind: "kill-server", durationMs: 10 }],
+      records: [{ kind: "kill-server", name: "kill server", injectedAt: startMs }],
+    },
   }) as unknown as FaultVerdict;
 
 describe("rounds", () => {
@@ -43,7 +49,9 @@ describe("rounds", () => {
     expect(merged.seed).toBe(8);
     expect(merged.faults.map((f) => f.startMs)).toEqual([100, 5200]);
     expect(merged.violations).toEqual(["a 500 during kill-server"]);
-    expect(merged.report.schedule).toHaveLength(2);
+    expect(merged.report.schedule.map((f) => f.startMs)).toEqual([100, 5200]);
+    expect(merged.report.records).toHaveLength(2);
+    expect(merged.report.stoppedAt).toBe(1200);
     expect(mergeFaults([{ faults: verdict(8, 100), offsetMs: 0 }])).toEqual(verdict(8, 100));
     expect(mergeFaults([{ faults: undefined, offsetMs: 0 }])).toBeUndefined();
   });
