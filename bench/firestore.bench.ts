@@ -12,10 +12,11 @@
  * Every figure is the median over ROUNDS interleaved rounds, its floor measured in the same rounds.
  */
 import { randomUUID } from "node:crypto";
-import { type DocumentReference, Firestore, setLogFunction } from "@google-cloud/firestore";
+import { Firestore, setLogFunction } from "@google-cloud/firestore";
 import { type Backend, keyIdOf, newToken } from "@holdfast/shared";
 import { createFirestoreBackend } from "../functions/src/firestore/backend.ts";
 import { DEMO_PROJECT, OFFLINE_ENV, startFirestoreEmulator } from "../local/firestore-emulator.ts";
+import { rawUpdate } from "../local/firestore-raw-rate.ts";
 import { type ContentionResult, runContention, waitingAcquirer } from "./contention.ts";
 import { type JsonClient, percentile } from "./http-client.ts";
 import { asContender, benchServer, eachOperation, median, medianOf, ms, ratio, sleep, timed } from "./measure.ts";
@@ -75,13 +76,6 @@ async function rpcCounts(backend: Backend): Promise<BenchRow[]> {
   await backend.acquire({ ...request, token: newToken() });
   rows.push({ name: "firestore: RPCs per acquire of a held key (locked)", value: String(rpcs), goal: "≤ 2" });
   return rows;
-}
-
-/** The raw store's best changing step on one document: read it, then write it on condition that it did not change. */
-async function rawUpdate(ref: DocumentReference, n: number): Promise<void> {
-  const snapshot = await ref.get();
-  if (!snapshot.exists || !snapshot.updateTime) await ref.create({ n });
-  else await ref.update({ n }, { lastUpdateTime: snapshot.updateTime });
 }
 
 async function latencies(

@@ -83,6 +83,7 @@ function section(r: ProofResult): string[] {
     `Run ${r.startedAt} on ${r.machine}: ${clients} clients per workload on ${keys} keys, ${attempts} attempts each, TTL ${ttlMs} ms${r.rounds ? `, in ${r.rounds} rounds (each on keys of its own, checked as it ended)` : ""}.`,
     "",
     ...r.settings.map((line) => `- ${line}`),
+    ...storeRates(r),
     "",
     "| workload | grants | acquires ok / fail / unknown | aborted on purpose | all requests ok / fail / unknown | other unknowns by status | waiters in queue order | violations |",
     "|---|---:|---:|---:|---:|---|---:|---:|",
@@ -93,6 +94,17 @@ function section(r: ProofResult): string[] {
     "",
     ...faultSection(r.faults),
     ...(r.violations > 0 ? ["```", r.report, "```", ""] : []),
+  ];
+}
+
+/** The raw store's rates measured in the same run, and the workloads' rate as a share of them. */
+function storeRates(r: ProofResult): string[] {
+  if (!r.storeRates) return [];
+  const { before, after } = r.storeRates;
+  const share = (rate: number) => `${(r.grantsPerSecond / rate).toFixed(2)}×`;
+  return [
+    `- the store's own pace, measured before / after the workloads (${before.seconds} s each, conditional updates through the server's client): ${before.serial.toFixed(0)} / ${after.serial.toFixed(0)} per s on one document, one after the other; ${before.parallel.toFixed(0)} / ${after.parallel.toFixed(0)} per s on ${before.documents} documents at once (as many as the run's keys)`,
+    `- the workloads' ${r.grantsPerSecond} grants/s are ${share(before.parallel)} / ${share(after.parallel)} of the parallel pace (a grant costs at least one update, its release another)`,
   ];
 }
 

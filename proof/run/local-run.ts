@@ -4,7 +4,10 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readEmulatorRecord } from "../../local/firestore-local.ts";
+import { firestoreRawRates, type RawRates } from "../../local/firestore-raw-rate.ts";
 import type { Fetch } from "../driver/http.ts";
+import { WORKLOADS } from "../driver/shapes.ts";
 import { type FaultPlan, startFaultedStore } from "./faulted-store.ts";
 import { type RunningStore, STORES, type StoreName, startStore } from "./local-stores.ts";
 import type { ProofResult } from "./result.ts";
@@ -47,7 +50,10 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
   running.add(store);
   try {
     options.log?.(`${name}: ${store.url}, ${store.settings.join("; ")}`);
-    return await runProof({
+    // Firestore's rate is set beside its emulator's own, measured before and after the workloads.
+    const rawRates = name === "firestore" && !options.faultPlan ? () => emulatorRates(dataDir, options) : undefined;
+    const before = await rawRates?.();
+    const result = await runProof({
       target: { url: store.url, token: store.token, ...(fetch ? { fetch } : {}) },
       store: name,
       command: `npm run proof -- --store ${name} --seed ${options.seed}${options.sizeFlags}${faultFlags(options.faultPlan)}`,
@@ -65,10 +71,23 @@ export async function runLocal(name: StoreName, options: LocalRunOptions): Promi
       ...(faults ? { faults } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
+    const after = await rawRates?.();
+    return before && after ? { ...result, storeRates: { before, after } } : result;
   } finally {
     await store.stop();
     running.delete(store);
   }
+}
+
+/** The emulator `npm run start:firebase` started for this data directory, measured for 10 s each way. */
+async function emulatorRates(dataDir: string, options: LocalRunOptions): Promise<RawRates> {
+  const emulator = readEmulatorRecord(join(dataDir, "firestore"));
+  if (!emulator) throw new Error(`no Firestore emulator recorded under ${dataDir}`);
+  const rates = await firestoreRawRates(emulator.host, options.size.keys * WORKLOADS.length);
+  options.log?.(
+    `firestore: the emulator's raw conditional updates: ${rates.serial.toFixed(0)}/s on one document, ${rates.parallel.toFixed(0)}/s on ${rates.documents} in parallel`,
+  );
+  return rates;
 }
 
 /** The flags that repeat a faulted run's schedule: the same seed, length and kinds. */

@@ -1,4 +1,5 @@
 /** What one run of the proof leaves behind (`.holdfast/proof/<store>.json`): enough to report it and to repeat it. */
+import type { RawRates } from "../../local/firestore-raw-rate.ts";
 import type { Op } from "../checker/history.ts";
 import type { WorkloadKind } from "../driver/shapes.ts";
 import type { Size } from "./sizes.ts";
@@ -45,6 +46,8 @@ export interface ProofResult {
   report: string;
   /** What the fault schedule returned, if one was plugged in. */
   faults?: unknown;
+  /** The raw store's own rates before and after the workloads (Firestore: its emulator's conditional updates). */
+  storeRates?: { before: RawRates; after: RawRates };
 }
 
 export function countsOf(ops: Op[]): Counts {

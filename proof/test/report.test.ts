@@ -42,4 +42,15 @@ describe("the proof's report", () => {
     expect(text).toContain("Sizes reached: 1,000 to 2,000 grants per store, not the 1,000,000 of the goal yet.");
     expect(text).toContain('overlap on "k": two grants held at once');
   });
+
+  it("sets a store's rate beside the store's own pace measured in the same run", () => {
+    const rates = (serial: number, parallel: number) => ({ serial, parallel, documents: 288, seconds: 10 });
+    const text = reportOf([
+      { ...result("firestore", 1_000), storeRates: { before: rates(80, 400), after: rates(50, 200) } },
+    ]);
+    expect(text).toContain(
+      "80 / 50 per s on one document, one after the other; 400 / 200 per s on 288 documents at once",
+    );
+    expect(text).toContain("the workloads' 100 grants/s are 0.25× / 0.50× of the parallel pace");
+  });
 });
