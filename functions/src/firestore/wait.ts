@@ -7,7 +7,8 @@
  * outcome into it, and the listener sees it. The listener's first snapshot stands in for
  * the check after subscribing. A waiter spends, per handoff, one queueing step (reads and
  * a write) and one listen; a check (reads, and a write if it serves someone) only when
- * its blocker expires without a release.
+ * its blocker expires without a release. A listener that has been quiet for a while is
+ * backed by one read of the document (REREAD_MS), in case it stalled.
  */
 import type { DocumentData } from "@google-cloud/firestore";
 import {
@@ -73,40 +74,80 @@ function listen(ctx: FirestoreContext, request: AcquireRequest, onPush: (push: P
   const { ready, confirm, ended, finish } = channelSignals();
   let first: QueueStatus | undefined;
   let seen = false;
+  let rank = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   const onWaiter = (data: DocumentData | undefined, nowMs: number) => {
     try {
-      const view = data ? viewOf(readWaiterDocument(data), request.token, nowMs) : undefined;
+      const doc = data ? readWaiterDocument(data) : undefined;
+      const view = doc ? viewOf(doc, request.token, nowMs) : undefined;
+      rank = doc?.rank ?? rank;
       if (!seen) {
         seen = true;
         first = view?.status;
       }
       confirm(true);
       if (view?.push) onPush(view.push);
+      readLater();
     } catch {
       finish();
     }
   };
   const waiters = ctx.waitersOf(request.keyId);
-  const unsubscribe =
-    request.idempotencyKey === undefined
-      ? waiters.doc(waiterDocId(request.token)).onSnapshot(
-          (snapshot) => onWaiter(snapshot.data(), snapshot.readTime.toMillis()),
-          () => finish(),
-        )
-      : waiters.where("callerTokens", "array-contains", request.token).onSnapshot(
-          (snapshot) => onWaiter(snapshot.docs[0]?.data(), snapshot.readTime.toMillis()),
-          () => finish(),
+  const byId = request.idempotencyKey === undefined ? waiters.doc(waiterDocId(request.token)) : undefined;
+  const byCaller = waiters.where("callerTokens", "array-contains", request.token);
+  // Its document read once, as the listener would have shown it.
+  const read = async () => {
+    const snapshot = byId ? await byId.get() : await byCaller.get();
+    return {
+      data: "docs" in snapshot ? snapshot.docs[0]?.data() : snapshot.data(),
+      nowMs: snapshot.readTime.toMillis(),
+    };
+  };
+  function readLater() {
+    clearTimeout(timer);
+    if (closed) return;
+    timer = setTimeout(
+      () => {
+        read().then(
+          ({ data, nowMs }) => onWaiter(data, nowMs),
+          () => readLater(), // the store is failing: the listener's own error ends the channel
         );
+      },
+      REREAD_MS * (rank + 1),
+    );
+  }
+  const unsubscribe = byId
+    ? byId.onSnapshot(
+        (snapshot) => onWaiter(snapshot.data(), snapshot.readTime.toMillis()),
+        () => finish(),
+      )
+    : byCaller.onSnapshot(
+        (snapshot) => onWaiter(snapshot.docs[0]?.data(), snapshot.readTime.toMillis()),
+        () => finish(),
+      );
   return {
     ready,
     ended,
     current: () => first,
     close() {
+      closed = true;
+      clearTimeout(timer);
       unsubscribe();
       finish();
     },
   };
 }
+
+/**
+ * How long a waiter relies on its listener alone, per place in line: after 5 s without a
+ * snapshot the head reads its document once, the next after 10 s, the nth after 5·(n+1) s
+ * (its place when it was queued: a waiter only moves up). A listener can stall without
+ * failing (a stream left half-open on its way), and a push it misses would hold the queue
+ * until the holder's lease ends, which may be minutes; the read finds what it missed. One
+ * document read, no step on the key: a key with n waiting costs about ln(n)/5 reads a second.
+ */
+const REREAD_MS = 5_000;
 
 /**
  * What a waiter document tells its caller. A grant is handed over as it is only to the

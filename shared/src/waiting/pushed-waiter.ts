@@ -7,7 +7,7 @@
  * or a departing head pushes a new retry time. Without a push the waiter asks again when
  * the blocker expires (the head first, the others a little later, so that the first ask
  * serves the queue), leaves at its deadline or on abort, and resubscribes, with backoff,
- * when its channel breaks. The head also asks every few seconds, in case a push was lost.
+ * when its channel breaks.
  *
  * Every event only records what happened and wakes the loop, which then looks at all of
  * it again: a wake that comes while the loop is busy is kept for its next sleep.
@@ -113,13 +113,6 @@ const SUBSCRIBE_TIMEOUT_MS = 2_000;
 /** A waiter whose channel fails resubscribes (and asks the store) after this, doubling up to the max. */
 const RESUBSCRIBE_MS = 250;
 const MAX_RESUBSCRIBE_MS = 4_000;
-/**
- * The longest the head of the queue relies on a push alone. A push that never comes (a
- * listener stalled without failing, a message dropped on its way) would otherwise hold
- * the whole queue until the holder's lease runs out, which may be minutes. Only the head
- * asks, so a key costs the store one check per interval, however long its queue.
- */
-const HEAD_RECHECK_MS = 5_000;
 
 class PushedWaiter {
   private delivered: AcquireResult | undefined;
@@ -163,8 +156,7 @@ class PushedWaiter {
           status = await this.checkOnceSubscribed(channel);
           continue;
         }
-        const recheckAt = this.rank === 0 ? Date.now() + HEAD_RECHECK_MS : Number.POSITIVE_INFINITY;
-        const timedOut = await this.sleepUntil(Math.min(this.deadline, this.wakeAtLocalMs, recheckAt));
+        const timedOut = await this.sleepUntil(Math.min(this.deadline, this.wakeAtLocalMs));
         if (timedOut && !this.delivered && !this.channelDown && Date.now() < this.deadline) {
           status = await this.check(false);
         }
