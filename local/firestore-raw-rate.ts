@@ -41,14 +41,20 @@ export async function firestoreRawRates(host: string, documents: number, seconds
   };
   try {
     await rawUpdate(collection.doc("warm"), 0);
-    let endsAt = performance.now() + seconds * 1000;
-    const serial = await loop(collection.doc("serial"), endsAt);
-    endsAt = performance.now() + seconds * 1000;
-    const counts = await Promise.all(
-      Array.from({ length: documents }, (_, i) => loop(collection.doc(`p${i}`), endsAt)),
-    );
-    const parallel = counts.reduce((sum, n) => sum + n, 0);
-    return { serial: serial / seconds, parallel: parallel / seconds, documents, seconds };
+    // Per second of the time taken: the updates in flight at the end finish, and count.
+    const rate = async (run: (endsAt: number) => Promise<number>) => {
+      const started = performance.now();
+      const updates = await run(started + seconds * 1000);
+      return updates / ((performance.now() - started) / 1000);
+    };
+    const serial = await rate((endsAt) => loop(collection.doc("serial"), endsAt));
+    const parallel = await rate(async (endsAt) => {
+      const counts = await Promise.all(
+        Array.from({ length: documents }, (_, i) => loop(collection.doc(`p${i}`), endsAt)),
+      );
+      return counts.reduce((sum, n) => sum + n, 0);
+    });
+    return { serial, parallel, documents, seconds };
   } finally {
     await firestore.terminate();
   }

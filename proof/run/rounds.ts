@@ -59,13 +59,18 @@ export function mergeFaults(rounds: { faults: unknown; offsetMs: number }[]): un
     faults: verdicts.flatMap(({ faults, offsetMs }) => shifted(faults.faults, offsetMs)),
     violations: verdicts.flatMap(({ faults }) => faults.violations),
     witnesses: verdicts.flatMap(({ faults }) => faults.witnesses),
-    // The raw records are stamped on the process's one clock already; the schedules count
-    // from their round's start, so they move by its offset, as the summaries do.
+    // The raw records' stamps are on the process's one clock already; what counts from the
+    // round's start (the schedules, the planned starts) moves by its offset, as the summaries do.
     report: {
       seed: first.report.seed,
       startedAt: first.report.startedAt,
       stoppedAt: last.report.stoppedAt,
-      records: verdicts.flatMap(({ faults }) => faults.report.records),
+      records: verdicts.flatMap(({ faults, offsetMs }) =>
+        faults.report.records.map((record) => ({
+          ...record,
+          plannedStartMs: record.plannedStartMs + Math.round(offsetMs),
+        })),
+      ),
       schedule: verdicts.flatMap(({ faults, offsetMs }) => shifted(faults.report.schedule, offsetMs)),
     },
   } satisfies FaultVerdict;

@@ -25,7 +25,7 @@ const verdict = (seed: number, startMs: number, violations: string[] = []) =>
       startedAt: 0,
       stoppedAt: startMs + 1000,
       schedule: [{ startMs, kind: "kill-server", durationMs: 10 }],
-      records: [{ kind: "kill-server", name: "kill server", injectedAt: startMs }],
+      records: [{ kind: "kill-server", name: "kill server", plannedStartMs: startMs, injectedAt: startMs }],
     },
   }) as unknown as FaultVerdict;
 
@@ -50,7 +50,7 @@ describe("rounds", () => {
     expect(merged.faults.map((f) => f.startMs)).toEqual([100, 5200]);
     expect(merged.violations).toEqual(["a 500 during kill-server"]);
     expect(merged.report.schedule.map((f) => f.startMs)).toEqual([100, 5200]);
-    expect(merged.report.records).toHaveLength(2);
+    expect(merged.report.records.map((r) => r.plannedStartMs)).toEqual([100, 5200]);
     expect(merged.report.stoppedAt).toBe(1200);
     expect(mergeFaults([{ faults: verdict(8, 100), offsetMs: 0 }])).toEqual(verdict(8, 100));
     expect(mergeFaults([{ faults: undefined, offsetMs: 0 }])).toBeUndefined();
