@@ -8,7 +8,8 @@
  * Store steps are timed straight from Node, without the HTTP layer: memory (in process),
  * Upstash (its REST stand-in over the local Redis), Neon (its stand-in over the local
  * Postgres) and Firestore (the emulator). Durable Objects' steps run in workerd, so theirs
- * are timed over HTTP (scale/durable-object-queue.ts says how). Each figure is the median,
+ * are timed over HTTP (scale/served-queue.ts says how), and so is the memory backend as
+ * `npm run start:node` serves it, beside its in-process rows. Each figure is the median,
  * over ROUNDS interleaved rounds (every size in each), of the median of MEASURED steps.
  */
 import { randomUUID } from "node:crypto";
@@ -37,7 +38,7 @@ import { spawnNeonStandin } from "../local/standins/spawn-neon.ts";
 import { spawnUpstashStandin } from "../local/standins/spawn-upstash.ts";
 import { median, ratio } from "./measure.ts";
 import type { BenchRow } from "./run.ts";
-import { durableObjectSteps } from "./scale/durable-object-queue.ts";
+import { servedQueueSteps } from "./scale/served-queue.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -292,13 +293,20 @@ async function firestoreSteps(): Promise<QueueSteps> {
 }
 
 /** QUEUE_SIZE_STORES=firestore,neon runs only those stores' rows (default: all). */
-const STORES = (process.env.QUEUE_SIZE_STORES ?? "memory,durable-object,upstash,neon,firestore").split(",");
+const STORES = (process.env.QUEUE_SIZE_STORES ?? "memory,memory-served,durable-object,upstash,neon,firestore").split(
+  ",",
+);
 
 export default async function queueSizeBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  const sizes = QUICK ? [10, 100] : [10, 1_000, 10_000];
   if (STORES.includes("memory")) rows.push(...(await rowsFor(memorySteps())));
-  if (STORES.includes("durable-object"))
-    rows.push(...(await rowsFor(await durableObjectSteps(QUICK ? [10, 100] : [10, 1_000, 10_000]))));
+  // The memory backend as deployed, timed over HTTP as Durable Objects' steps are.
+  if (STORES.includes("memory-served"))
+    rows.push(
+      ...(await rowsFor(await servedQueueSteps("memory (start:node, over HTTP)", sizes, "scripts/start-node.ts"))),
+    );
+  if (STORES.includes("durable-object")) rows.push(...(await rowsFor(await servedQueueSteps("durable-object", sizes))));
   if (STORES.includes("upstash")) rows.push(...(await rowsFor(await upstashSteps())));
   if (STORES.includes("neon")) rows.push(...(await rowsFor(await neonSteps())));
   if (STORES.includes("firestore")) rows.push(...(await rowsFor(await firestoreSteps())));

@@ -1,9 +1,11 @@
 /**
- * queue-size.bench.ts's steps for Durable Objects, over HTTP against `npm start`: a
- * queued request cannot be timed apart from its wait inside workerd, so the enqueue is
- * timed from sending the waiting request to the store's word that it is queued (the
- * probe of http-target.ts, one round trip more, the same for the first and the nth), and
- * the release is an HTTP release, against an HTTP release with nobody waiting.
+ * queue-size.bench.ts's steps for a backend timed as it is served, over HTTP: Durable
+ * Objects (`npm start`), whose steps run inside workerd, and the memory backend as
+ * `npm run start:node` serves it. A queued request cannot be timed apart from its wait
+ * inside the server, so the enqueue is timed from sending the waiting request to the
+ * store's word that it is queued (the probe of http-target.ts, one round trip more, the
+ * same for the first and the nth), and the release is an HTTP release, against an HTTP
+ * release with nobody waiting.
  */
 import type { AcquireRequest } from "@holdfast/shared";
 import { benchServer } from "../measure.ts";
@@ -13,8 +15,9 @@ import { type Outcome, WAIT_MS } from "./target.ts";
 
 const MOST_WAITING = 10_000;
 
-export async function durableObjectSteps(sizes: number[]): Promise<QueueSteps> {
-  const { server, stop } = await benchServer({ HOLDFAST_WAIT_CAP_MS: String(WAIT_MS) });
+/** `script`: the server's entry (default `npm start`'s); `name`: the rows' label. */
+export async function servedQueueSteps(name: string, sizes: number[], script?: string): Promise<QueueSteps> {
+  const { server, stop } = await benchServer({ HOLDFAST_WAIT_CAP_MS: String(WAIT_MS) }, script);
   const target = httpTarget(server.url, "bench", MOST_WAITING);
   // The lockId each request was (or will be) granted, by the request's own token.
   const grants = new Map<string, Promise<Outcome>>();
@@ -24,7 +27,7 @@ export async function durableObjectSteps(sizes: number[]): Promise<QueueSteps> {
     return outcome.token;
   };
   return {
-    name: "durable-object",
+    name,
     sizes,
     enqueue: async (request: AcquireRequest) => {
       const { queued, answer } = target.enqueue(request.key);
