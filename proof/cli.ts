@@ -101,7 +101,9 @@ mkdirSync(out, { recursive: true });
 
 let failed = false;
 const keep = (result: ProofResult) => {
-  writeFileSync(join(out, `${result.store}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  // A run with faults and one without are kept side by side: the report shows both.
+  const name = `${result.store}${result.faults === undefined ? "" : "-faults"}.json`;
+  writeFileSync(join(out, name), `${JSON.stringify(result, null, 2)}\n`);
   console.log(summary(result));
   if (result.violations > 0) {
     console.log(`${result.violations} violation(s):\n${result.report}`);

@@ -1,4 +1,4 @@
-/** What one run of the proof leaves behind (`.holdfast/proof/<store>.json`): enough to report it and to repeat it. */
+/** What one run of the proof leaves behind (`.holdfast/proof/<store>.json`, `<store>-faults.json` with faults): enough to report it and to repeat it. */
 import type { RawRates } from "../../local/firestore-raw-rate.ts";
 import type { Op } from "../checker/history.ts";
 import type { WorkloadKind } from "../driver/shapes.ts";

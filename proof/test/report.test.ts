@@ -39,8 +39,18 @@ describe("the proof's report", () => {
     const text = reportOf([result("memory", 1_000), result("neon", 2_000, 1)]);
     expect(text).toContain("| memory | 4 | 1,000 | 10.0 s | 100 | 166.7 min | 100.00 % | 0 |");
     expect(text).toContain("npm run proof -- --store neon --seed 4");
-    expect(text).toContain("Sizes reached: 1,000 to 2,000 grants per store, not the 1,000,000 of the goal yet.");
+    expect(text).toContain(
+      "Sizes reached (each store's largest run): 1,000 to 2,000 grants per store, not the 1,000,000 of the goal yet.",
+    );
     expect(text).toContain('overlap on "k": two grants held at once');
+  });
+
+  it("shows a store's run with faults beside its run without, and counts each store's largest", () => {
+    const faulted = { ...result("memory", 50), faults: { applied: 0 } };
+    const text = reportOf([faulted, result("memory", 1_000), result("neon", 2_000)]);
+    expect(text.indexOf("## memory\n")).toBeLessThan(text.indexOf("## memory, with faults"));
+    expect(text).toContain("| memory, with faults | 4 | 50 |");
+    expect(text).toContain("Sizes reached (each store's largest run): 1,000 to 2,000 grants per store");
   });
 
   it("sets a store's rate beside the store's own pace measured in the same run", () => {
