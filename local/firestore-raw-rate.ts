@@ -5,8 +5,8 @@
  * uses. `serial`: one document, one update after the other (what one hot key allows);
  * `parallel`: as many documents as the run has keys, each updated in its own loop.
  */
-import { type DocumentReference, Firestore } from "@google-cloud/firestore";
-import { DEMO_PROJECT, OFFLINE_ENV } from "./firestore-emulator.ts";
+import type { DocumentReference } from "@google-cloud/firestore";
+import { firestoreAt } from "./firestore-client.ts";
 
 /** The raw store's best changing step on one document. */
 export async function rawUpdate(ref: DocumentReference, n: number): Promise<void> {
@@ -26,13 +26,7 @@ export interface RawRates {
 
 /** Measures the emulator at `host` (host:port) for `seconds` each way, in a collection of its own. */
 export async function firestoreRawRates(host: string, documents: number, seconds = 10): Promise<RawRates> {
-  Object.assign(process.env, OFFLINE_ENV);
-  const firestore = new Firestore({
-    projectId: DEMO_PROJECT,
-    host,
-    ssl: false,
-    customHeaders: { Authorization: "Bearer owner" },
-  });
+  const firestore = firestoreAt(host);
   const collection = firestore.collection(`raw-rate-${Date.now()}`);
   const loop = async (ref: DocumentReference, endsAt: number) => {
     let n = 0;

@@ -3,14 +3,9 @@
  * Firestore emulator, one emulator per test file (started here, stopped after), each
  * fixture in a collection of its own so that suites never see each other's locks.
  */
-import { Firestore } from "@google-cloud/firestore";
 import { newToken } from "@holdfast/shared";
-import {
-  DEMO_PROJECT,
-  type FirestoreEmulator,
-  OFFLINE_ENV,
-  startFirestoreEmulator,
-} from "../../local/firestore-emulator.ts";
+import { firestoreAt } from "../../local/firestore-client.ts";
+import { type FirestoreEmulator, OFFLINE_ENV, startFirestoreEmulator } from "../../local/firestore-emulator.ts";
 import { createFirestoreBackend, type FirestoreBackendOptions } from "../src/firestore/backend.ts";
 
 Object.assign(process.env, OFFLINE_ENV);
@@ -23,9 +18,7 @@ export function sharedEmulator(): Promise<FirestoreEmulator> {
   return shared;
 }
 
-export function firestoreAt(host: string): Firestore {
-  return new Firestore({ projectId: DEMO_PROJECT, host, ssl: false, customHeaders: { Authorization: "Bearer owner" } });
-}
+export { firestoreAt };
 
 export async function firestoreFixture(
   options: Partial<FirestoreBackendOptions> & { emulator?: FirestoreEmulator } = {},
